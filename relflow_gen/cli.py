@@ -43,25 +43,48 @@ def _cmd_format(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .diagnostics import render_all
-    from .format import format_text
+    from .format import FormatterBug, format_text
 
-    status = EXIT_OK
+    # Read every file first: a usage error (missing file, directory, not UTF-8)
+    # stops the command before anything is written.  Bytes are decoded without
+    # newline translation so that CRLF files count as "would change".
+    sources: dict[str, str] = {}
     for path in args.files:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-        formatted, diags = format_text(text, path)
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"{path}: is a directory, not a .rf file") from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            sources[path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text") from None
+
+    status = EXIT_OK
+    for path, text in sources.items():
+        try:
+            formatted, diags = format_text(text, path)
+        except FormatterBug as exc:
+            print(
+                f"relflow-gen: internal error: {path} left unchanged: {exc} "
+                "(please report this with the input that caused it)",
+                file=sys.stderr,
+            )
+            status = EXIT_INTERNAL
+            continue
         if formatted is None:
-            print(render_all(diags, {path: text}), file=sys.stderr)
-            status = EXIT_DIAGNOSTICS
+            print(render_all(diags, {path: text.replace("\r\n", "\n")}), file=sys.stderr)
+            status = max(status, EXIT_DIAGNOSTICS)
             continue
         if formatted != text:
             if args.check:
                 print(f"would reformat {path}", file=sys.stderr)
-                status = EXIT_DIAGNOSTICS
+                status = max(status, EXIT_DIAGNOSTICS)
             else:
-                Path(path).write_text(formatted, encoding="utf-8")
+                Path(path).write_bytes(formatted.encode("utf-8"))
                 print(f"reformatted {path}")
     return status
 
