@@ -1,0 +1,244 @@
+"""The backend interface: everything that differs between SQLite and MySQL.
+
+One module per backend implements it (:mod:`.sqlite`, :mod:`.mysql`); nothing
+else in the runtime branches on the backend.  A backend knows how to open a
+DB-API connection, spell identifiers, types and DDL, encode Python values for
+its driver and decode what the driver returns, classify driver errors, and
+introspect existing tables for :func:`declare`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ...types import TypeSpec, sql_string
+from ..meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
+
+ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
+Decoder = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A column as the database reports it (for heading comparison)."""
+
+    name: str
+    type: str  # normalised spelling, comparable with Backend.column_type()
+    nullable: bool
+    in_key: bool
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """Parsed connection URL (the password never appears in repr)."""
+
+    backend: str
+    database: str = ""  # sqlite file path
+    host: str = ""
+    port: int = 0
+    user: str = ""
+    password: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        if self.backend == "sqlite":
+            return f"ConnectionParams(sqlite:///{self.database})"
+        return f"ConnectionParams({self.backend}://{self.user}@{self.host}:{self.port}/)"
+
+    def redacted_url(self) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.database}"
+        user = f"{self.user}:***@" if self.password else (f"{self.user}@" if self.user else "")
+        return f"{self.backend}://{user}{self.host}:{self.port}/"
+
+    def option(self, name: str, default: str = "") -> str:
+        return dict(self.options).get(name, default)
+
+
+class Backend(ABC):
+    """Dialect + driver adapter."""
+
+    name: str
+    placeholder: str
+    #: most bound parameters one statement may carry
+    max_params: int
+    #: quote character for identifiers
+    q: str
+
+    def __init__(self, params: ConnectionParams) -> None:
+        self.params = params
+
+    # ---- connection -----------------------------------------------------
+    @abstractmethod
+    def connect(self) -> Any:
+        """Open a DB-API connection in autocommit mode."""
+
+    @abstractmethod
+    def begin(self, cursor: Any, *, immediate: bool) -> None:
+        """Start a transaction (``immediate``: take the write lock now)."""
+
+    def commit(self, cursor: Any) -> None:
+        cursor.execute("COMMIT")
+
+    def rollback(self, cursor: Any) -> None:
+        cursor.execute("ROLLBACK")
+
+    @abstractmethod
+    def connection_id(self, cursor: Any) -> int:
+        """An id the server knows this connection by (0 when there is none)."""
+
+    @abstractmethod
+    def live_connection_ids(self, cursor: Any) -> set[int] | None:
+        """Ids of the connections the server has open, or None when unknown."""
+
+    # ---- spelling ---------------------------------------------------------
+    def quote(self, ident: str) -> str:
+        return self.q + ident.replace(self.q, self.q * 2) + self.q
+
+    @abstractmethod
+    def table_ref(self, schema: str, sql_name: str) -> str:
+        """The quoted reference to a table of a schema."""
+
+    def database_name(self, schema: str) -> str:
+        """The database a schema lives in (MySQL: a database per schema, with an optional prefix)."""
+        return self.params.option("prefix") + schema
+
+    @abstractmethod
+    def column_type(self, spec: TypeSpec) -> str:
+        """The column type in DDL."""
+
+    def select_expr(self, spec: TypeSpec | None, sql: str) -> str:
+        """How a column is selected so that its value decodes exactly."""
+        return sql
+
+    def order_expr(self, spec: TypeSpec | None, sql: str) -> str:
+        """How a column sorts (enums sort in declaration order on every backend)."""
+        return sql
+
+    # ---- DDL --------------------------------------------------------------
+    @abstractmethod
+    def create_database(self, schema: str) -> list[str]:
+        ...
+
+    @abstractmethod
+    def create_table(self, meta: TableMeta, tables: Mapping[str, TableMeta]) -> list[str]:
+        """CREATE TABLE (and CREATE INDEX) statements for one table."""
+
+    def drop_table(self, meta: TableMeta) -> str:
+        return f"DROP TABLE IF EXISTS {self.table_ref(meta.schema, meta.sql_name)}"
+
+    def column_ddl(self, attr: Attr) -> str:
+        parts = [self.quote(attr.name), self.column_type(attr.type)]
+        parts.append("NULL" if attr.nullable and not attr.in_key else "NOT NULL")
+        default = self.default_sql(attr)
+        if default is not None:
+            parts.append(f"DEFAULT {default}")
+        parts.extend(self.column_extra(attr))
+        return " ".join(parts)
+
+    def column_extra(self, attr: Attr) -> list[str]:
+        return []
+
+    def default_sql(self, attr: Attr) -> str | None:
+        value = attr.default
+        if value is REQUIRED:
+            return None
+        if value is None:
+            return "NULL" if attr.nullable else None
+        if isinstance(value, SqlDefault):
+            return value.keyword
+        encoded = self.literal_default(attr.type, value)
+        return encoded
+
+    def literal_default(self, spec: TypeSpec, value: object) -> str | None:
+        """A SQL literal for a default value (None: filled in by the runtime instead)."""
+        if spec.kind in ("blob", "bytes", "json", "uuid"):
+            return None
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return sql_string(str(value))
+
+    def provenance_ddl(self) -> list[str]:
+        return [f"{self.quote(name)} {self.column_type(spec)} NULL" for name, spec in PROVENANCE_COLUMNS]
+
+    def key_and_fk_ddl(self, meta: TableMeta, tables: Mapping[str, TableMeta]) -> list[str]:
+        q = self.quote
+        lines = [f"PRIMARY KEY ({', '.join(q(a) for a in meta.primary_key)})"]
+        for fk in meta.foreign_keys:
+            parent = tables.get(fk.parent)
+            if parent is None:
+                continue
+            child_cols = ", ".join(q(c) for c, _ in fk.attrs)
+            parent_cols = ", ".join(q(p) for _, p in fk.attrs)
+            lines.append(
+                f"FOREIGN KEY ({child_cols}) REFERENCES {self.fk_target(meta, parent)} ({parent_cols})"
+                " ON UPDATE RESTRICT ON DELETE RESTRICT"
+            )
+        return lines
+
+    def fk_target(self, meta: TableMeta, parent: TableMeta) -> str:
+        return self.table_ref(parent.schema, parent.sql_name)
+
+    def unique_indexes(self, meta: TableMeta) -> list[tuple[str, ...]]:
+        out = [idx.attrs for idx in meta.indexes if idx.unique]
+        out += [tuple(c for c, _ in fk.attrs) for fk in meta.foreign_keys if fk.unique]
+        return _dedupe(out)
+
+    def plain_indexes(self, meta: TableMeta) -> list[tuple[str, ...]]:
+        return _dedupe([idx.attrs for idx in meta.indexes if not idx.unique])
+
+    # ---- data -------------------------------------------------------------
+    @abstractmethod
+    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
+        """A multi-row INSERT for ``rows`` rows."""
+
+    @abstractmethod
+    def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
+        """Final conversion of a validated canonical Python value to a driver parameter."""
+
+    @abstractmethod
+    def decoder(self, spec: TypeSpec) -> Decoder | None:
+        """Conversion of a driver value to the canonical Python value (None: identity)."""
+
+    @abstractmethod
+    def classify(self, exc: BaseException) -> ErrorKind | None:
+        """What a driver exception means (None: not a driver error)."""
+
+    @abstractmethod
+    def is_driver_error(self, exc: BaseException) -> bool:
+        ...
+
+    # ---- introspection ----------------------------------------------------
+    @abstractmethod
+    def existing_columns(self, cursor: Any, meta: TableMeta) -> list[ColumnInfo] | None:
+        """Columns of an existing table, or None when the table does not exist."""
+
+    def expected_columns(self, meta: TableMeta) -> list[ColumnInfo]:
+        cols = [
+            ColumnInfo(a.name, self.normalise_type(self.column_type(a.type)), a.nullable and not a.in_key, a.in_key)
+            for a in meta.attributes
+        ]
+        if meta.has_provenance:
+            cols += [
+                ColumnInfo(name, self.normalise_type(self.column_type(spec)), True, False)
+                for name, spec in PROVENANCE_COLUMNS
+            ]
+        return cols
+
+    def normalise_type(self, spelling: str) -> str:
+        return spelling.lower().replace(" ", "")
+
+
+def _dedupe(items: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out

@@ -1,0 +1,199 @@
+"""SQLite: the embedded default backend (stdlib sqlite3, one file, WAL).
+
+All schemas of a pipeline live in the one database file; a table of schema
+``lab`` named ``#species`` (DataJoint convention) is the SQLite table
+``"lab.#species"``, so tables of imported schemas sit beside the root's and
+foreign keys work across schemas.  Dates and times are ISO-8601 text, UUIDs
+16-byte blobs, decimals NUMERIC (exact up to 15 significant digits), enums text
+with a CHECK constraint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ...types import TypeSpec, sql_string
+from ..meta import TableMeta
+from . import base
+from .. import blob
+
+# SQLITE_MAX_VARIABLE_NUMBER is 32766 since SQLite 3.32
+_MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+
+class SQLiteBackend(base.Backend):
+    name = "sqlite"
+    placeholder = "?"
+    max_params = _MAX_PARAMS
+    q = '"'
+
+    def connect(self) -> Any:
+        path = self.params.database
+        timeout = float(self.params.option("timeout", "60"))
+        if path not in ("", ":memory:"):
+            folder = os.path.dirname(os.path.abspath(path))
+            os.makedirs(folder, exist_ok=True)
+        conn = sqlite3.connect(
+            path or ":memory:", isolation_level=None, check_same_thread=False, timeout=timeout
+        )
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if path not in ("", ":memory:"):
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def begin(self, cursor: Any, *, immediate: bool) -> None:
+        cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    def connection_id(self, cursor: Any) -> int:
+        return 0
+
+    def live_connection_ids(self, cursor: Any) -> set[int] | None:
+        return None
+
+    def table_ref(self, schema: str, sql_name: str) -> str:
+        return self.quote(f"{schema}.{sql_name}")
+
+    def column_type(self, spec: TypeSpec) -> str:
+        if spec.name == "decimal":
+            return f"NUMERIC({spec.args[0]},{spec.args[1]})"
+        if spec.name in ("char", "varchar"):
+            return f"VARCHAR({spec.args[0]})"
+        return spec.sqlite()
+
+    def order_expr(self, spec: TypeSpec | None, sql: str) -> str:
+        if spec is not None and spec.name == "enum":
+            whens = " ".join(f"WHEN {sql_string(str(v))} THEN {i}" for i, v in enumerate(spec.args))
+            return f"(CASE {sql} {whens} END)"
+        return sql
+
+    def create_database(self, schema: str) -> list[str]:
+        return []
+
+    def column_extra(self, attr: Any) -> list[str]:
+        spec: TypeSpec = attr.type
+        col = self.quote(attr.name)
+        if spec.name == "enum":
+            values = ", ".join(sql_string(str(v)) for v in spec.args)
+            return [f"CHECK ({col} IN ({values}))"]
+        if spec.name == "bool":
+            return [f"CHECK ({col} IN (0, 1))"]
+        return []
+
+    def create_table(self, meta: TableMeta, tables: Mapping[str, TableMeta]) -> list[str]:
+        lines = [self.column_ddl(a) for a in meta.attributes]
+        if meta.has_provenance:
+            lines += self.provenance_ddl()
+        lines += self.key_and_fk_ddl(meta, tables)
+        for attrs in self.unique_indexes(meta):
+            lines.append(f"UNIQUE ({', '.join(self.quote(a) for a in attrs)})")
+        ref = self.table_ref(meta.schema, meta.sql_name)
+        body = ",\n    ".join(lines)
+        comment = f"-- {meta.doc}\n" if meta.doc else ""
+        stmts = [f"{comment}CREATE TABLE IF NOT EXISTS {ref} (\n    {body}\n)"]
+        for attrs in self.plain_indexes(meta):
+            name = self.quote(f"{meta.schema}.{meta.sql_name}__{'_'.join(attrs)}")
+            cols = ", ".join(self.quote(a) for a in attrs)
+            stmts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {ref} ({cols})")
+        # index foreign-key columns that are not a prefix of the primary key (MySQL does this itself)
+        for fk in meta.foreign_keys:
+            cols_t = tuple(c for c, _ in fk.attrs)
+            if meta.primary_key[: len(cols_t)] == cols_t or cols_t in self.unique_indexes(meta):
+                continue
+            name = self.quote(f"{meta.schema}.{meta.sql_name}__fk_{'_'.join(cols_t)}")
+            stmts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {ref} ({', '.join(self.quote(c) for c in cols_t)})")
+        return stmts
+
+    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
+        cols = ", ".join(self.quote(c) for c in columns)
+        one = "(" + ", ".join("?" * len(columns)) + ")" if columns else "DEFAULT VALUES"
+        values = ", ".join([one] * rows)
+        tail = " ON CONFLICT DO NOTHING" if skip_duplicates else ""
+        return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
+
+    def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
+        kind = spec.kind
+        if kind == "decimal":
+            return str
+        if kind == "date":
+            return _iso
+        if kind == "time":
+            return _iso
+        if kind == "datetime":
+            return _iso_datetime
+        if kind == "uuid":
+            return _uuid_bytes
+        return None
+
+    def decoder(self, spec: TypeSpec) -> base.Decoder | None:
+        kind = spec.kind
+        if kind == "bool":
+            return bool
+        if kind == "decimal":
+            quantum = decimal.Decimal(1).scaleb(-int(spec.args[1]))
+            return lambda v: decimal.Decimal(repr(v) if isinstance(v, float) else str(v)).quantize(quantum)
+        if kind == "date":
+            return dt.date.fromisoformat
+        if kind == "time":
+            return dt.time.fromisoformat
+        if kind == "datetime":
+            return dt.datetime.fromisoformat
+        if kind == "uuid":
+            return lambda v: uuid.UUID(bytes=bytes(v))
+        if kind == "json":
+            return json.loads
+        if kind == "blob":
+            return blob.decode
+        if kind == "bytes":
+            return bytes
+        return None
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.Error)
+
+    def classify(self, exc: BaseException) -> base.ErrorKind | None:
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        msg = str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            if "UNIQUE constraint failed" in msg or "PRIMARY KEY" in msg:
+                return "duplicate"
+            if "FOREIGN KEY constraint failed" in msg:
+                return "foreign_key"
+            return "other"
+        if "no such table" in msg:
+            return "missing_table"
+        if "database is locked" in msg or "busy" in msg:
+            return "lock"
+        return "other"
+
+    def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
+        name = f"{meta.schema}.{meta.sql_name}"
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        if cursor.fetchone() is None:
+            return None
+        cursor.execute(f"PRAGMA table_info({self.quote(name)})")
+        return [
+            base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5]))
+            for row in cursor.fetchall()
+        ]
+
+
+def _iso(v: dt.date | dt.time) -> str:
+    return v.isoformat()
+
+
+def _iso_datetime(v: dt.datetime) -> str:
+    return v.isoformat(sep=" ")
+
+
+def _uuid_bytes(v: uuid.UUID) -> bytes:
+    return v.bytes

@@ -1,0 +1,122 @@
+"""A pipeline: a connection plus one bound table object per table.
+
+A generated package defines ``class LabPipeline(Pipeline)`` with the schema
+metadata, typed attributes per table and :attr:`Pipeline.bindings`;
+``connect(url)`` returns an instance.  Tables of the root schema are
+attributes (``db.Subject``), parts hang off their master
+(``db.Session.Trial``) and tables of imported schemas sit in a namespace named
+after their schema (``db.common.Species``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .connection import Connection
+from .declare import DeclareReport, declare
+from .errors import QueryError
+from .meta import SchemaMeta
+
+if TYPE_CHECKING:
+    from .make import Maker
+    from .populate import PopulateReport
+    from .table import Table
+
+
+class Namespace:
+    """Tables of an imported schema (``db.common``)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<tables of schema {self._name}>"
+
+
+class Pipeline:
+    """Base class of generated pipelines."""
+
+    meta: ClassVar[SchemaMeta]
+    #: (attribute path, table full name, table class), in dependency order
+    bindings: ClassVar[tuple[tuple[str, str, type[Any]], ...]]
+
+    def __init__(
+        self,
+        url: str | Connection,
+        *,
+        declare: bool = True,
+        makers: Iterable[type[Maker[Any, Any]]] = (),
+    ) -> None:
+        self.connection = url if isinstance(url, Connection) else Connection(url)
+        self._tables: dict[str, Table[Any, Any, Any]] = {}
+        for path, full_name, cls in self.bindings:
+            table = cls(self, self.meta.by_name[full_name])
+            self._tables[full_name] = table
+            _bind(self, path, table)
+        self._makers: dict[str, type[Maker[Any, Any]]] = {}
+        for m in makers:
+            self.register(m)
+        if declare:
+            self.declare()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.meta.name} on {self.connection.url}>"
+
+    # -- tables --------------------------------------------------------------
+    def table(self, full_name: str) -> Table[Any, Any, Any]:
+        """A table by full name (``lab.Session.Trial``) or by name in the root schema."""
+        t = self._tables.get(full_name)
+        if t is None:
+            t = self._tables.get(f"{self.meta.name}.{full_name}")
+        if t is None:
+            raise QueryError(f"no table {full_name!r} in pipeline {self.meta.name}")
+        return t
+
+    def tables(self) -> list[Table[Any, Any, Any]]:
+        """All tables in dependency order."""
+        return [self._tables[t.full_name] for t in self.meta.tables]
+
+    def declare(self, *, update_contents: bool = False) -> DeclareReport:
+        """Create missing tables, check existing ones, insert lookup contents."""
+        return declare(self, update_contents=update_contents)
+
+    # -- makers and populate -----------------------------------------------------
+    def register(self, *makers: type[Maker[Any, Any]]) -> None:
+        """Use these make() implementations for their tables."""
+        for maker in makers:
+            name = getattr(maker, "__table__", None)
+            if not isinstance(name, str) or name not in self.meta.by_name:
+                raise QueryError(f"{maker.__name__} is not a maker for a table of this pipeline")
+            self._makers[name] = maker
+
+    def maker_for(self, full_name: str) -> type[Maker[Any, Any]] | None:
+        return self._makers.get(full_name)
+
+    def populate_all(self, **options: Any) -> PopulateReport:
+        """Populate every imported/computed table in dependency order."""
+        from .populate import populate_all
+
+        return populate_all(self, **options)
+
+    # -- lifetime ----------------------------------------------------------------
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bind(pipeline: Pipeline, path: str, table: Table[Any, Any, Any]) -> None:
+    parts = path.split(".")
+    owner: Any = pipeline
+    for i, name in enumerate(parts[:-1]):
+        nxt = owner.__dict__.get(name)
+        if nxt is None:
+            nxt = Namespace(".".join(parts[: i + 1]))
+            setattr(owner, name, nxt)
+        owner = nxt
+    setattr(owner, parts[-1], table)

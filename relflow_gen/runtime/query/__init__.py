@@ -1,0 +1,6 @@
+"""The query algebra (see docs/queries.md)."""
+
+from .api import Query, Row, U
+from .condition import AndList, Not
+
+__all__ = ["AndList", "Not", "Query", "Row", "U"]

@@ -1,0 +1,448 @@
+"""The user-facing query expression: operators, fetch and preview.
+
+``Query[R]`` is closed under the algebra: ``q & cond``, ``q - cond``,
+``a * b``, ``q.proj(...)``, ``a.aggr(b, ...)``, ``a + b``, ``U(...)``.
+Restrictions keep the row type ``R`` (a table restricted is still that
+table); joins, projections and aggregations give plain ``dict`` rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+
+from ..errors import FetchOneError, QueryError
+from . import expr, sqltext
+from .condition import attribute_resolver, compile_condition
+from .expr import Col, Select
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+R = TypeVar("R")
+Row = dict[str, Any]
+
+PREVIEW_ROWS = 12
+
+
+class Query(Generic[R]):
+    """A query expression bound to a connection."""
+
+    __slots__ = ("_conn", "_select")
+
+    def __init__(self, conn: Connection, select: Select) -> None:
+        self._conn = conn
+        self._select = select
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def _query_select(self) -> Select:
+        return self._select
+
+    @property
+    def _query_backend_id(self) -> int:
+        return id(self._conn)
+
+    def _derive(self, select: Select) -> Self:
+        new = copy.copy(self)
+        new._select = select
+        return new
+
+    def _plain(self, select: Select) -> Query[Row]:
+        return Query(self._conn, select)
+
+    def _other_select(self, other: object, op: str) -> Select:
+        if isinstance(other, U):
+            raise QueryError(f"use U(...) on the left of {op}")
+        if not isinstance(other, Query):
+            raise QueryError(f"cannot {op} a query with a {type(other).__name__}")
+        if other._conn is not self._conn:
+            raise QueryError(f"cannot {op} queries of different connections")
+        return other._select
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def heading(self) -> tuple[str, ...]:
+        """Attribute names, in order."""
+        return self._select.names
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return self._select.primary_key
+
+    # -- restriction ----------------------------------------------------------
+    def restrict(self, cond: object, *, ignore_extra_fields: bool = False) -> Self:
+        """Rows that satisfy ``cond`` (see :mod:`.condition`)."""
+        backend = self._conn.backend
+        sel = self._select
+        if sel.sealed:
+            sel = expr.wrap(backend, sel)
+        sql, params = compile_condition(
+            backend, sel, cond, ignore_extra=ignore_extra_fields, connection=id(self._conn)
+        )
+        if sql == "1=1" and not params:
+            return self._derive(sel)
+        return self._derive(expr.restrict(backend, sel, sql, params))
+
+    def __and__(self, cond: object) -> Self:
+        return self.restrict(cond)
+
+    def __sub__(self, cond: object) -> Self:
+        from .condition import Not
+
+        return self.restrict(Not(cond))
+
+    # -- join, projection, aggregation, union -------------------------------
+    def __mul__(self, other: Query[Any] | U) -> Query[Row]:
+        if isinstance(other, U):
+            return self._plain(expr.promote(self._select, other.names))
+        return self._plain(expr.join(self._conn.backend, self._select, self._other_select(other, "join")))
+
+    def join(self, other: Query[Any], *, left: bool = False) -> Query[Row]:
+        """Join on shared attributes; ``left=True`` keeps rows of self without a match."""
+        return self._plain(expr.join(self._conn.backend, self._select, self._other_select(other, "join"), left=left))
+
+    def proj(self, *attributes: Any, **named: str) -> Query[Row]:
+        """Keep, rename or compute attributes; the primary key is always kept.
+
+        ``proj("a", "b")`` keeps secondary ``a`` and ``b``; ``proj(...)`` keeps all;
+        ``proj(..., "-c")`` keeps all but ``c``; ``proj(new="old")`` renames;
+        ``proj(total="price * qty")`` computes from an SQL expression.
+        """
+        keep, keep_all, exclude = _split_attributes(attributes)
+        sel = self._select
+        renames: dict[str, str] = {}
+        computed: dict[str, str] = {}
+        resolve = attribute_resolver(sel)
+        percent = self._conn.backend.placeholder == "%s"
+        for new, spec in named.items():
+            if not sqltext.is_identifier(new):
+                raise QueryError(f"`{new}` is not a valid attribute name")
+            if isinstance(spec, str) and sel.find(spec) is not None:
+                renames[new] = spec
+            elif isinstance(spec, str):
+                computed[new] = _rewrite(spec, resolve, percent)
+            else:
+                raise QueryError(f"proj({new}=...) takes an attribute name or an SQL expression string")
+        return self._plain(expr.project(sel, keep, renames, computed, keep_all=keep_all, exclude=exclude))
+
+    def aggr(self, other: Query[Any], *attributes: Any, keep_all_rows: bool = True, **exprs: str) -> Query[Row]:
+        """Group ``other`` by this query's key: ``Session.aggr(Trial, n="count(*)")``.
+
+        Rows of self without matches are kept (``count(*)`` gives 0 for them)
+        unless ``keep_all_rows=False``.  ``attributes`` keep secondary
+        attributes of self (``...`` for all).
+        """
+        backend = self._conn.backend
+        a, b, shared = expr.aggregate_plan(backend, self._select, self._other_select(other, "aggregate"), keep_all_rows=keep_all_rows)
+        keep, keep_all, exclude = _split_attributes(attributes)
+        keep_set = set(keep)
+        for n in keep:
+            a.col(n)
+        keep_cols = [c for c in a.cols if c.in_key or c.name in keep_set or (keep_all and c.name not in exclude)]
+        merged: dict[str, str] = {c.name.lower(): c.sql for c in b.cols}
+        merged.update({c.name.lower(): c.sql for c in a.cols})
+        marker = _count_marker(b, shared)
+        percent = backend.placeholder == "%s"
+        rewritten: dict[str, str] = {}
+        for name, text in exprs.items():
+            if not isinstance(text, str):
+                raise QueryError(f"aggr({name}=...) takes an SQL expression string")
+            if name in keep_set or a.find(name) is not None and a.col(name).in_key:
+                raise QueryError(f"aggr() attribute `{name}` clashes with an attribute of the grouped query")
+            try:
+                rewritten[name] = sqltext.rewrite(
+                    text, lambda n: merged.get(n.lower()), percent=percent, special=sqltext.count_star(marker)
+                )
+            except sqltext.UnterminatedString as exc:
+                raise QueryError(str(exc)) from None
+        return self._plain(expr.finish_aggregate(a, b, shared, keep_cols, rewritten, keep_all_rows=keep_all_rows))
+
+    def __add__(self, other: Query[Any]) -> Query[Row]:
+        return self._plain(expr.union(self._conn.backend, self._select, self._other_select(other, "unite")))
+
+    # -- SQL -------------------------------------------------------------------
+    def sql(self) -> str:
+        """The SELECT statement (with placeholders) this query runs."""
+        return expr.compile_select(self._conn.backend, self._select)[0]
+
+    def _order(self, order_by: str | Sequence[str] | None) -> list[str]:
+        if order_by is None:
+            return []
+        items = [order_by] if isinstance(order_by, str) else list(order_by)
+        backend = self._conn.backend
+        resolve = attribute_resolver(self._select)
+        out: list[str] = []
+        for item in items:
+            for part in _split_commas(item):
+                words = part.split()
+                if not words:
+                    continue
+                direction = ""
+                if len(words) >= 2 and words[-1].upper() in ("ASC", "DESC"):
+                    direction = " " + words[-1].upper()
+                    words = words[:-1]
+                target = " ".join(words)
+                if target.upper() == "KEY":
+                    out += [backend.order_expr(c.type, c.sql) + direction for c in self._select.cols if c.in_key]
+                    continue
+                col = self._select.find(target)
+                if col is not None:
+                    out.append(backend.order_expr(col.type, col.sql) + direction)
+                else:
+                    out.append(_rewrite(target, resolve, backend.placeholder == "%s") + direction)
+        return out
+
+    # -- fetch -----------------------------------------------------------------
+    def _run(
+        self,
+        attrs: Sequence[str],
+        order_by: str | Sequence[str] | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> tuple[list[str], list[tuple[Any, ...]], list[Col]]:
+        sel = self._select
+        cols = [sel.col(a) for a in attrs] if attrs else list(sel.cols)
+        sql, params = expr.compile_select(
+            self._conn.backend, sel, cols=cols, order_by=self._order(order_by), limit=limit, offset=offset
+        )
+        rows = self._conn.query(sql, params)
+        return [c.name for c in cols], rows, cols
+
+    def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: list[Col]) -> list[dict[str, Any]]:
+        backend = self._conn.backend
+        decoders = [backend.decoder(c.type) if c.type is not None else _computed_decoder for c in cols]
+        if not rows:
+            return []
+        if all(d is None for d in decoders):
+            return [dict(zip(names, r)) for r in rows]
+        columns: list[Sequence[Any]] = list(zip(*rows))
+        for i, dec in enumerate(decoders):
+            if dec is not None:
+                columns[i] = [None if v is None else dec(v) for v in columns[i]]
+        return [dict(zip(names, vals)) for vals in zip(*columns)]
+
+    @overload
+    def fetch(
+        self,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        as_frame: bool = False,
+    ) -> list[R]: ...
+
+    @overload
+    def fetch(
+        self,
+        attr: str,
+        *attrs: str,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        as_frame: bool = False,
+    ) -> list[Row]: ...
+
+    def fetch(
+        self,
+        *attrs: str,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        as_frame: bool = False,
+    ) -> Any:
+        """All rows as dicts (the table's row type); ``as_frame=True`` gives a pandas DataFrame.
+
+        ``order_by``: attribute names with optional ``ASC``/``DESC``, or ``"KEY"``.
+        """
+        names, rows, cols = self._run(attrs, order_by, limit, offset)
+        out = self._decode(names, rows, cols)
+        if as_frame:
+            import pandas as pd
+
+            frame = pd.DataFrame.from_records(out, columns=names)
+            pk = [n for n in self._select.primary_key if n in names]
+            return frame.set_index(pk) if pk else frame
+        return out
+
+    def fetch1(self) -> R:
+        """The one row of this query; an error when there are none or several."""
+        names, rows, cols = self._run((), None, 2, None)
+        if len(rows) != 1:
+            raise FetchOneError(
+                f"fetch1() expects exactly one row, found {'none' if not rows else 'more than one'}"
+            )
+        return self._decode(names, rows, cols)[0]  # type: ignore[return-value]
+
+    def column(self, attr: str, *, order_by: str | Sequence[str] | None = None) -> list[Any]:
+        """The values of one attribute."""
+        names, rows, cols = self._run((attr,), order_by, None, None)
+        return [r[attr] for r in self._decode(names, rows, cols)]
+
+    def keys(self, *, order_by: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The primary keys of the rows."""
+        pk = self._select.primary_key
+        if not pk:
+            return [{} for _ in range(len(self))]
+        names, rows, cols = self._run(pk, order_by, None, None)
+        return self._decode(names, rows, cols)
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.fetch())
+
+    def __len__(self) -> int:
+        sql, params = expr.count_sql(self._conn.backend, self._select)
+        return int(self._conn.scalar(sql, params) or 0)
+
+    def __bool__(self) -> bool:
+        sql, params = expr.exists_sql(self._conn.backend, self._select)
+        return bool(self._conn.scalar(sql, params))
+
+    def __contains__(self, item: object) -> bool:
+        return bool(self.restrict(item))
+
+    # -- preview -----------------------------------------------------------------
+    def _preview(self) -> tuple[list[str], list[list[str]], int]:
+        names, rows, cols = self._run((), None, PREVIEW_ROWS + 1, None)
+        decoded = self._decode(names, rows, cols)
+        shown = [[_short(r[n]) for n in names] for r in decoded[:PREVIEW_ROWS]]
+        total = len(self) if len(decoded) > PREVIEW_ROWS else len(decoded)
+        return names, shown, total
+
+    def __repr__(self) -> str:
+        try:
+            names, shown, total = self._preview()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<{type(self).__name__}: {exc}>"
+        pk = set(self._select.primary_key)
+        header = [f"*{n}" if n in pk else n for n in names]
+        widths = [max(len(h), *(len(r[i]) for r in shown)) if shown else len(h) for i, h in enumerate(header)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in shown]
+        if total > len(shown):
+            lines.append("...")
+        lines.append(f" ({total} row{'s' if total != 1 else ''})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        names, shown, total = self._preview()
+        pk = set(self._select.primary_key)
+        head = "".join(
+            f"<th>{'<u>' if n in pk else ''}{html.escape(n)}{'</u>' if n in pk else ''}</th>" for n in names
+        )
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in shown)
+        more = "<p>...</p>" if total > len(shown) else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+
+
+class U:
+    """The universal set of the named attributes.
+
+    ``U("a", "b") & q`` gives the distinct (a, b) of q; ``U("a").aggr(q, n="count(*)")``
+    groups q by ``a``; ``q * U("a")`` adds ``a`` to q's primary key;
+    ``U().aggr(q, n="count(*)")`` aggregates all of q into one row.
+    """
+
+    __slots__ = ("names",)
+
+    def __init__(self, *names: str) -> None:
+        self.names = tuple(names)
+
+    def __repr__(self) -> str:
+        return f"U({', '.join(map(repr, self.names))})"
+
+    def __and__(self, q: Query[Any]) -> Query[Row]:
+        if not isinstance(q, Query):
+            raise QueryError("U(...) & q needs a query on the right")
+        return q._plain(expr.distinct_of(q.connection.backend, q._select, self.names))
+
+    def __mul__(self, q: Query[Any]) -> Query[Row]:
+        return q * self
+
+    def aggr(self, q: Query[Any], **exprs: str) -> Query[Row]:
+        backend = q.connection.backend
+        sel = q._select
+        if sel.sealed:
+            sel = expr.wrap(backend, sel)
+        for n in self.names:
+            sel.col(n)
+        resolve = attribute_resolver(sel)
+        percent = backend.placeholder == "%s"
+        rewritten = {name: _rewrite(text, resolve, percent) for name, text in exprs.items()}
+        return q._plain(expr.group_by_names(backend, sel, self.names, rewritten))
+
+
+def _rewrite(text: str, resolve: Any, percent: bool) -> str:
+    try:
+        return sqltext.rewrite(text, resolve, percent=percent)
+    except sqltext.UnterminatedString as exc:
+        raise QueryError(str(exc)) from None
+
+
+def _split_attributes(attributes: Sequence[Any]) -> tuple[list[str], bool, list[str]]:
+    keep: list[str] = []
+    exclude: list[str] = []
+    keep_all = False
+    for a in attributes:
+        if a is Ellipsis:
+            keep_all = True
+        elif isinstance(a, str) and a.startswith("-"):
+            exclude.append(a[1:].strip())
+        elif isinstance(a, str):
+            keep.append(a)
+        else:
+            raise QueryError(f"attribute names are strings, not {type(a).__name__}")
+    if exclude and not keep_all:
+        keep_all = True
+    return keep, keep_all, exclude
+
+
+def _count_marker(b: Select, shared: Sequence[str]) -> str:
+    """A column of ``b`` that is NULL exactly when a left-joined row has no match."""
+    for c in b.cols:
+        if c.in_key and c.name not in shared and not c.nullable:
+            return c.sql
+    for c in b.cols:
+        if c.in_key and not c.nullable:
+            return c.sql
+    return "*"
+
+
+def _computed_decoder(v: Any) -> Any:
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() and v.as_tuple().exponent == 0 else float(v)
+    return v
+
+
+def _split_commas(text: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts]
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        return f"<{len(v)} bytes>"
+    if hasattr(v, "shape") and hasattr(v, "dtype"):
+        return f"<array {v.dtype} {tuple(v.shape)}>"
+    text = str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+

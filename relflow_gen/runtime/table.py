@@ -1,0 +1,402 @@
+"""Tables: typed query expressions with insert, update, delete and drop.
+
+A generated package subclasses the tier classes here once per table, binding
+the row types: ``class SubjectTable(ManualTable[SubjectRow, SubjectKey,
+SubjectInsert])``.  A restricted table (``db.Subject & key``) is the same
+class; it fetches and deletes, but inserts and updates go to the whole table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .codec import ValueProblem, column_checker
+from .errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
+from .meta import REQUIRED, SqlDefault, TableMeta
+from .query.api import Query
+from .query.expr import table_select
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .pipeline import Pipeline
+
+R = TypeVar("R")
+K = TypeVar("K")
+I = TypeVar("I")  # noqa: E741 - the insert row type
+
+log = logging.getLogger("relflow_gen")
+
+
+class Table(Query[R], Generic[R, K, I]):
+    """A table of a pipeline (restricted or not)."""
+
+    _tier: str = ""
+
+    def __init__(self, pipeline: Pipeline, meta: TableMeta) -> None:
+        conn = pipeline.connection
+        backend = conn.backend
+        select = table_select(
+            backend,
+            backend.table_ref(meta.schema, meta.sql_name),
+            meta.full_name,
+            [(a.name, a.type, a.nullable, a.in_key, a.lineage) for a in meta.attributes],
+        )
+        super().__init__(conn, select)
+        self._meta = meta
+        self._pipeline = pipeline
+        self._base = select
+
+    # -- description -----------------------------------------------------------
+    @property
+    def meta(self) -> TableMeta:
+        return self._meta
+
+    @property
+    def full_name(self) -> str:
+        return self._meta.full_name
+
+    @property
+    def sql_ref(self) -> str:
+        return self._conn.backend.table_ref(self._meta.schema, self._meta.sql_name)
+
+    @property
+    def is_restricted(self) -> bool:
+        return self._select is not self._base
+
+    def describe(self) -> str:
+        """The table's definition in `.rf` syntax (from the generated metadata)."""
+        m = self._meta
+        lines = [f"{m.tier} {m.name.rsplit('.', 1)[-1]}" + (f' "{m.doc}"' if m.doc else "") + " {"]
+        fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
+        divider = False
+        for fk in m.foreign_keys:
+            if fk.in_key:
+                lines.append(f"    -> {fk.parent}")
+        for a in m.attributes:
+            if not a.in_key and not divider:
+                lines.append("    ---")
+                divider = True
+                for fk in m.foreign_keys:
+                    if not fk.in_key:
+                        lines.append(f"    -> {fk.parent}")
+            if a.name in fk_attrs:
+                continue
+            default = "" if a.default is REQUIRED else f" = {'null' if a.default is None else repr(a.default)}"
+            lines.append(f"    {a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
+        lines.append("}")
+        return "\n".join(lines)
+
+    # -- insert ------------------------------------------------------------------
+    def _check_insert_allowed(self, allow_direct_insert: bool) -> None:
+        if self.is_restricted:
+            raise TierError(f"insert into {self.full_name} itself, not into a restricted view of it")
+        m = self._meta
+        auto = m.is_auto or (m.is_part and self._pipeline.meta.by_name[m.master or ""].is_auto)
+        if auto and not allow_direct_insert:
+            raise TierError(
+                f"{m.full_name} is populated by its make(); insert there, or pass allow_direct_insert=True"
+            )
+
+    def insert(
+        self,
+        rows: Iterable[I],
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        allow_direct_insert: bool = False,
+    ) -> int:
+        """Insert rows atomically: every row is checked first; one bad row inserts nothing.
+
+        Returns the number of rows given (with ``skip_duplicates``, existing
+        rows are left unchanged).
+        """
+        self._check_insert_allowed(allow_direct_insert)
+        batch = _materialize(rows)
+        if not batch:
+            return 0
+        columns, params = prepare_rows(self._meta, self._conn, batch, ignore_extra_fields=ignore_extra_fields)
+        with self._conn.transaction():
+            write_rows(self._conn, self._meta, columns, params, skip_duplicates=skip_duplicates)
+        return len(batch)
+
+    def insert1(
+        self,
+        row: I,
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        allow_direct_insert: bool = False,
+    ) -> None:
+        """Insert one row."""
+        self.insert(
+            [row],
+            skip_duplicates=skip_duplicates,
+            ignore_extra_fields=ignore_extra_fields,
+            allow_direct_insert=allow_direct_insert,
+        )
+
+    # -- update ------------------------------------------------------------------
+    def update1(self, row: Mapping[str, Any]) -> None:
+        """Change secondary attributes of one existing row (manual and lookup tables).
+
+        Results of imported/computed tables are never updated: delete them and
+        populate again, so that they stay consistent with their inputs.
+        """
+        m = self._meta
+        master_tier = self._pipeline.meta.by_name[m.master].tier if m.master else m.tier
+        if m.is_auto or master_tier in ("imported", "computed"):
+            raise TierError(
+                f"{m.full_name} holds computed results; delete the rows and populate again instead of updating"
+            )
+        if self.is_restricted:
+            raise TierError("update1() works on the table itself with a full row key")
+        pk = m.primary_key
+        missing = [k for k in pk if k not in row]
+        if missing:
+            raise InsertError(m.full_name, None, missing[0], "update1() needs the full primary key")
+        unknown = [k for k in row if k not in m.by_name]
+        if unknown:
+            raise InsertError(m.full_name, None, unknown[0], "is not an attribute of the table")
+        changes = [k for k in row if k not in pk]
+        if not changes:
+            raise InsertError(m.full_name, None, None, "update1() needs at least one secondary attribute to change")
+        backend = self._conn.backend
+        values: list[Any] = []
+        for name in changes + list(pk):
+            attr = m.by_name[name]
+            try:
+                value = column_checker(attr.type, attr.nullable and not attr.in_key)([row[name]])[0]
+            except ValueProblem as exc:
+                raise InsertError(m.full_name, None, name, exc.message) from None
+            enc = backend.encoder(attr.type)
+            values.append(enc(value) if enc is not None and value is not None else value)
+        q, ph = backend.quote, backend.placeholder
+        sets = ", ".join(f"{q(c)} = {ph}" for c in changes)
+        where = " AND ".join(f"{q(c)} = {ph}" for c in pk)
+        with self._conn.transaction():
+            self._conn.execute(f"UPDATE {self.sql_ref} SET {sets} WHERE {where}", values)
+            if self._conn.rowcount() == 0:
+                raise QueryError(f"update1(): no row of {m.full_name} has the key {dict((k, row[k]) for k in pk)}")
+
+    # -- delete ------------------------------------------------------------------
+    def delete(self, *, dry_run: bool = False, force: bool = False) -> dict[str, int]:
+        """Delete these rows and everything computed from them, in one transaction.
+
+        Cascades through every dependent table (renamed foreign keys included);
+        part rows go with their master.  Deleting from a part table alone is
+        refused unless ``force=True``.  ``dry_run=True`` changes nothing and
+        returns the counts it would delete.  Returns ``{table: rows deleted}``.
+        """
+        from .delete import plan_delete, run_delete
+
+        if self._meta.is_part and not force:
+            raise TierError(
+                f"{self.full_name} is a part table: delete from its master {self._meta.master} "
+                "(or pass force=True to break the master's group)"
+            )
+        plan = plan_delete(self._pipeline, self)
+        if dry_run:
+            return {name: len(q) for name, q in plan.counts()}
+        counts = run_delete(self._conn, plan)
+        if counts:
+            log.info("deleted %s", ", ".join(f"{n}: {c}" for n, c in counts.items()))
+        return counts
+
+    def delete_quick(self) -> int:
+        """Delete these rows only, without cascading (fails if other rows depend on them)."""
+        from .delete import delete_rows
+
+        with self._conn.transaction():
+            return delete_rows(self._conn, self._meta, self._select)
+
+    def drop(self) -> list[str]:
+        """Drop this table and every table that depends on it (data included)."""
+        if self.is_restricted:
+            raise TierError("drop() works on a whole table, not a restricted view")
+        pipeline_meta = self._pipeline.meta
+        doomed = [self._meta, *pipeline_meta.descendants(self._meta.full_name)]
+        backend = self._conn.backend
+        for m in reversed(doomed):
+            self._conn.execute(backend.drop_table(m))
+        names = [m.full_name for m in doomed]
+        log.info("dropped %s", ", ".join(names))
+        return names
+
+
+class LookupTable(Table[R, K, I]):
+    """Reference data declared with the schema (``contents``)."""
+
+    _tier = "lookup"
+
+
+class ManualTable(Table[R, K, I]):
+    """Rows entered by people or external systems with insert()."""
+
+    _tier = "manual"
+
+
+class PartTable(Table[R, K, I]):
+    """Rows that belong to one master row, inserted and deleted with it."""
+
+    _tier = "part"
+
+    @property
+    def master(self) -> Table[Any, Any, Any]:
+        return self._pipeline.table(self._meta.master or "")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _materialize(rows: Iterable[Any]) -> list[Mapping[str, Any]]:
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # pandas DataFrame
+        frame: Any = rows
+        if any(name is not None for name in getattr(frame.index, "names", [None])):
+            frame = frame.reset_index()
+        return list(frame.to_dict("records"))
+    if isinstance(rows, Mapping):
+        raise InsertError("insert", None, None, "insert() takes a list of rows; use insert1() for one row")
+    dtype = getattr(rows, "dtype", None)
+    if dtype is not None and getattr(dtype, "names", None):  # numpy structured array
+        names = dtype.names
+        return [{n: rec[n] for n in names} for rec in rows]
+    out = []
+    for i, r in enumerate(rows):
+        if not isinstance(r, Mapping):
+            raise InsertError("insert", i, None, f"rows are dicts (mappings), not {type(r).__name__}")
+        out.append(r)
+    return out
+
+
+def prepare_rows(
+    meta: TableMeta,
+    conn: Connection,
+    batch: Sequence[Mapping[str, Any]],
+    *,
+    ignore_extra_fields: bool = False,
+    extra_columns: Sequence[str] = (),
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Validate a batch of rows; return (columns, parameter rows) ready for INSERT.
+
+    Raises :class:`InsertError` naming the table, row index and attribute.
+    ``extra_columns`` are hidden columns (provenance) passed through unchecked.
+    """
+    known = meta.by_name
+    first = batch[0]
+    keyset = set(first.keys())
+    uniform = all(r.keys() == keyset for r in batch) if len(batch) > 1 else True
+    if not uniform:
+        batch = [_fill_row(meta, i, r, ignore_extra_fields, extra_columns) for i, r in enumerate(batch)]
+        keyset = set(batch[0].keys())
+    extra = [k for k in first.keys() if k not in known and k not in extra_columns]
+    if extra and not ignore_extra_fields:
+        raise InsertError(meta.full_name, 0, str(extra[0]), "is not an attribute of the table")
+    backend = conn.backend
+    columns: list[str] = []
+    param_cols: list[list[Any]] = []
+    n = len(batch)
+    for attr in meta.attributes:
+        name = attr.name
+        if name in keyset:
+            values = [r[name] for r in batch]
+        elif attr.default is REQUIRED and not attr.nullable:
+            raise InsertError(meta.full_name, 0, name, "is required (no default) but missing")
+        elif isinstance(attr.default, SqlDefault):
+            continue  # the database fills it in
+        else:
+            values = [None if attr.default is REQUIRED else attr.default] * n
+        try:
+            canon = column_checker(attr.type, attr.nullable and not attr.in_key)(values)
+        except ValueProblem as exc:
+            raise InsertError(meta.full_name, exc.index, name, exc.message) from None
+        enc = backend.encoder(attr.type)
+        if enc is not None:
+            canon = [None if v is None else enc(v) for v in canon]
+        columns.append(name)
+        param_cols.append(canon)
+    for name in extra_columns:
+        columns.append(name)
+        param_cols.append([r.get(name) for r in batch])
+    return columns, list(zip(*param_cols))
+
+
+def _fill_row(
+    meta: TableMeta, index: int, row: Mapping[str, Any], ignore_extra: bool, extra_columns: Sequence[str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in row:
+        if k not in meta.by_name and k not in extra_columns and not ignore_extra:
+            raise InsertError(meta.full_name, index, str(k), "is not an attribute of the table")
+    for attr in meta.attributes:
+        if attr.name in row:
+            out[attr.name] = row[attr.name]
+        elif attr.default is REQUIRED and not attr.nullable:
+            raise InsertError(meta.full_name, index, attr.name, "is required (no default) but missing")
+        elif isinstance(attr.default, SqlDefault):
+            raise InsertError(
+                meta.full_name, index, attr.name, "rows of one batch must agree on whether it is given"
+            )
+        else:
+            out[attr.name] = None if attr.default is REQUIRED else attr.default
+    for name in extra_columns:
+        out[name] = row.get(name)
+    return out
+
+
+def write_rows(
+    conn: Connection,
+    meta: TableMeta,
+    columns: Sequence[str],
+    params: Sequence[tuple[Any, ...]],
+    *,
+    skip_duplicates: bool,
+) -> None:
+    """Execute the INSERT for prepared rows (inside the caller's transaction)."""
+    backend = conn.backend
+    ref = backend.table_ref(meta.schema, meta.sql_name)
+    sql = backend.insert_sql(ref, columns, 1, skip_duplicates)
+    try:
+        conn.executemany(sql, params)
+    except DuplicateError as exc:
+        raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists ({exc})") from None
+    except MissingParentError as exc:
+        parents = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
+        raise MissingParentError(
+            f"{meta.full_name}: a referenced row does not exist in {parents} ({exc})"
+        ) from None
+
+
+class AutoTable(Table[R, K, I]):
+    """A table populated by make(): imported or computed."""
+
+    def key_source(self) -> Query[Any]:
+        """The keys make() is called for: the join of the primary-key parents' keys."""
+        from .populate import default_key_source
+
+        return default_key_source(self._pipeline, self._meta)
+
+    def populate(self, *restrictions: object, **options: Any) -> Any:
+        """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.populate`)."""
+        from .populate import populate
+
+        return populate(self._pipeline, self, *restrictions, **options)
+
+    def progress(self) -> tuple[int, int]:
+        """(keys done, keys in the key source)."""
+        from .populate import progress
+
+        return progress(self._pipeline, self._meta)
+
+
+class ImportedTable(AutoTable[R, K, I]):
+    """Rows imported by make() from outside the database (instruments, files)."""
+
+    _tier = "imported"
+
+
+class ComputedTable(AutoTable[R, K, I]):
+    """Rows computed by make() from rows upstream."""
+
+    _tier = "computed"
