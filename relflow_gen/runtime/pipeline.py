@@ -40,6 +40,8 @@ class Pipeline:
     meta: ClassVar[SchemaMeta]
     #: (attribute path, table full name, table class), in dependency order
     bindings: ClassVar[tuple[tuple[str, str, type[Any]], ...]]
+    #: namespace classes of imported schemas, by attribute name (``common``)
+    namespaces: ClassVar[dict[str, type[Namespace]]] = {}
 
     def __init__(
         self,
@@ -116,7 +118,8 @@ def _bind(pipeline: Pipeline, path: str, table: Table[Any, Any, Any]) -> None:
     for i, name in enumerate(parts[:-1]):
         nxt = owner.__dict__.get(name)
         if nxt is None:
-            nxt = Namespace(".".join(parts[: i + 1]))
+            ns_class = pipeline.namespaces.get(name, Namespace) if i == 0 else Namespace
+            nxt = ns_class(".".join(parts[: i + 1]))
             setattr(owner, name, nxt)
         owner = nxt
     setattr(owner, parts[-1], table)
