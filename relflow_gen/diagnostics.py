@@ -50,6 +50,8 @@ CODES: dict[str, str] = {
     "E0126": "`-> master` outside a part table",
     "E0127": "duplicate schema name",
     "E0128": "duplicate contents or index",
+    # warnings: the schema works, but something in it is redundant
+    "W0201": "redundant index or foreign-key option",
 }
 
 

@@ -36,8 +36,13 @@ class Compilation:
 
 
 def read_file(path: str) -> str | None:
+    """The text of a regular file; None when it is missing, not a file (a directory,
+    a device such as /dev/zero) or not UTF-8."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        file = Path(path)
+        if not file.is_file():
+            return None
+        return file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 

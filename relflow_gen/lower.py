@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 from lark import Token, Tree
@@ -22,7 +23,16 @@ from .parse import Comment, ParseResult
 from .types import TypeProblem, TypeSpec, resolve_type
 
 FK_OPTIONS = ("nullable", "unique")
+#: Blocks nested deeper than this are reported once and not lowered (parts do not nest
+#: at all, E0112; the limit only keeps absurd inputs from exhausting the stack).
+MAX_NESTING = 8
 KEYWORD_DEFAULTS = ("CURRENT_TIMESTAMP",)
+
+#: The type given to an attribute whose written type did not resolve (E0119/E0121,
+#: already reported).  It is one object: the validator recognises it by identity
+#: (``attr.type is UNRESOLVED_TYPE``) and skips the checks that need a real type,
+#: so a typo in a type does not also report its default or contents values.
+UNRESOLVED_TYPE = TypeSpec("varchar", (255,))
 
 
 @dataclass
@@ -67,10 +77,11 @@ def lower(result: ParseResult) -> tuple[Schema | None, list[Diagnostic]]:
         if child.data == "import_decl":
             tok = child.children[0]
             assert isinstance(tok, Token)
-            imports.append(Import(_string(tok), "", ctx.span(child)))
+            imports.append(Import(_string(tok), "", ctx.span(tok)))  # span: the path, what an error is about
         elif child.data == "block":
             tables.extend(_block(ctx, child, master=None))
-    schema = Schema(ctx.schema, doc, result.file, tuple(imports), tuple(tables), ctx.span(header))
+    # the schema's span is its name: diagnostics about the schema point there
+    schema = Schema(ctx.schema, doc, result.file, tuple(imports), tuple(tables), ctx.span(name_tok))
     return schema, ctx.diags
 
 
@@ -78,13 +89,15 @@ def _string(tok: Tree[Token] | Token) -> str:
     assert isinstance(tok, Token)
     text = str(tok)
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():  # `"\d"` keeps its backslash, as in Python, without a warning
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text[1:-1]
     return value if isinstance(value, str) else text[1:-1]
 
 
-def _block(ctx: _Ctx, node: Tree[Token], master: Table | None) -> list[Table]:
+def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -> list[Table]:
     tier_node, name_tok, *rest = node.children
     assert isinstance(tier_node, Tree) and isinstance(name_tok, Token)
     tier_tok = tier_node.children[0]
@@ -110,6 +123,7 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None) -> list[Table]:
     nested: list[Tree[Token]] = []
     in_key = True
     divider_seen = False
+    contents_seen = False
     for member in rest:
         if not isinstance(member, Tree):
             continue
@@ -128,6 +142,15 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None) -> list[Table]:
         elif kind == "index":
             indexes.append(_index(ctx, member))
         elif kind == "contents":
+            if contents_seen:
+                keyword = member.children[0]
+                ctx.error(
+                    "E0128",
+                    "a table has only one `contents` block",
+                    ctx.span(keyword) if isinstance(keyword, Token) else ctx.span(member),
+                    "move these rows into the first `contents` block",
+                )
+            contents_seen = True
             contents.extend(_contents(ctx, member))
         elif kind == "block":
             nested.append(member)
@@ -149,7 +172,10 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None) -> list[Table]:
     )
     parts: list[Table] = []
     for sub in nested:
-        parts.extend(_block(ctx, sub, table))
+        if depth + 1 >= MAX_NESTING:
+            ctx.error("E0001", f"table blocks nested more than {MAX_NESTING} deep", ctx.span(sub.children[1]))
+            break
+        parts.extend(_block(ctx, sub, table, depth + 1))
     direct = tuple(p.name for p in parts if p.master == table.name)
     if direct:
         table = dataclasses.replace(table, parts=direct)
@@ -169,7 +195,7 @@ def _attribute(ctx: _Ctx, node: Tree[Token], in_key: bool, table: str) -> Attrib
     assert type_node is not None
     spec = _type(ctx, type_node)
     if spec is None:
-        spec, default = TypeSpec("varchar", (255,)), None  # placeholder; the error is reported
+        spec = UNRESOLVED_TYPE  # the error is reported; later stages skip checks that need the type
     span = ctx.span(node)
     comment = ctx.comments.get(span.end_line)
     nullable = default is not None and default.kind == "null"

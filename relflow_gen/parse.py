@@ -140,7 +140,8 @@ def _token_text(tok: Token) -> str:
     return f"`{text if len(text) <= 30 else text[:27] + '...'}`"
 
 
-def _diagnose(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
+def _diagnose(err: UnexpectedInput, file: str, text: str, parsed: str) -> Diagnostic:
+    """A diagnostic for a lark error; ``parsed`` is the text lark saw (lines blanked)."""
     line = max(1, getattr(err, "line", 1) or 1)
     col = max(1, getattr(err, "column", 1) or 1)
     hint: str | None = None
@@ -148,11 +149,14 @@ def _diagnose(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
         tok = err.token
         width = max(1, len(str(tok))) if tok.type not in ("_NL", "$END") else 1
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
+            lines = text.rstrip("\n").split("\n")
             line, col = len(lines), len(lines[-1]) + 1
+            if "RBRACE" in err.expected:
+                hint = "is a `}` missing?"
         elif tok.type == "_NL":
             # report at the end of the line the newline terminates
-            src_line = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+            all_lines = text.split("\n")
+            src_line = all_lines[line - 1] if line - 1 < len(all_lines) else ""
             stripped = _COMMENT_RE.sub("", src_line).rstrip()
             col = max(1, len(stripped) + 1)
         expected = set(err.expected) if err.expected else set()
@@ -163,14 +167,18 @@ def _diagnose(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
             hint = "table blocks start with lookup, manual, imported or computed"
         span = Span(file, line, col, line, col + width)
     elif isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
-        message = f"unexpected character `{ch}`" if ch.strip() else "unexpected character"
-        if ch in "\"'":
+        pos = err.pos_in_stream
+        ch = parsed[pos] if pos is not None and 0 <= pos < len(parsed) else ""
+        if ch and not ch.isprintable():
+            message = f"unexpected character U+{ord(ch):04X}"
+        else:
+            message = f"unexpected character `{ch}`" if ch.strip() else "unexpected character"
+        if ch and ch in "\"'":
             message = "unterminated string"
             hint = "strings end on the line they start on"
         span = Span(file, line, col, line, col + 1)
     elif isinstance(err, UnexpectedEOF):
-        lines = text.splitlines() or [""]
+        lines = text.rstrip("\n").split("\n")
         line, col = len(lines), len(lines[-1]) + 1
         message = "unexpected end of file" + _describe_expected(set(err.expected))
         hint = "is a `}` missing?"
@@ -186,7 +194,7 @@ def _diagnose(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
 def parse(text: str, file: str) -> ParseResult:
     """Parse `.rf` text; on syntax errors, report them all and return no tree."""
     lark, postlex = _parser()
-    text = text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n").removeprefix("\ufeff")  # a BOM is not part of the text
     if not text.endswith("\n"):
         text += "\n"
     diags: list[Diagnostic] = []
@@ -197,7 +205,7 @@ def parse(text: str, file: str) -> ParseResult:
         try:
             tree = lark.parse(current)
         except UnexpectedInput as err:
-            diag = _diagnose(err, file, text)
+            diag = _diagnose(err, file, text, current)
             line = diag.span.line
             if not any(d.span.line == line for d in diags):
                 diags.append(diag)

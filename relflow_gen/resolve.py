@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from .diagnostics import Diagnostic
-from .ir import Attribute, ForeignKey, Schema, Span, Table
+from .ir import Attribute, ForeignKey, Schema, Span, Table, Tier
 
 
 @dataclass
@@ -25,6 +25,7 @@ class _State:
     tables: dict[str, Table] = field(default_factory=dict)  # full name -> table (first declaration)
     order: dict[str, int] = field(default_factory=dict)  # full name -> declaration index
     diags: list[Diagnostic] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # schemas with an import that failed (reported)
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None, notes: tuple[str, ...] = ()) -> None:
         self.diags.append(Diagnostic(code, message, span, hint, notes=notes))
@@ -33,6 +34,7 @@ class _State:
 def resolve(schemas: tuple[Schema, ...], visible: dict[str, tuple[str, ...]]) -> tuple[tuple[Schema, ...], list[Diagnostic]]:
     """Resolve all schemas together.  ``visible[s]`` are the schemas ``s`` imports."""
     st = _State()
+    st.broken = {s.name for s in schemas if any(not i.schema for i in s.imports)}
     for schema in schemas:
         for table in schema.tables:
             key = table.full_name
@@ -72,17 +74,22 @@ def resolve(schemas: tuple[Schema, ...], visible: dict[str, tuple[str, ...]]) ->
         cyclic |= component
         start = min(component, key=st.order.__getitem__)
         cycle = nx.find_cycle(graph.subgraph(component), source=start)
+        # print it the way it is written: `A -> B` when A's body says `-> B`
         path = [cycle[0][0]] + [edge[1] for edge in cycle]
-        names = " -> ".join(_short(n, linked) for n in path)
-        # report at the foreign key that closes the cycle back to the first table
+        names = " -> ".join(_short(n, linked) for n in reversed(path))
+        # report at the foreign key of the first table, the first arrow of the message
         closing = graph.edges[cycle[-1][0], cycle[-1][1]]["span"]
+        notes = []
+        for a, b in reversed(cycle):
+            span = graph.edges[a, b]["span"]
+            notes.append(f"`{_short(b, linked)}` references `{_short(a, linked)}` at {span.file}:{span.line}")
         st.error(
             "E0102",
             f"dependency cycle: {names}",
             closing,
             "dependencies must form a DAG; a hierarchy within one table is a renamed secondary "
             "self-reference such as `-> Region.proj(parent_id=\"region_id\")`",
-            notes=tuple(f"`{_short(a, linked)}` is a parent of `{_short(b, linked)}`" for a, b in cycle),
+            notes=tuple(notes),
         )
     for key in cyclic:  # drop the edges inside cycles: headings cannot depend on them
         table = linked[key]
@@ -119,7 +126,8 @@ def _link(st: _State, table: Table, fk: ForeignKey, imports: tuple[str, ...]) ->
     schema = table.schema
     if fk.is_master:
         if table.master is None:
-            st.error("E0126", "`-> master` is only allowed in a part table", fk.span)
+            if table.tier is not Tier.PART:  # a part outside a master is reported by validate (E0111)
+                st.error("E0126", "`-> master` is only allowed in a part table", fk.span)
             return fk
         return dataclasses.replace(fk, parent=f"{schema}.{table.master}")
     candidates: list[str] = []
@@ -131,6 +139,8 @@ def _link(st: _State, table: Table, fk: ForeignKey, imports: tuple[str, ...]) ->
         candidates.append(f"{head}.{rest}")
     if candidates:
         return dataclasses.replace(fk, parent=candidates[0])
+    if rest and head not in imports and schema in st.broken:
+        return fk  # most likely a table of the import that failed; E0003/E0004 says why
     if rest and head != schema and head not in imports and not any(k.startswith(f"{schema}.{head}") for k in st.tables):
         known = [s for s in {k.split(".", 1)[0] for k in st.tables} if s != schema]
         hint = f"add `import \"{head}.rf\"` at the top of the file" if head not in known else f"add an import of schema `{head}`"
@@ -161,12 +171,15 @@ def _heading(st: _State, table: Table, done: dict[str, Table]) -> Table:
         if isinstance(item, Attribute):
             if item.name in by_name:
                 prev = attrs[by_name[item.name]]
-                origin = "declared" if prev.fk is None else f"arrives through `-> {fks[prev.fk].target}`"
+                if prev.fk is None:
+                    origin = "is already declared"
+                else:
+                    origin = f"already arrives through `-> {fks[prev.fk].target}`"
                 st.error(
                     "E0104",
                     f"attribute `{item.name}` is declared twice in `{table.name}`",
                     item.span,
-                    notes=(f"it already {origin} at line {prev.span.line}",),
+                    notes=(f"it {origin} at line {prev.span.line}",),
                 )
                 continue
             by_name[item.name] = len(attrs)

@@ -1,0 +1,114 @@
+"""Reserved words that cannot name a table, attribute or schema.
+
+Generated SQL always quotes identifiers, but people read and write SQL by hand
+against the same database (restrictions given as SQL strings, ad-hoc queries,
+other tools), so a name that only works quoted is a trap.  The validator rejects
+(E0117) names that are reserved in any backend we support, and Python keywords
+(the generated package turns names into identifiers).
+
+The MariaDB and SQLite lists were measured, not copied: every keyword the server
+knows was tried as an unquoted column name and table name
+(``CREATE TABLE t (word INT)``, ``CREATE TABLE word (x INT)``); the words listed
+are those rejected.  Words are lower case; compare with :func:`sql_reserved`.
+"""
+
+from __future__ import annotations
+
+import keyword
+
+#: MySQL 8.0 reserved words (marked (R) in the manual's "Keywords and Reserved Words").
+MYSQL_RESERVED: frozenset[str] = frozenset("""
+    accessible add all alter analyze and as asc asensitive before between bigint binary
+    blob both by call cascade case change char character check collate column condition
+    constraint continue convert create cross cube cume_dist current_date current_time
+    current_timestamp current_user cursor database databases day_hour day_microsecond
+    day_minute day_second dec decimal declare default delayed delete dense_rank desc
+    describe deterministic distinct distinctrow div double drop dual each else elseif
+    empty enclosed escaped except exists exit explain false fetch first_value float
+    float4 float8 for force foreign from fulltext function generated get grant group
+    grouping groups having high_priority hour_microsecond hour_minute hour_second if
+    ignore in index infile inner inout insensitive insert int int1 int2 int3 int4 int8
+    integer intersect interval into io_after_gtids io_before_gtids is iterate join
+    json_table key keys kill lag last_value lateral lead leading leave left like limit
+    linear lines load localtime localtimestamp lock long longblob longtext loop
+    low_priority master_bind master_ssl_verify_server_cert match maxvalue mediumblob
+    mediumint mediumtext middleint minute_microsecond minute_second mod modifies natural
+    no_write_to_binlog not nth_value ntile null numeric of on optimize optimizer_costs
+    option optionally or order out outer outfile over partition percent_rank precision
+    primary procedure purge range rank read read_write reads real recursive references
+    regexp release rename repeat replace require resignal restrict return revoke right
+    rlike row row_number rows schema schemas second_microsecond select sensitive
+    separator set show signal smallint spatial specific sql sql_big_result
+    sql_calc_found_rows sql_small_result sqlexception sqlstate sqlwarning ssl starting
+    stored straight_join system table terminated then tinyblob tinyint tinytext to
+    trailing trigger true undo union unique unlock unsigned update usage use using
+    utc_date utc_time utc_timestamp values varbinary varchar varcharacter varying
+    virtual when where while window with write xor year_month zerofill
+    """.split())
+
+
+#: MariaDB 10.11 reserved words: the words of information_schema.KEYWORDS that the server
+#: rejects as an unquoted column or table name.
+MARIADB_RESERVED: frozenset[str] = frozenset("""
+    accessible add all alter analyze and as asc asensitive before between bigint binary
+    blob both by call cascade case change char character check collate column condition
+    constraint continue convert create cross current_date current_role current_time
+    current_timestamp current_user cursor databases day_hour day_microsecond day_minute
+    day_second dec decimal declare default delayed delete delete_domain_id desc describe
+    deterministic distinct distinctrow div do_domain_ids double drop dual each else
+    elseif enclosed escaped except exists exit explain false fetch float float4 float8
+    for force foreign from fulltext grant group having high_priority hour_microsecond
+    hour_minute hour_second if ignore ignore_domain_ids in index infile inner inout
+    insensitive insert int int1 int2 int3 int4 int8 integer intersect interval into is
+    iterate join key keys kill leading leave left like limit linear lines load localtime
+    localtimestamp lock long longblob longtext loop low_priority
+    master_demote_to_replica master_demote_to_slave master_ssl_verify_server_cert match
+    maxvalue mediumblob mediumint mediumtext middleint minute_microsecond minute_second
+    mod modifies natural no_write_to_binlog not null numeric offset on optimize
+    optionally or order out outer outfile over page_checksum parse_vcol_expr partition
+    portion precision primary procedure purge range read read_write reads real recursive
+    ref_system_id references regexp release rename repeat replace require resignal
+    restrict return returning revoke right rlike row_number rows schemas
+    second_microsecond select sensitive separator set show signal smallint spatial
+    specific sql sql_big_result sql_calc_found_rows sql_small_result sqlexception
+    sqlstate sqlwarning ssl starting stats_auto_recalc stats_persistent
+    stats_sample_pages straight_join table terminated then tinyblob tinyint tinytext to
+    trailing trigger true undo union unique unlock unsigned update usage use using
+    utc_date utc_time utc_timestamp values varbinary varchar varcharacter varying when
+    where while with write xor year_month zerofill
+    """.split())
+
+
+#: SQLite 3.40 keywords that SQLite rejects as an unquoted column or table name (most of
+#: SQLite's keywords fall back to plain names and are not listed).
+SQLITE_RESERVED: frozenset[str] = frozenset("""
+    add all alter and as autoincrement between case cast check collate commit constraint
+    create current_date current_time current_timestamp default deferrable delete
+    distinct drop else escape except exists foreign from group having if in index insert
+    intersect into is isnull join limit not nothing notnull null on or order primary
+    raise references returning select set table then to transaction union unique update
+    using values when where
+    """.split())
+
+
+SQL_RESERVED: frozenset[str] = MYSQL_RESERVED | MARIADB_RESERVED | SQLITE_RESERVED
+
+#: Hard Python keywords; soft keywords (``match``, ``case``, ``type``, ``_``) are valid names.
+PYTHON_KEYWORDS: frozenset[str] = frozenset(keyword.kwlist)
+
+
+def sql_reserved(name: str) -> list[str]:
+    """The SQL dialects in which ``name`` is a reserved word (empty when none)."""
+    low = name.lower()
+    found: list[str] = []
+    if low in MYSQL_RESERVED:
+        found.append("MySQL")
+    if low in MARIADB_RESERVED:
+        found.append("MariaDB")
+    if low in SQLITE_RESERVED:
+        found.append("SQLite")
+    return found
+
+
+def is_python_keyword(name: str) -> bool:
+    return name in PYTHON_KEYWORDS
