@@ -323,12 +323,18 @@ class _Builder:
             if child.data == "default":
                 text += " = " + value_text(child.children[0])
             elif child.data == "type":
-                words = [str(w).lower() for w in child.children if isinstance(w, Token)]
-                text += ": " + " ".join(words)
-                pieces.append(text)
+                before: list[str] = []
+                after: list[str] = []
                 args = [a for a in child.children if isinstance(a, Tree)]
+                for w in child.children:
+                    if isinstance(w, Token):
+                        (after if args and w.start_pos > args[0].meta.start_pos else before).append(str(w).lower())
+                text += ": " + " ".join(before)
+                pieces.append(text)
                 if args:
                     pieces.append(self.value_list(args[0]))
+                if after:
+                    pieces.append(" " + " ".join(after))
         return pieces
 
     def value_list(self, node: Tree[Token]) -> _Group:

@@ -9,6 +9,7 @@ over a ``{path: text}`` mapping.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,14 +56,25 @@ def compile_file(path: str, reader: Reader = read_file) -> Compilation:
     ordered: list[Schema] = []
     root = posixpath.normpath(path.replace("\\", "/"))
 
+    real_files = reader is read_file
+    shown: dict[str, str] = {}  # identity -> path as first written
+
+    def identity(file: str) -> str:
+        """One key per file however its path is spelled (symlinks, ``../a/x.rf``)."""
+        return os.path.realpath(file) if real_files else file
+
     def visit(file: str, via: Import | None, stack: tuple[str, ...]) -> Schema | None:
-        if file in stack:
+        key = identity(file)
+        if key in stack:
             assert via is not None
-            cycle = " -> ".join([*stack[stack.index(file):], file])
+            names = [shown.get(k, k) for k in stack[stack.index(key) :]]
+            cycle = " -> ".join([*names, shown.get(key, file)])
             diags.append(Diagnostic("E0004", f"import cycle: {cycle}", via.span))
             return None
-        if file in schemas:
-            return schemas[file]
+        if key in schemas:
+            return schemas[key]
+        shown.setdefault(key, file)
+        stack = (*stack, key)
         text = reader(file)
         if text is None:
             if via is None:
@@ -81,10 +93,10 @@ def compile_file(path: str, reader: Reader = read_file) -> Compilation:
         resolved_imports: list[Import] = []
         for imp in schema.imports:
             target = posixpath.normpath(posixpath.join(posixpath.dirname(file), imp.path))
-            child = visit(target, imp, (*stack, file))
+            child = visit(target, imp, stack)
             resolved_imports.append(Import(imp.path, child.name if child else "", imp.span))
         schema = Schema(schema.name, schema.doc, schema.file, tuple(resolved_imports), schema.tables, schema.span)
-        schemas[file] = schema
+        schemas[key] = schema
         ordered.append(schema)
         return schema
 

@@ -161,6 +161,10 @@ def resolve_type(words: tuple[str, ...], args: tuple[Arg, ...] | None) -> TypeSp
     spelling = " ".join(w.lower() for w in words)
     if spelling == "binary" and args == (16,):
         return TypeSpec("uuid")
+    if spelling in ("varbinary", "binary") and args is not None:
+        if len(args) != 1 or not isinstance(args[0], int) or args[0] < 1:
+            raise TypeProblem(f"`{spelling}` takes a length, e.g. `{spelling}(255)`", code="E0121")
+        return TypeSpec("bytes")  # stored as a long blob; the length is not enforced
     name = spelling
     if spelling in ALIASES:
         name = ALIASES[spelling]
