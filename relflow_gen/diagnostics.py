@@ -78,9 +78,9 @@ def render(diag: Diagnostic, sources: dict[str, str]) -> str:
     out = [f"{diag.severity}[{diag.code}]: {diag.message}", f"  --> {s.file}:{s.line}:{s.col}"]
     text = sources.get(s.file)
     if text is not None and s.line >= 1:
-        lines = text.splitlines()
+        lines = text.split("\n")
         if s.line <= len(lines):
-            line = lines[s.line - 1].expandtabs(1)
+            line = "".join(ch if ch.isprintable() else " " for ch in lines[s.line - 1].expandtabs(1))
             gutter = str(s.line)
             pad = " " * len(gutter)
             end = s.end_col if s.end_line == s.line and s.end_col > s.col else s.col + 1

@@ -127,6 +127,21 @@ class Connection:
                 raise translate(self.backend, exc, sql) from exc
             raise
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, skip_duplicates: bool = False
+    ) -> None:
+        """Insert rows of driver values into ``table`` (a quoted reference) in few statements.
+
+        Call it inside a transaction: a batch may take several statements.
+        """
+        try:
+            self.backend.insert_rows(self._cursor, table, columns, rows, skip_duplicates)
+        except Exception as exc:
+            if self.backend.is_driver_error(exc):
+                sql = self.backend.insert_sql(table, columns, 1, skip_duplicates)
+                raise translate(self.backend, exc, sql) from exc
+            raise
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Execute a SELECT and return all rows as tuples."""
         cur = self.execute(sql, params)

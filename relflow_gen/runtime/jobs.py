@@ -1,16 +1,67 @@
 """The jobs table of a schema: reservations, errors and ignores of make() calls.
 
 One table per schema, ``~jobs`` (a DataJoint-style hidden name), keyed by
-(table_name, key_hash).  See :mod:`relflow_gen.runtime.populate` for how
-workers use it.
+(table_name, key_hash): ``table_name`` is the table's full name
+(``lab.Recording``), ``key_hash`` the md5 of the key's canonical JSON
+(:mod:`.worker_keys`).  A row is one of
+
+* ``reserved``: a worker is making the key (host, pid, connection id, a token
+  unique to that worker, reserved_at, heartbeat);
+* ``error``: make() failed (error_message, error_stack with the traceback);
+* ``ignore``: a person decided the key is not to be made.
+
+Keys in error or ignore status are skipped by populate until the row is
+cleared.  Reservations of dead workers are reclaimed (:meth:`JobStore.reclaim`).
+Timestamps are on the database server's clock (:class:`ServerClock`), so
+workers on machines whose clocks disagree still judge heartbeats alike.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 from ..types import TypeSpec
-from .meta import REQUIRED, Attr, TableMeta
+from .meta import REQUIRED, Attr, Idx, TableMeta
+from .worker_keys import canonical_key, hash_json, key_from_json, key_json
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .pipeline import Pipeline
+    from .populate import PopulateReport
+
+log = logging.getLogger("relflow_gen")
 
 JOB_STATUSES = ("reserved", "error", "ignore")
+#: seconds between heartbeats of a worker's reservations
+HEARTBEAT_SECONDS = 5.0
+#: a reservation whose heartbeat is older than this is reclaimed
+STALE_SECONDS = 120.0
+MAX_MESSAGE = 2000
+MAX_STACK = 15000
+
+JOB_COLUMNS = (
+    "table_name",
+    "key_hash",
+    "status",
+    "key_json",
+    "error_message",
+    "error_stack",
+    "host",
+    "pid",
+    "connection_id",
+    "user",
+    "token",
+    "reserved_at",
+    "heartbeat",
+)
 
 
 def jobs_table_meta(schema: str) -> TableMeta:
@@ -37,5 +88,475 @@ def jobs_table_meta(schema: str) -> TableMeta:
             a("reserved_at", TypeSpec("datetime", (6,))),
             a("heartbeat", TypeSpec("datetime", (6,))),
         ),
+        indexes=(Idx(("token",)),),
         doc=f"jobs of schema {schema}",
     )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of a jobs table."""
+
+    table: str
+    key: dict[str, Any]
+    key_hash: str
+    status: str
+    error_message: str | None
+    error_stack: str | None
+    host: str
+    pid: int
+    connection_id: int
+    user: str
+    token: str
+    reserved_at: dt.datetime | None
+    heartbeat: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who holds a reservation: one per populate call and process."""
+
+    host: str
+    pid: int
+    user: str
+    token: str
+    connection_id: int
+
+    @classmethod
+    def current(cls, conn: Connection) -> WorkerIdentity:
+        try:
+            os_user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user name in some containers
+            os_user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        return cls(
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+            user=(conn.params.user or os_user)[:255],
+            token=uuid.uuid4().hex,
+            connection_id=conn.connection_id,
+        )
+
+    @property
+    def made_by(self) -> str:
+        return f"{self.host}:{self.pid}"[:255]
+
+
+class ServerClock:
+    """Local time corrected to the database server's clock (one query to measure the offset)."""
+
+    def __init__(self, conn: Connection) -> None:
+        before = dt.datetime.now()
+        raw = conn.scalar(f"SELECT {conn.backend.now_sql()}")
+        after = dt.datetime.now()
+        server = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
+        self.offset = server - (before + (after - before) / 2)
+        if abs(self.offset) < dt.timedelta(milliseconds=2):
+            self.offset = dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now() + self.offset
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host is alive (a zombie counts as dead)."""
+    if os.name == "nt" or pid <= 0:
+        return True  # cannot tell safely: leave it to the heartbeat rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+class JobStore:
+    """SQL on the jobs table of one schema, through one connection."""
+
+    def __init__(self, conn: Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.meta = jobs_table_meta(schema)
+        backend = conn.backend
+        self.ref = backend.table_ref(schema, "~jobs")
+        self.ph = backend.placeholder
+        enc = backend.encoder(TypeSpec("datetime", (6,)))
+        self._enc_time = enc if enc is not None else (lambda v: v)
+        self._dec_time = backend.decoder(TypeSpec("datetime", (6,)))
+        self._q = {c: backend.quote(c) for c in JOB_COLUMNS}
+        self._reserve_sql: dict[int, str] = {}
+        self._release_sql: dict[int, str] = {}
+
+    # -- helpers -------------------------------------------------------------
+    def _time(self, value: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return value
+        return dt.datetime.fromisoformat(str(value))
+
+    def _row(self, values: Sequence[Any], tables: Mapping[str, TableMeta]) -> Job:
+        r = dict(zip(JOB_COLUMNS, values))
+        table = str(r["table_name"])
+        meta = tables.get(table)
+        key = key_from_json(meta, str(r["key_json"])) if meta is not None else _raw_key(str(r["key_json"]))
+        return Job(
+            table=table,
+            key=key,
+            key_hash=str(r["key_hash"]),
+            status=str(r["status"]),
+            error_message=r["error_message"],
+            error_stack=r["error_stack"],
+            host=str(r["host"]),
+            pid=int(r["pid"]),
+            connection_id=int(r["connection_id"]),
+            user=str(r["user"]),
+            token=str(r["token"]),
+            reserved_at=self._time(r["reserved_at"]),
+            heartbeat=self._time(r["heartbeat"]),
+        )
+
+    def _params(
+        self,
+        table: str,
+        hash_: str,
+        status: str,
+        text: str,
+        me: WorkerIdentity,
+        now: dt.datetime,
+        message: str | None = None,
+        stack: str | None = None,
+    ) -> tuple[Any, ...]:
+        t = self._enc_time(now)
+        return (table, hash_, status, text, message, stack, me.host, me.pid, me.connection_id, me.user, me.token, t, t)
+
+    def _in_list(self, n: int) -> str:
+        return "(" + ", ".join([self.ph] * n) + ")"
+
+    # -- reservations --------------------------------------------------------
+    def reserve(
+        self, table: str, entries: Sequence[tuple[str, str]], me: WorkerIdentity, now: dt.datetime
+    ) -> set[str]:
+        """Reserve keys given as (hash, json); returns the hashes this worker now holds."""
+        if not entries:
+            return set()
+        n = len(entries)
+        sql = self._reserve_sql.get(n)
+        if sql is None:
+            sql = self.conn.backend.insert_new_sql(self.ref, JOB_COLUMNS, n)
+            self._reserve_sql[n] = sql
+        params: list[Any] = []
+        for h, text in entries:
+            params.extend(self._params(table, h, "reserved", text, me, now))
+        self.conn.execute(sql, params)
+        got = self.conn.rowcount()
+        if got == n:
+            return {h for h, _ in entries}
+        if got == 0:
+            return set()
+        q = self._q
+        rows = self.conn.query(
+            f"SELECT {q['key_hash']} FROM {self.ref} WHERE {q['table_name']} = {self.ph} AND {q['token']} = {self.ph} "
+            f"AND {q['key_hash']} IN {self._in_list(n)}",
+            [table, me.token, *(h for h, _ in entries)],
+        )
+        return {str(r[0]) for r in rows}
+
+    def release(self, table: str, hashes: Sequence[str], token: str) -> None:
+        """Delete this worker's reservations of these keys (inside the caller's transaction, if any)."""
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            sql = self._release_sql.get(len(chunk))
+            if sql is None:
+                q = self._q
+                sql = (
+                    f"DELETE FROM {self.ref} WHERE {q['table_name']} = {self.ph} AND {q['token']} = {self.ph} "
+                    f"AND {q['status']} = 'reserved' AND {q['key_hash']} IN {self._in_list(len(chunk))}"
+                )
+                self._release_sql[len(chunk)] = sql
+            self.conn.execute(sql, [table, token, *chunk])
+
+    def release_all(self, token: str) -> None:
+        q = self._q
+        self.conn.execute(
+            f"DELETE FROM {self.ref} WHERE {q['token']} = {self.ph} AND {q['status']} = 'reserved'", [token]
+        )
+
+    def heartbeat(self, token: str, now: dt.datetime) -> None:
+        q = self._q
+        self.conn.execute(
+            f"UPDATE {self.ref} SET {q['heartbeat']} = {self.ph} WHERE {q['token']} = {self.ph} "
+            f"AND {q['status']} = 'reserved'",
+            [self._enc_time(now), token],
+        )
+
+    # -- errors and ignores -------------------------------------------------------
+    def record(
+        self,
+        table: str,
+        hash_: str,
+        text: str,
+        status: str,
+        me: WorkerIdentity,
+        now: dt.datetime,
+        message: str | None = None,
+        stack: str | None = None,
+    ) -> bool:
+        """Write an error/ignore row for a key, replacing this worker's reservation or an
+        earlier error/ignore row; False when another live worker holds the key."""
+        q = self._q
+        with self.conn.transaction():
+            self.conn.execute(
+                f"DELETE FROM {self.ref} WHERE {q['table_name']} = {self.ph} AND {q['key_hash']} = {self.ph} "
+                f"AND ({q['token']} = {self.ph} OR {q['status']} <> 'reserved')",
+                [table, hash_, me.token],
+            )
+            sql = self.conn.backend.insert_new_sql(self.ref, JOB_COLUMNS, 1)
+            params = self._params(
+                table, hash_, status, text, me, now, (message or "")[:MAX_MESSAGE] or None, _tail(stack, MAX_STACK)
+            )
+            self.conn.execute(sql, params)
+            return self.conn.rowcount() == 1
+
+    def blocked(self, table: str) -> dict[str, str]:
+        """Hash -> status of the keys of a table in error or ignore status."""
+        q = self._q
+        rows = self.conn.query(
+            f"SELECT {q['key_hash']}, {q['status']} FROM {self.ref} WHERE {q['table_name']} = {self.ph} "
+            f"AND {q['status']} <> 'reserved'",
+            [table],
+        )
+        return {str(h): str(s) for h, s in rows}
+
+    # -- listing and clearing -------------------------------------------------------
+    def _where(
+        self, tables: Sequence[str] | None, statuses: Sequence[str] | None, hashes: Sequence[str] | None = None
+    ) -> tuple[str, list[Any]]:
+        q = self._q
+        conds: list[str] = []
+        params: list[Any] = []
+        for column, values in (("table_name", tables), ("status", statuses), ("key_hash", hashes)):
+            if values is not None:
+                if not values:
+                    return " WHERE 1=0", []
+                conds.append(f"{q[column]} IN {self._in_list(len(values))}")
+                params.extend(values)
+        return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+    def rows(
+        self,
+        tables: Sequence[str] | None,
+        statuses: Sequence[str] | None,
+        known: Mapping[str, TableMeta],
+    ) -> list[Job]:
+        where, params = self._where(tables, statuses)
+        cols = ", ".join(self._q[c] for c in JOB_COLUMNS)
+        out = self.conn.query(
+            f"SELECT {cols} FROM {self.ref}{where} ORDER BY {self._q['table_name']}, {self._q['reserved_at']}", params
+        )
+        return [self._row(r, known) for r in out]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        q = self._q
+        out = self.conn.query(
+            f"SELECT {q['table_name']}, {q['status']}, COUNT(*) FROM {self.ref} GROUP BY {q['table_name']}, {q['status']}"
+        )
+        return {(str(t), str(s)): int(n) for t, s, n in out}
+
+    def delete(
+        self, tables: Sequence[str] | None, statuses: Sequence[str], hashes: Sequence[str] | None = None
+    ) -> int:
+        where, params = self._where(tables, statuses, hashes)
+        self.conn.execute(f"DELETE FROM {self.ref}{where}", params)
+        return self.conn.rowcount()
+
+    # -- reclaim ---------------------------------------------------------------------
+    def reclaim(
+        self,
+        tables: Sequence[str] | None,
+        me: WorkerIdentity,
+        now: dt.datetime,
+        known: Mapping[str, TableMeta],
+        stale_after: float = STALE_SECONDS,
+    ) -> list[tuple[Job, str]]:
+        """Delete reservations of dead workers; returns (job, why) for each one reclaimed."""
+        held = [j for j in self.rows(tables, ["reserved"], known) if j.token != me.token]
+        if not held:
+            return []
+        live = self.conn.backend.live_connections(self.conn._cursor)
+        sees_others = live is not None and any(u != me.user for u in live.values())
+        out: list[tuple[Job, str]] = []
+        for job in held:
+            why = _dead_reason(job, me, live, sees_others, now, stale_after)
+            if why is None:
+                continue
+            q = self._q
+            self.conn.execute(
+                f"DELETE FROM {self.ref} WHERE {q['table_name']} = {self.ph} AND {q['key_hash']} = {self.ph} "
+                f"AND {q['token']} = {self.ph} AND {q['status']} = 'reserved'",
+                [job.table, job.key_hash, job.token],
+            )
+            if self.conn.rowcount():
+                log.warning("reclaimed the reservation of %s %s: %s", job.table, job.key, why)
+                out.append((job, why))
+        return out
+
+
+def _dead_reason(
+    job: Job,
+    me: WorkerIdentity,
+    live: dict[int, str] | None,
+    sees_others: bool,
+    now: dt.datetime,
+    stale_after: float,
+) -> str | None:
+    """Why a reservation's worker is dead, or None when it may be alive."""
+    if job.host == me.host and not pid_alive(job.pid):
+        return f"process {job.pid} on {job.host} is gone"
+    if live is not None and job.connection_id and job.connection_id not in live and (
+        job.user == me.user or sees_others
+    ):
+        return f"its database connection {job.connection_id} is closed"
+    if job.heartbeat is not None and (now - job.heartbeat).total_seconds() > stale_after:
+        return f"no heartbeat for {(now - job.heartbeat).total_seconds():.0f} s"
+    return None
+
+
+def _tail(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return "...\n" + text[-limit:]
+
+
+def _raw_key(text: str) -> dict[str, Any]:
+    import json
+
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+class Jobs:
+    """The jobs of a pipeline (``db.jobs``): list, clear, ignore, reclaim, retry."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def _store(self, schema: str) -> JobStore:
+        return JobStore(self._pipeline.connection, schema)
+
+    def _tables(self, tables: str | Iterable[str] | None) -> list[str] | None:
+        if tables is None:
+            return None
+        names = [tables] if isinstance(tables, str) else list(tables)
+        return [self._pipeline.table(n).full_name for n in names]
+
+    def _schemas(self, tables: Sequence[str] | None) -> list[str]:
+        if tables is None:
+            return list(self._pipeline.meta.schemas)
+        by_name = self._pipeline.meta.by_name
+        return sorted({by_name[t].schema for t in tables})
+
+    def fetch(
+        self, tables: str | Iterable[str] | None = None, status: str | Sequence[str] | None = None
+    ) -> list[Job]:
+        """Jobs rows, optionally of some tables and statuses."""
+        names = self._tables(tables)
+        statuses = [status] if isinstance(status, str) else (list(status) if status is not None else None)
+        known = self._pipeline.meta.by_name
+        out: list[Job] = []
+        for schema in self._schemas(names):
+            out += self._store(schema).rows(names, statuses, known)
+        return out
+
+    def errors(self, tables: str | Iterable[str] | None = None) -> list[Job]:
+        return self.fetch(tables, "error")
+
+    def reserved(self, tables: str | Iterable[str] | None = None) -> list[Job]:
+        return self.fetch(tables, "reserved")
+
+    def ignored(self, tables: str | Iterable[str] | None = None) -> list[Job]:
+        return self.fetch(tables, "ignore")
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """table -> status -> number of rows."""
+        out: dict[str, dict[str, int]] = {}
+        for schema in self._pipeline.meta.schemas:
+            for (table, status), n in self._store(schema).counts().items():
+                out.setdefault(table, {})[status] = n
+        return out
+
+    def _clear(self, status: str, tables: str | Iterable[str] | None, key: Mapping[str, Any] | None) -> int:
+        names = self._tables(tables)
+        hashes: list[str] | None = None
+        if key is not None:
+            if names is None or len(names) != 1:
+                raise ValueError("clearing by key needs exactly one table")
+            hashes = [_hash_of(self._pipeline.meta.by_name[names[0]], key)]
+        return sum(self._store(s).delete(names, [status], hashes) for s in self._schemas(names))
+
+    def clear_errors(self, tables: str | Iterable[str] | None = None, key: Mapping[str, Any] | None = None) -> int:
+        """Forget recorded errors (all, of some tables, or of one key) so populate tries again."""
+        return self._clear("error", tables, key)
+
+    def clear_ignored(self, tables: str | Iterable[str] | None = None, key: Mapping[str, Any] | None = None) -> int:
+        return self._clear("ignore", tables, key)
+
+    def ignore(self, table: str, keys: Iterable[Mapping[str, Any]]) -> int:
+        """Mark keys of a table as not to be made (populate skips them until cleared)."""
+        meta = self._pipeline.table(table).meta
+        conn = self._pipeline.connection
+        store = self._store(meta.schema)
+        me = WorkerIdentity.current(conn)
+        now = ServerClock(conn).now()
+        n = 0
+        for k in keys:
+            names = key_names_given(meta, k)
+            text = key_json(canonical_key(meta, k, names), names)
+            if store.record(meta.full_name, hash_json(text), text, "ignore", me, now):
+                n += 1
+        return n
+
+    def reclaim(self, tables: str | Iterable[str] | None = None, stale_after: float = STALE_SECONDS) -> list[Job]:
+        """Delete reservations of dead workers now (populate does this before it starts)."""
+        names = self._tables(tables)
+        conn = self._pipeline.connection
+        me = WorkerIdentity.current(conn)
+        now = ServerClock(conn).now()
+        known = self._pipeline.meta.by_name
+        out: list[Job] = []
+        for schema in self._schemas(names):
+            out += [j for j, _ in self._store(schema).reclaim(names, me, now, known, stale_after)]
+        return out
+
+    def retry(self, *tables: str, **options: Any) -> PopulateReport:
+        """Clear the errors of these tables (all when none given) and populate them again."""
+        from .populate import populate_all
+
+        names = self._tables(tables) if tables else None
+        self.clear_errors(names)
+        return populate_all(self._pipeline, tables=names, **options)
+
+
+def make_key_names(meta: TableMeta) -> list[str]:
+    """The attributes of a make() key by default: the primary-key attributes that come from
+    primary-key parents, in primary-key order (what the default key source yields)."""
+    inherited = {child for fk in meta.foreign_keys if fk.in_key for child, _ in fk.attrs}
+    return [n for n in meta.primary_key if n in inherited]
+
+
+def key_names_given(meta: TableMeta, key: Mapping[str, Any]) -> list[str]:
+    """The key attributes a person's key stands for (the make key when it has them all)."""
+    names = make_key_names(meta)
+    if names and all(n in key for n in names):
+        return names
+    return [n for n in meta.primary_key if n in key]
+
+
+def _hash_of(meta: TableMeta, key: Mapping[str, Any]) -> str:
+    names = key_names_given(meta, key)
+    return hash_json(key_json(canonical_key(meta, key, names), names))

@@ -288,7 +288,8 @@ def prepare_rows(
     keyset = set(first.keys())
     uniform = all(r.keys() == keyset for r in batch) if len(batch) > 1 else True
     if not uniform:
-        batch = [_fill_row(meta, i, r, ignore_extra_fields, extra_columns) for i, r in enumerate(batch)]
+        given = _sql_defaults_given(meta, batch)
+        batch = [_fill_row(meta, i, r, ignore_extra_fields, extra_columns, given) for i, r in enumerate(batch)]
         keyset = set(batch[0].keys())
     extra = [k for k in first.keys() if k not in known and k not in extra_columns]
     if extra and not ignore_extra_fields:
@@ -322,8 +323,20 @@ def prepare_rows(
     return columns, list(zip(*param_cols))
 
 
+def _sql_defaults_given(meta: TableMeta, batch: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Attributes with a database default (CURRENT_TIMESTAMP) that the rows give a value for."""
+    return frozenset(
+        a.name for a in meta.attributes if isinstance(a.default, SqlDefault) and any(a.name in r for r in batch)
+    )
+
+
 def _fill_row(
-    meta: TableMeta, index: int, row: Mapping[str, Any], ignore_extra: bool, extra_columns: Sequence[str]
+    meta: TableMeta,
+    index: int,
+    row: Mapping[str, Any],
+    ignore_extra: bool,
+    extra_columns: Sequence[str],
+    sql_defaults_given: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k in row:
@@ -335,9 +348,13 @@ def _fill_row(
         elif attr.default is REQUIRED and not attr.nullable:
             raise InsertError(meta.full_name, index, attr.name, "is required (no default) but missing")
         elif isinstance(attr.default, SqlDefault):
-            raise InsertError(
-                meta.full_name, index, attr.name, "rows of one batch must agree on whether it is given"
-            )
+            if attr.name in sql_defaults_given:  # other rows give it: the database cannot fill in only some
+                raise InsertError(
+                    meta.full_name,
+                    index,
+                    attr.name,
+                    f"other rows of the batch give it; give it in every row or in none (default {attr.default.keyword})",
+                )
         else:
             out[attr.name] = None if attr.default is REQUIRED else attr.default
     for name in extra_columns:
@@ -356,9 +373,8 @@ def write_rows(
     """Execute the INSERT for prepared rows (inside the caller's transaction)."""
     backend = conn.backend
     ref = backend.table_ref(meta.schema, meta.sql_name)
-    sql = backend.insert_sql(ref, columns, 1, skip_duplicates)
     try:
-        conn.executemany(sql, params)
+        conn.insert_rows(ref, columns, params, skip_duplicates=skip_duplicates)
     except DuplicateError as exc:
         raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists ({exc})") from None
     except MissingParentError as exc:

@@ -67,6 +67,9 @@ class Backend(ABC):
     max_params: int
     #: quote character for identifiers
     q: str
+    #: ``/`` truncates when both operands are integers (SQLite); the query
+    #: compiler then writes user divisions as real divisions
+    int_division: bool = False
 
     def __init__(self, params: ConnectionParams) -> None:
         self.params = params
@@ -93,6 +96,24 @@ class Backend(ABC):
     @abstractmethod
     def live_connection_ids(self, cursor: Any) -> set[int] | None:
         """Ids of the connections the server has open, or None when unknown."""
+
+    def live_connections(self, cursor: Any) -> dict[int, str] | None:
+        """Connection id -> user of the connections the server shows us, or None when unknown.
+
+        Without the PROCESS privilege a MySQL server shows only the current
+        user's connections, so a connection of another user that is missing
+        here may still be alive.
+        """
+        return None
+
+    # ---- populate / jobs ----------------------------------------------------
+    def now_sql(self) -> str:
+        """An SQL expression for the current time on the database's clock (fits datetime(6))."""
+        return "CURRENT_TIMESTAMP"
+
+    def insert_new_sql(self, table: str, columns: Sequence[str], rows: int) -> str:
+        """A multi-row INSERT that skips rows whose key exists; its row count is the number inserted."""
+        return self.insert_sql(table, columns, rows, True)
 
     # ---- spelling ---------------------------------------------------------
     def quote(self, ident: str) -> str:
@@ -149,9 +170,13 @@ class Backend(ABC):
         if value is None:
             return "NULL" if attr.nullable else None
         if isinstance(value, SqlDefault):
-            return value.keyword
+            return self.keyword_default(attr.type, value.keyword)
         encoded = self.literal_default(attr.type, value)
         return encoded
+
+    def keyword_default(self, spec: TypeSpec, keyword: str) -> str:
+        """A keyword default such as CURRENT_TIMESTAMP for a column of type ``spec``."""
+        return keyword
 
     def literal_default(self, spec: TypeSpec, value: object) -> str | None:
         """A SQL literal for a default value (None: filled in by the runtime instead)."""
@@ -196,6 +221,19 @@ class Backend(ABC):
     @abstractmethod
     def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
         """A multi-row INSERT for ``rows`` rows."""
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+    ) -> None:
+        """Insert rows of driver values with as few statements as the backend allows.
+
+        Runs inside the caller's transaction; a failure leaves some rows written,
+        which the caller's rollback removes.
+        """
+        if len(rows) == 1:
+            cursor.execute(self.insert_sql(table, columns, 1, skip_duplicates), tuple(rows[0]))
+        else:
+            cursor.executemany(self.insert_sql(table, columns, 1, skip_duplicates), rows)
 
     @abstractmethod
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:

@@ -9,6 +9,7 @@ their values come back exactly (the text protocol rounds FLOAT to 6 digits).
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import re
 import uuid
@@ -17,7 +18,9 @@ from typing import Any
 
 import pymysql
 import pymysql.constants.CLIENT
+import pymysql.converters
 import pymysql.err
+from pymysql.constants import FIELD_TYPE
 
 from ...types import TypeSpec, sql_string
 from ..meta import TableMeta
@@ -34,6 +37,9 @@ ER_LOCK_WAIT_TIMEOUT = 1205
 ER_LOCK_DEADLOCK = 1213
 CONNECTION_ERRORS = (2006, 2013, 2003, 2055)
 
+#: multi-row INSERT statements are cut at about this size (and below max_allowed_packet)
+_STATEMENT_BYTES = 4 << 20
+
 _INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 
 
@@ -46,6 +52,8 @@ class MySQLBackend(base.Backend):
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)
         self.collation = "utf8mb4_nopad_bin"
+        #: longest multi-row INSERT sent at once (a longer single row goes alone)
+        self.max_statement = _STATEMENT_BYTES
 
     def connect(self) -> Any:
         p = self.params
@@ -58,16 +66,25 @@ class MySQLBackend(base.Backend):
             charset="utf8mb4",
             connect_timeout=int(p.option("connect_timeout", "10")),
             client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
+            conv=_CONVERSIONS,
         )
         with conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
+            cur.execute("SELECT VERSION(), @@max_allowed_packet")
             row = cur.fetchone()
             version = str(row[0]) if row else ""
+            packet = int(row[1]) if row else 1 << 22
+            self.max_statement = max(1 << 16, min(packet - (1 << 12), _STATEMENT_BYTES))
             if "mariadb" not in version.lower():
                 self.collation = "utf8mb4_0900_bin"
             cur.execute(f"SET NAMES utf8mb4 COLLATE {self.collation}")
             cur.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # timestamps are naive UTC on every backend (the server converts timestamp columns
+            # from and to the session time zone; CURRENT_TIMESTAMP is UTC as on SQLite)
+            cur.execute("SET SESSION time_zone = '+00:00'")
+            # division and AVG() keep 30 decimal places instead of 4, so that averages
+            # and quotients agree with SQLite's double precision (see docs/queries.md)
+            cur.execute("SET SESSION div_precision_increment = 30")
         return conn
 
     def begin(self, cursor: Any, *, immediate: bool) -> None:
@@ -85,6 +102,21 @@ class MySQLBackend(base.Backend):
             return None
         return {int(r[0]) for r in cursor.fetchall()}
 
+    def live_connections(self, cursor: Any) -> dict[int, str] | None:
+        try:
+            cursor.execute("SELECT ID, USER FROM information_schema.PROCESSLIST")
+        except pymysql.err.MySQLError:
+            return None
+        return {int(r[0]): str(r[1]) for r in cursor.fetchall()}
+
+    def now_sql(self) -> str:
+        return "NOW(6)"
+
+    def insert_new_sql(self, table: str, columns: Sequence[str], rows: int) -> str:
+        # INSERT IGNORE: the affected-row count is exactly the rows inserted (ON DUPLICATE
+        # KEY UPDATE would count a found row as affected under CLIENT_FOUND_ROWS)
+        return "INSERT IGNORE" + self.insert_sql(table, columns, rows, False)[len("INSERT") :]
+
     def table_ref(self, schema: str, sql_name: str) -> str:
         return f"{self.quote(self.database_name(schema))}.{self.quote(sql_name)}"
 
@@ -95,6 +127,12 @@ class MySQLBackend(base.Backend):
         if spec is not None and spec.name == "float32":
             return f"CAST({sql} AS DOUBLE)"
         return sql
+
+    def keyword_default(self, spec: TypeSpec, keyword: str) -> str:
+        # MySQL wants the precision of CURRENT_TIMESTAMP to match datetime(n)
+        if keyword == "CURRENT_TIMESTAMP" and spec.args and int(spec.args[0]) > 0:
+            return f"CURRENT_TIMESTAMP({int(spec.args[0])})"
+        return keyword
 
     def create_database(self, schema: str) -> list[str]:
         db = self.quote(self.database_name(schema))
@@ -114,6 +152,13 @@ class MySQLBackend(base.Backend):
         comment = f" COMMENT={sql_string(meta.doc[:2000])}" if meta.doc else ""
         return [f"CREATE TABLE IF NOT EXISTS {ref} (\n    {body}\n) ENGINE=InnoDB{comment}"]
 
+    def default_sql(self, attr: Any) -> str | None:
+        value = super().default_sql(attr)
+        spec: TypeSpec = attr.type
+        if value == "CURRENT_TIMESTAMP" and spec.kind == "datetime" and spec.args and int(spec.args[0]) > 0:
+            return f"CURRENT_TIMESTAMP({int(spec.args[0])})"  # MySQL 8 requires the column's precision
+        return value
+
     def column_ddl(self, attr: Any) -> str:
         text = super().column_ddl(attr)
         if attr.comment:
@@ -129,6 +174,31 @@ class MySQLBackend(base.Backend):
             first = self.quote(columns[0])
             tail = f" ON DUPLICATE KEY UPDATE {first} = {first}"
         return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+    ) -> None:
+        # pymysql's executemany escapes value by value in Python; here a column of one type is
+        # turned into SQL literals at once and the rows go in multi-row statements of a few MB
+        if not rows or not columns:
+            super().insert_rows(cursor, table, columns, rows, skip_duplicates)
+            return
+        head = f"INSERT INTO {table} ({', '.join(self.quote(c) for c in columns)}) VALUES "
+        tail = ""
+        if skip_duplicates:
+            first = self.quote(columns[0])
+            tail = f" ON DUPLICATE KEY UPDATE {first} = {first}"
+        literal_rows = list(map(",".join, zip(*[column_literals(col) for col in zip(*rows)])))
+        limit = self.max_statement
+        chunk: list[str] = []
+        size = 0
+        for text in literal_rows:
+            if chunk and size + len(text) > limit:
+                cursor.execute(head + "(" + "),(".join(chunk) + ")" + tail)
+                chunk, size = [], 0
+            chunk.append(text)
+            size += len(text) + 3
+        cursor.execute(head + "(" + "),(".join(chunk) + ")" + tail)
 
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
         kind = spec.kind
@@ -193,6 +263,119 @@ class MySQLBackend(base.Backend):
         if s == "json":
             s = "longtext"  # MariaDB stores json as longtext with a CHECK
         return s
+
+
+# ------------------------------------------------------------------ SQL literals for INSERT
+
+# backslash escapes of string literals (the session's sql_mode keeps backslash escapes on)
+_ESCAPES = str.maketrans({"\0": "\\0", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z", "'": "\\'", '"': '\\"', "\\": "\\\\"})
+
+
+def _str_literal(v: str) -> str:
+    return "'" + v.translate(_ESCAPES) + "'"
+
+
+def _bytes_literal(v: bytes | bytearray | memoryview) -> str:
+    return "_binary X'" + bytes(v).hex() + "'"
+
+
+def _float_literal(v: float) -> str:
+    text = repr(float(v))
+    if "e" in text:
+        return text
+    if "n" in text:  # inf, nan
+        raise pymysql.err.ProgrammingError(f"{text} cannot be stored in MySQL")
+    return text + "e0"  # a DOUBLE literal, not an exact DECIMAL one
+
+
+def _floats(col: Sequence[float]) -> list[str]:
+    texts = list(map(float.__repr__, col))
+    return [t if "e" in t else (t + "e0" if "n" not in t else _float_literal(float(t))) for t in texts]
+
+
+_QUOTED = "'{}'".format
+
+#: column-at-once literal makers for columns of one exact Python type (no None)
+_COLUMN_LITERALS: dict[type, Callable[[Sequence[Any]], list[str]]] = {
+    int: lambda col: list(map(int.__repr__, col)),
+    float: _floats,
+    str: lambda col: ["'" + v.translate(_ESCAPES) + "'" for v in col],
+    bool: lambda col: ["1" if v else "0" for v in col],
+    dt.date: lambda col: list(map(_QUOTED, col)),
+    dt.datetime: lambda col: list(map(_QUOTED, col)),
+    dt.time: lambda col: list(map(_QUOTED, col)),
+    decimal.Decimal: lambda col: ["{:f}".format(v) for v in col],
+    bytes: lambda col: list(map(_bytes_literal, col)),
+}
+
+
+def literal(v: Any) -> str:
+    """The SQL literal of one driver value (the same escaping as pymysql's)."""
+    if v is None:
+        return "NULL"
+    maker = _COLUMN_LITERALS.get(type(v))
+    if maker is not None:
+        return maker([v])[0]
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return int.__repr__(int(v))
+    if isinstance(v, float):
+        return _float_literal(v)
+    if isinstance(v, str):
+        return _str_literal(str(v))
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return _bytes_literal(v)
+    if isinstance(v, decimal.Decimal):
+        return "{:f}".format(v)
+    if isinstance(v, (dt.date, dt.time)):  # datetime is a date
+        return _QUOTED(v.isoformat(" ") if isinstance(v, dt.datetime) else v.isoformat())
+    if hasattr(v, "item") and callable(v.item):  # a numpy scalar
+        return literal(v.item())
+    return str(pymysql.converters.escape_item(v, "utf8mb4"))
+
+
+def column_literals(col: Sequence[Any]) -> list[str]:
+    """SQL literals of a column of driver values, a column of one type at once."""
+    types = set(map(type, col))
+    if len(types) == 1:
+        maker = _COLUMN_LITERALS.get(next(iter(types)))
+        if maker is not None:
+            return maker(col)
+    elif len(types) == 2 and type(None) in types:
+        types.discard(type(None))
+        maker = _COLUMN_LITERALS.get(next(iter(types)))
+        if maker is not None:
+            present = maker([v for v in col if v is not None])
+            it = iter(present)
+            return ["NULL" if v is None else next(it) for v in col]
+    return list(map(literal, col))
+
+
+def _fast(parse: Callable[[str], Any], fallback: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A result converter: ``parse`` (a C function), else pymysql's own conversion (zero dates...)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            return fallback(text)
+
+    return convert
+
+
+def _time_text(text: str) -> Any:
+    # MySQL TIME is a duration (may be negative or above 24 h); the runtime stores times of day
+    return dt.time.fromisoformat(text) if len(text) >= 8 and text[2] == ":" else pymysql.converters.convert_timedelta(text)
+
+
+# pymysql's result conversions with date/time parsing by the C ``fromisoformat`` (several
+# times faster than pymysql's regular expressions; everything else is pymysql's)
+_CONVERSIONS: dict[Any, Any] = dict(pymysql.converters.conversions)
+_CONVERSIONS[FIELD_TYPE.DATE] = _fast(dt.date.fromisoformat, pymysql.converters.convert_date)
+_CONVERSIONS[FIELD_TYPE.DATETIME] = _fast(dt.datetime.fromisoformat, pymysql.converters.convert_datetime)
+_CONVERSIONS[FIELD_TYPE.TIMESTAMP] = _fast(dt.datetime.fromisoformat, pymysql.converters.convert_datetime)
+_CONVERSIONS[FIELD_TYPE.TIME] = _fast(_time_text, pymysql.converters.convert_timedelta)
 
 
 def _uuid_bytes(v: uuid.UUID) -> bytes:

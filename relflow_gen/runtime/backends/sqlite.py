@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import json
 import os
 import sqlite3
@@ -24,6 +25,9 @@ from ..meta import TableMeta
 from . import base
 from .. import blob
 
+#: rows per multi-row INSERT statement (bounded by the parameter limit too)
+_ROWS_PER_STATEMENT = 100
+
 # SQLITE_MAX_VARIABLE_NUMBER is 32766 since SQLite 3.32
 _MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
@@ -33,6 +37,7 @@ class SQLiteBackend(base.Backend):
     placeholder = "?"
     max_params = _MAX_PARAMS
     q = '"'
+    int_division = True
 
     def connect(self) -> Any:
         path = self.params.database
@@ -44,6 +49,8 @@ class SQLiteBackend(base.Backend):
             path or ":memory:", isolation_level=None, check_same_thread=False, timeout=timeout
         )
         conn.execute("PRAGMA foreign_keys = ON")
+        # LIKE compares case-sensitively, as MySQL does with the binary collation the schemas use
+        conn.execute("PRAGMA case_sensitive_like = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if path not in ("", ":memory:"):
             conn.execute("PRAGMA journal_mode = WAL")
@@ -58,6 +65,9 @@ class SQLiteBackend(base.Backend):
 
     def live_connection_ids(self, cursor: Any) -> set[int] | None:
         return None
+
+    def now_sql(self) -> str:
+        return "strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')"
 
     def table_ref(self, schema: str, sql_name: str) -> str:
         return self.quote(f"{schema}.{sql_name}")
@@ -118,6 +128,26 @@ class SQLiteBackend(base.Backend):
         values = ", ".join([one] * rows)
         tail = " ON CONFLICT DO NOTHING" if skip_duplicates else ""
         return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+    ) -> None:
+        # multi-row statements bind the same parameters with far fewer statement steps:
+        # about twice as fast as executemany of a one-row INSERT
+        width = len(columns)
+        per = min(_ROWS_PER_STATEMENT, self.max_params // width) if width else 1
+        if per <= 1 or len(rows) < 2 * per:
+            super().insert_rows(cursor, table, columns, rows, skip_duplicates)
+            return
+        full = len(rows) - len(rows) % per
+        chain = itertools.chain.from_iterable
+        cursor.executemany(
+            self.insert_sql(table, columns, per, skip_duplicates),
+            [list(chain(rows[i : i + per])) for i in range(0, full, per)],
+        )
+        if full < len(rows):
+            rest = rows[full:]
+            cursor.execute(self.insert_sql(table, columns, len(rest), skip_duplicates), list(chain(rest)))
 
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
         kind = spec.kind

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import copy
 import decimal
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
+from ...types import TypeSpec
+from ..backends.base import Backend, Decoder
+from ..codec import decode_rows
 from ..errors import FetchOneError, QueryError
 from . import expr, sqltext
 from .condition import attribute_resolver, compile_condition
@@ -80,8 +83,6 @@ class Query(Generic[R]):
         """Rows that satisfy ``cond`` (see :mod:`.condition`)."""
         backend = self._conn.backend
         sel = self._select
-        if sel.sealed:
-            sel = expr.wrap(backend, sel)
         sql, params = compile_condition(
             backend, sel, cond, ignore_extra=ignore_extra_fields, connection=id(self._conn)
         )
@@ -118,18 +119,22 @@ class Query(Generic[R]):
         sel = self._select
         renames: dict[str, str] = {}
         computed: dict[str, str] = {}
+        types: dict[str, TypeSpec | None] = {}
         resolve = attribute_resolver(sel)
-        percent = self._conn.backend.placeholder == "%s"
+        backend = self._conn.backend
         for new, spec in named.items():
             if not sqltext.is_identifier(new):
                 raise QueryError(f"`{new}` is not a valid attribute name")
             if isinstance(spec, str) and sel.find(spec) is not None:
                 renames[new] = spec
             elif isinstance(spec, str):
-                computed[new] = _rewrite(spec, resolve, percent)
+                computed[new] = sqltext.fragment(spec, resolve, backend)
+                types[new] = sqltext.infer_type(spec, _type_lookup(sel.cols))
             else:
                 raise QueryError(f"proj({new}=...) takes an attribute name or an SQL expression string")
-        return self._plain(expr.project(sel, keep, renames, computed, keep_all=keep_all, exclude=exclude))
+        return self._plain(
+            expr.project(sel, keep, renames, computed, keep_all=keep_all, exclude=exclude, types=types)
+        )
 
     def aggr(self, other: Query[Any], *attributes: Any, keep_all_rows: bool = True, **exprs: str) -> Query[Row]:
         """Group ``other`` by this query's key: ``Session.aggr(Trial, n="count(*)")``.
@@ -148,20 +153,21 @@ class Query(Generic[R]):
         merged: dict[str, str] = {c.name.lower(): c.sql for c in b.cols}
         merged.update({c.name.lower(): c.sql for c in a.cols})
         marker = _count_marker(b, shared)
-        percent = backend.placeholder == "%s"
         rewritten: dict[str, str] = {}
+        types: dict[str, TypeSpec | None] = {}
+        lookup = _type_lookup(list(b.cols) + list(a.cols))
         for name, text in exprs.items():
             if not isinstance(text, str):
                 raise QueryError(f"aggr({name}=...) takes an SQL expression string")
             if name in keep_set or a.find(name) is not None and a.col(name).in_key:
                 raise QueryError(f"aggr() attribute `{name}` clashes with an attribute of the grouped query")
-            try:
-                rewritten[name] = sqltext.rewrite(
-                    text, lambda n: merged.get(n.lower()), percent=percent, special=sqltext.count_star(marker)
-                )
-            except sqltext.UnterminatedString as exc:
-                raise QueryError(str(exc)) from None
-        return self._plain(expr.finish_aggregate(a, b, shared, keep_cols, rewritten, keep_all_rows=keep_all_rows))
+            rewritten[name] = sqltext.fragment(
+                text, lambda n: merged.get(n.lower()), backend, special=sqltext.count_star(marker)
+            )
+            types[name] = sqltext.infer_type(text, lookup)
+        return self._plain(
+            expr.finish_aggregate(a, b, shared, keep_cols, rewritten, keep_all_rows=keep_all_rows, types=types)
+        )
 
     def __add__(self, other: Query[Any]) -> Query[Row]:
         return self._plain(expr.union(self._conn.backend, self._select, self._other_select(other, "unite")))
@@ -195,7 +201,7 @@ class Query(Generic[R]):
                 if col is not None:
                     out.append(backend.order_expr(col.type, col.sql) + direction)
                 else:
-                    out.append(_rewrite(target, resolve, backend.placeholder == "%s") + direction)
+                    out.append(sqltext.fragment(target, resolve, backend) + direction)
         return out
 
     # -- fetch -----------------------------------------------------------------
@@ -216,16 +222,10 @@ class Query(Generic[R]):
 
     def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: list[Col]) -> list[dict[str, Any]]:
         backend = self._conn.backend
-        decoders = [backend.decoder(c.type) if c.type is not None else _computed_decoder for c in cols]
+        decoders = [_decoder(backend, c) for c in cols]
         if not rows:
             return []
-        if all(d is None for d in decoders):
-            return [dict(zip(names, r)) for r in rows]
-        columns: list[Sequence[Any]] = list(zip(*rows))
-        for i, dec in enumerate(decoders):
-            if dec is not None:
-                columns[i] = [None if v is None else dec(v) for v in columns[i]]
-        return [dict(zip(names, vals)) for vals in zip(*columns)]
+        return decode_rows(names, rows, decoders)
 
     @overload
     def fetch(
@@ -234,19 +234,30 @@ class Query(Generic[R]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        as_frame: bool = False,
+        as_frame: Literal[False] = False,
     ) -> list[R]: ...
 
     @overload
     def fetch(
         self,
         attr: str,
+        /,
         *attrs: str,
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        as_frame: bool = False,
+        as_frame: Literal[False] = False,
     ) -> list[Row]: ...
+
+    @overload
+    def fetch(
+        self,
+        *attrs: str,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        as_frame: Literal[True],
+    ) -> Any: ...
 
     def fetch(
         self,
@@ -375,16 +386,10 @@ class U:
         for n in self.names:
             sel.col(n)
         resolve = attribute_resolver(sel)
-        percent = backend.placeholder == "%s"
-        rewritten = {name: _rewrite(text, resolve, percent) for name, text in exprs.items()}
-        return q._plain(expr.group_by_names(backend, sel, self.names, rewritten))
-
-
-def _rewrite(text: str, resolve: Any, percent: bool) -> str:
-    try:
-        return sqltext.rewrite(text, resolve, percent=percent)
-    except sqltext.UnterminatedString as exc:
-        raise QueryError(str(exc)) from None
+        rewritten = {name: sqltext.fragment(text, resolve, backend) for name, text in exprs.items()}
+        lookup = _type_lookup(sel.cols)
+        types = {name: sqltext.infer_type(text, lookup) for name, text in exprs.items()}
+        return q._plain(expr.group_by_names(backend, sel, self.names, rewritten, types))
 
 
 def _split_attributes(attributes: Sequence[Any]) -> tuple[list[str], bool, list[str]]:
@@ -416,6 +421,47 @@ def _count_marker(b: Select, shared: Sequence[str]) -> str:
     return "*"
 
 
+def _type_lookup(cols: Sequence[Col]) -> Callable[[str], TypeSpec | None]:
+    """Name -> type over ``cols`` (the last column of a name wins), case-insensitive like SQL."""
+    types = {c.name.lower(): c.type for c in cols}
+
+    def lookup(name: str) -> TypeSpec | None:
+        return types.get(name.lower())
+
+    return lookup
+
+
+def _decoder(backend: Backend, col: Col) -> Decoder | None:
+    """How a fetched value of ``col`` becomes its Python value."""
+    spec = col.type
+    if spec is None:
+        return _computed_decoder
+    if col.lineage is None:  # a computed attribute with an inferred type: drivers differ in what they return
+        kind = spec.kind
+        if kind == "int":
+            return _as_int
+        if kind == "float":
+            return _as_float
+        if kind == "decimal":
+            quantum = decimal.Decimal(1).scaleb(-int(spec.args[1]))
+            return lambda v: _as_decimal(v).quantize(quantum)
+    return backend.decoder(spec)
+
+
+def _as_int(v: Any) -> int:
+    return v if type(v) is int else int(v)
+
+
+def _as_float(v: Any) -> float:
+    return v if type(v) is float else float(v)
+
+
+def _as_decimal(v: Any) -> decimal.Decimal:
+    if isinstance(v, decimal.Decimal):
+        return v
+    return decimal.Decimal(repr(v) if isinstance(v, float) else str(v))
+
+
 def _computed_decoder(v: Any) -> Any:
     if isinstance(v, decimal.Decimal):
         return int(v) if v == v.to_integral_value() and v.as_tuple().exponent == 0 else float(v)
@@ -423,7 +469,9 @@ def _computed_decoder(v: Any) -> Any:
 
 
 def _split_commas(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

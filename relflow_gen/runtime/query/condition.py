@@ -10,18 +10,19 @@ attribute's type, so no value can change the shape of a statement.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
+
+from ...types import TypeSpec
 
 from ..backends.base import Backend
 from ..codec import ValueProblem, check_value
 from ..errors import QueryError
 from . import sqltext
-from .expr import Params, Select, check_lineage, compile_select, shared_names, wrap
+from .expr import Col, Params, Select, check_lineage, compile_select, shared_names, wrap
 
-TRUE: tuple[str, Params] = ("1=1", ())
-FALSE: tuple[str, Params] = ("1=0", ())
 
 
 class HasSelect(Protocol):
@@ -57,6 +58,12 @@ def attribute_resolver(sel: Select) -> Any:
     return resolve
 
 
+Compiled = tuple[str, Params, bool]  # sql, params, whether the condition can be NULL (unknown)
+
+_TRUE: Compiled = ("1=1", (), False)
+_FALSE: Compiled = ("1=0", (), False)
+
+
 def compile_condition(
     backend: Backend,
     sel: Select,
@@ -66,80 +73,95 @@ def compile_condition(
     ignore_extra: bool = False,
     connection: int = 0,
 ) -> tuple[str, Params]:
-    """Compile ``cond`` (negated if asked) to ``(sql, params)`` against ``sel``."""
+    """Compile ``cond`` (negated if asked) to ``(sql, params)`` against ``sel``.
+
+    Negation is the complement: ``q - c`` holds exactly the rows of ``q`` that
+    are not in ``q & c``, also where ``c`` compares a NULL (SQL's ``NOT`` of
+    an unknown comparison would drop those rows from both sides).
+    """
+    sql, params, _ = _compile(backend, sel, cond, negate, ignore_extra, connection)
+    return sql, params
+
+
+def _compile(
+    backend: Backend, sel: Select, cond: object, negate: bool, ignore_extra: bool, connection: int
+) -> Compiled:
     if isinstance(cond, Not):
-        return compile_condition(
-            backend, sel, cond.condition, negate=not negate, ignore_extra=ignore_extra, connection=connection
-        )
+        return _compile(backend, sel, cond.condition, not negate, ignore_extra, connection)
     if isinstance(cond, bool):
-        return FALSE if cond == negate else TRUE
+        return _FALSE if cond == negate else _TRUE
     if hasattr(cond, "_query_select"):
         other: HasSelect = cond  # type: ignore[assignment]
         if connection and other._query_backend_id != connection:
             raise QueryError("cannot restrict by a query of another connection")
         return _semijoin(backend, sel, other._query_select, negate)
     if isinstance(cond, str):
-        try:
-            text = sqltext.rewrite(cond, attribute_resolver(sel), percent=backend.placeholder == "%s")
-        except sqltext.UnterminatedString as exc:
-            raise QueryError(str(exc)) from None
-        return (f"NOT ({text})", ()) if negate else (text, ())
+        text = sqltext.fragment(cond, attribute_resolver(sel), backend)
+        if not text.strip():
+            raise QueryError("an empty string is not a condition")
+        # any SQL expression may be unknown (NULL operands, functions, CASE without ELSE)
+        return _negate((text, (), True)) if negate else (text, (), True)
     if isinstance(cond, Mapping):
-        sql, params = _mapping(backend, sel, cond, ignore_extra)
-        return _negate(sql, params) if negate else (sql, params)
+        compiled = _mapping(backend, sel, cond, ignore_extra)
+        return _negate(compiled) if negate else compiled
     if isinstance(cond, AndList):
-        parts = [compile_condition(backend, sel, c, ignore_extra=ignore_extra, connection=connection) for c in cond]
-        sql, params = _combine(parts, "AND")
-        return _negate(sql, params) if negate else (sql, params)
-    if isinstance(cond, (list, tuple, set, frozenset)) or _is_iterable_rows(cond):
-        items = list(cond)  # type: ignore[call-overload]
-        parts = [compile_condition(backend, sel, c, ignore_extra=ignore_extra, connection=connection) for c in items]
-        sql, params = _combine(parts, "OR")
-        return _negate(sql, params) if negate else (sql, params)
+        parts = [_compile(backend, sel, c, False, ignore_extra, connection) for c in cond]
+        compiled = _combine(parts, "AND")
+        return _negate(compiled) if negate else compiled
+    if isinstance(cond, (list, tuple, set, frozenset)):
+        parts = [_compile(backend, sel, c, False, ignore_extra, connection) for c in cond]
+        compiled = _combine(parts, "OR")
+        return _negate(compiled) if negate else compiled
+    if _is_frame(cond):
+        raise QueryError("restrict by a DataFrame's rows with df.to_dict('records')")
     raise QueryError(f"cannot restrict by a {type(cond).__name__}: use a dict, an SQL string, a query or a list")
 
 
-def _is_iterable_rows(cond: object) -> bool:
+def _is_frame(cond: object) -> bool:
     return hasattr(cond, "to_dict") and hasattr(cond, "columns")  # a pandas DataFrame
 
 
-def _negate(sql: str, params: Params) -> tuple[str, Params]:
-    if (sql, params) == TRUE:
-        return FALSE
-    if (sql, params) == FALSE:
-        return TRUE
-    return f"NOT ({sql})", params
+def _negate(c: Compiled) -> Compiled:
+    if c == _TRUE:
+        return _FALSE
+    if c == _FALSE:
+        return _TRUE
+    sql, params, maybe_null = c
+    if maybe_null:
+        return f"({sql}) IS NOT TRUE", params, False
+    return f"NOT ({sql})", params, False
 
 
-def _combine(parts: Iterable[tuple[str, Params]], op: str) -> tuple[str, Params]:
+def _combine(parts: Iterable[Compiled], op: str) -> Compiled:
     items = list(parts)
     if op == "OR":
-        if any(p == TRUE for p in items):
-            return TRUE
-        items = [p for p in items if p != FALSE]
+        if any(p == _TRUE for p in items):
+            return _TRUE
+        items = [p for p in items if p != _FALSE]
         if not items:
-            return FALSE
+            return _FALSE
     else:
-        if any(p == FALSE for p in items):
-            return FALSE
-        items = [p for p in items if p != TRUE]
+        if any(p == _FALSE for p in items):
+            return _FALSE
+        items = [p for p in items if p != _TRUE]
         if not items:
-            return TRUE
+            return _TRUE
     if len(items) == 1:
         return items[0]
-    sql = f" {op} ".join(f"({s})" for s, _ in items)
-    params = tuple(v for _, ps in items for v in ps)
-    return sql, params
+    sql = f" {op} ".join(f"({s})" for s, _, _ in items)
+    params = tuple(v for _, ps, _ in items for v in ps)
+    return sql, params, any(n for _, _, n in items)
 
 
-def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> tuple[str, Params]:
-    if hasattr(cond, "to_dict") and hasattr(cond, "columns"):
+def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> Compiled:
+    if _is_frame(cond):
         raise QueryError("restrict by a DataFrame's rows with df.to_dict('records')")
     parts: list[str] = []
     params: list[Any] = []
+    maybe_null = False
     ph = backend.placeholder
     for key, value in cond.items():
-        col = sel.find(str(key))
+        col = sel.find(key) if isinstance(key, str) else None
         if col is None:
             if ignore_extra:
                 continue
@@ -150,38 +172,51 @@ def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extr
         if value is None:
             parts.append(f"{col.sql} IS NULL")
             continue
-        if col.type is not None:
-            if col.type.kind in ("blob", "json"):
-                raise QueryError(f"cannot restrict by the {col.type.name} attribute `{col.name}`")
-            try:
-                value = check_value(col.type, True, value)
-            except ValueProblem as exc:
-                raise QueryError(f"restriction value for `{col.name}` {exc.message}") from None
-            enc = backend.encoder(col.type)
-            if enc is not None:
-                value = enc(value)
-        elif hasattr(value, "item") and callable(value.item):
-            value = value.item()
+        maybe_null = maybe_null or col.nullable
         parts.append(f"{col.sql} = {ph}")
-        params.append(value)
+        params.append(_bind_value(backend, col, value))
     if not parts:
-        return TRUE
-    return " AND ".join(parts), tuple(params)
+        return _TRUE
+    return " AND ".join(parts), tuple(params), maybe_null
 
 
-def _semijoin(backend: Backend, sel: Select, other: Select, negate: bool) -> tuple[str, Params]:
+def _bind_value(backend: Backend, col: Col, value: object) -> object:
+    """The driver parameter for comparing ``col`` with ``value`` (checked by the attribute's type)."""
+    spec = col.type
+    if spec is None:
+        if hasattr(value, "item") and callable(value.item):
+            return value.item()  # a numpy scalar
+        if isinstance(value, (str, int, float, bytes, decimal.Decimal)) or value is None:
+            return value
+        raise QueryError(f"cannot compare the computed attribute `{col.name}` with a {type(value).__name__}")
+    if spec.kind in ("blob", "json"):
+        raise QueryError(f"cannot restrict by the {spec.name} attribute `{col.name}`")
+    if spec.kind == "str":
+        # a string longer than the column cannot match, but it is still just a value to compare
+        spec = TypeSpec(spec.name, ())
+    try:
+        value = check_value(spec, True, value)
+    except ValueProblem as exc:
+        raise QueryError(f"restriction value for `{col.name}` {exc.message}") from None
+    enc = backend.encoder(spec)
+    return enc(value) if enc is not None else value
+
+
+def _semijoin(backend: Backend, sel: Select, other: Select, negate: bool) -> Compiled:
+    """``sel & other`` (IN) or ``sel - other`` (NOT EXISTS, which keeps rows whose shared attributes are NULL)."""
     shared = shared_names(sel, other)
     check_lineage(sel, other, shared, "restrict")
     if not shared:
         inner, params = compile_select(backend, other, cols=(), decorate=False, limit=None)
-        return (f"{'NOT ' if negate else ''}EXISTS ({inner})", params)
+        return (f"{'NOT ' if negate else ''}EXISTS ({inner})", params, False)
     if not negate:
         inner, params = compile_select(backend, other, cols=[other.col(n) for n in shared], decorate=False)
         lhs = sel.col(shared[0]).sql if len(shared) == 1 else "(" + ", ".join(sel.col(n).sql for n in shared) + ")"
-        return f"{lhs} IN ({inner})", params
+        maybe_null = any(sel.col(n).nullable or other.col(n).nullable for n in shared)
+        return f"{lhs} IN ({inner})", params, maybe_null
     if other.sealed or (other.aliases & sel.aliases):
         other = wrap(backend, other)
     corr = " AND ".join(f"{other.col(n).sql} = {sel.col(n).sql}" for n in shared)
     inner_sel = replace(other, where=other.where + ((corr, ()),))
     inner, params = compile_select(backend, inner_sel, cols=(), decorate=False)
-    return f"NOT EXISTS ({inner})", params
+    return f"NOT EXISTS ({inner})", params, False

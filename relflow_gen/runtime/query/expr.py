@@ -12,7 +12,7 @@ unions.  All values travel as bound parameters.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -56,6 +56,7 @@ class Select:
     cols: tuple[Col, ...]
     where: tuple[tuple[str, Params], ...] = ()
     group_by: tuple[str, ...] = ()
+    having: tuple[tuple[str, Params], ...] = ()
     aggregated: bool = False
     distinct: bool = False
     tables: frozenset[str] = field(default_factory=frozenset)  # full names of base tables used
@@ -88,6 +89,11 @@ class Select:
             if c.name == name:
                 return c
         return None
+
+
+def computed_col(name: str, sql: str, types: Mapping[str, TypeSpec | None] | None) -> Col:
+    """A computed attribute: no lineage, nullable, typed when the type could be inferred."""
+    return Col(name, f"({sql})", (types or {}).get(name), True, False, None)
 
 
 def table_select(backend: Backend, ref: str, full_name: str, cols: Sequence[tuple[str, TypeSpec, bool, bool, str]]) -> Select:
@@ -131,6 +137,10 @@ def compile_select(
             params.extend(p)
     if sel.group_by:
         parts.append("GROUP BY " + ", ".join(sel.group_by))
+    if sel.having:
+        parts.append("HAVING " + " AND ".join(f"({h})" for h, _ in sel.having))
+        for _, p in sel.having:
+            params.extend(p)
     if order_by:
         parts.append("ORDER BY " + ", ".join(order_by))
     if limit is not None:
@@ -184,8 +194,15 @@ def exists_sql(backend: Backend, sel: Select) -> tuple[str, Params]:
 
 
 def restrict(backend: Backend, sel: Select, sql: str, params: Params) -> Select:
-    if sel.sealed:
-        sel = wrap(backend, sel)
+    """Add a condition compiled against ``sel``'s columns.
+
+    The statement stays flat: an aggregation takes it as HAVING (its columns'
+    SQL is valid after GROUP BY), a DISTINCT projection as WHERE (restricting
+    the rows before DISTINCT keeps exactly the combinations that satisfy it,
+    since the condition can only name the projected columns).
+    """
+    if sel.aggregated:
+        return replace(sel, having=sel.having + ((sql, params),))
     return replace(sel, where=sel.where + ((sql, params),))
 
 
@@ -256,6 +273,7 @@ def project(
     *,
     keep_all: bool = False,
     exclude: Sequence[str] = (),
+    types: Mapping[str, TypeSpec | None] | None = None,
 ) -> Select:
     """``keep``: attribute names; ``renames``: new -> old; ``computed``: new -> SQL (already rewritten)."""
     for name in list(keep) + list(renames.values()) + list(exclude):
@@ -277,7 +295,7 @@ def project(
         elif c.in_key or c.name in wanted or (keep_all and c.name not in excluded):
             out.append(c)
     for new, expr in computed.items():
-        out.append(Col(new, f"({expr})", None, True, False, None))
+        out.append(computed_col(new, expr, types))
     names = [c.name for c in out]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -304,6 +322,7 @@ def finish_aggregate(
     exprs: dict[str, str],
     *,
     keep_all_rows: bool,
+    types: Mapping[str, TypeSpec | None] | None = None,
 ) -> Select:
     conds = [f"{a.col(n).sql} = {b.col(n).sql}" for n in shared]
     first = b.sources[0]
@@ -314,7 +333,7 @@ def finish_aggregate(
     else:
         source = replace(first, kind="inner", on=" AND ".join(conds) or "1=1")
         where += list(b.where)
-    cols = list(keep_cols) + [Col(n, f"({e})", None, True, False, None) for n, e in exprs.items()]
+    cols = list(keep_cols) + [computed_col(n, e, types) for n, e in exprs.items()]
     return Select(
         sources=a.sources + (source,),
         cols=tuple(cols),
@@ -353,12 +372,16 @@ def distinct_of(backend: Backend, sel: Select, names: Sequence[str]) -> Select:
 
 
 def group_by_names(
-    backend: Backend, sel: Select, names: Sequence[str], exprs: dict[str, str]
+    backend: Backend,
+    sel: Select,
+    names: Sequence[str],
+    exprs: dict[str, str],
+    types: Mapping[str, TypeSpec | None] | None = None,
 ) -> Select:
     """``U(names).aggr(sel, **exprs)`` (``sel`` not sealed; exprs rewritten against it)."""
     assert not sel.sealed
     cols = [replace(sel.col(n), in_key=True) for n in names]
-    cols += [Col(n, f"({e})", None, True, False, None) for n, e in exprs.items()]
+    cols += [computed_col(n, e, types) for n, e in exprs.items()]
     return replace(sel, cols=tuple(cols), group_by=tuple(sel.col(n).sql for n in names), aggregated=True)
 
 

@@ -17,6 +17,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ...types import TypeSpec
+from ..backends.base import Backend
+from ..errors import QueryError
+
 _TOKEN = re.compile(
     r"""
     (?P<squote>'(?:[^'\\]|\\.|'')*')
@@ -49,11 +53,38 @@ class UnterminatedString(ValueError):
     pass
 
 
-def _check_balanced(text: str) -> None:
-    # a lone quote ends up as an "other" token
-    for tok in tokenize(text):
-        if tok.kind == "other" and tok.text in "'\"`":
+class BadFragment(ValueError):
+    """A fragment that is not one SQL expression (it could change the statement around it)."""
+
+
+def check_fragment(text: str, tokens: list[Token] | None = None) -> None:
+    """Refuse what would let a fragment reach outside its parentheses.
+
+    A fragment is spliced into a statement as ``(fragment)``: unterminated
+    quotes, unbalanced parentheses, ``;`` and comments (``--``, ``#``,
+    ``/* */``) outside string literals could end it early or hide the rest of
+    the statement, so they are errors.
+    """
+    toks = tokenize(text) if tokens is None else tokens
+    depth = 0
+    for i, tok in enumerate(toks):
+        if tok.kind != "other":
+            continue
+        t = tok.text
+        if t in "'\"`":
             raise UnterminatedString(f"unterminated quote in SQL fragment: {text!r}")
+        nxt = toks[i + 1].text if i + 1 < len(toks) else ""
+        if t == ";" or t == "#" or t == "\x00" or (t == "-" and nxt == "-") or (t == "/" and nxt == "*"):
+            shown = {"-": "--", "/": "/*", "\x00": "NUL"}.get(t, t)
+            raise BadFragment(f"`{shown}` outside a string literal is not allowed in an SQL fragment: {text!r}")
+        if t == "(":
+            depth += 1
+        elif t == ")":
+            depth -= 1
+            if depth < 0:
+                break
+    if depth != 0:
+        raise BadFragment(f"unbalanced parentheses in SQL fragment: {text!r}")
 
 
 def rewrite(
@@ -62,14 +93,17 @@ def rewrite(
     *,
     percent: bool = False,
     special: Callable[[list[Token], int], tuple[str, int] | None] | None = None,
+    real_division: bool = False,
 ) -> str:
     """Rewrite attribute names in ``text`` via ``resolve(name) -> sql | None``.
 
     ``special(tokens, i)`` may consume tokens starting at ``i`` and return
     ``(replacement, next_index)`` (used to rewrite ``count(*)`` in aggregations).
+    ``real_division``: write ``a / b`` as ``a * 1.0 / b`` (for SQLite, whose
+    ``/`` truncates integers, where MySQL's does not).
     """
-    _check_balanced(text)
     tokens = tokenize(text)
+    check_fragment(text, tokens)
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -92,11 +126,34 @@ def rewrite(
             qualified = prev is not None and prev.text == "."
             target = None if (is_function or qualified) else resolve(name)
             out.append(target if target is not None else tok.text)
+        elif real_division and tok.kind == "other" and tok.text == "/":
+            out.append("* 1.0 /")
         else:
             out.append(tok.text)
         i += 1
     result = "".join(out)
     return result.replace("%", "%%") if percent else result
+
+
+def fragment(
+    text: str,
+    resolve: Callable[[str], str | None],
+    backend: Backend,
+    special: Callable[[list[Token], int], tuple[str, int] | None] | None = None,
+) -> str:
+    """:func:`rewrite` for ``backend``; malformed fragments raise :class:`QueryError`."""
+    if not isinstance(text, str):
+        raise QueryError(f"an SQL fragment is a string, not {type(text).__name__}")
+    try:
+        return rewrite(
+            text,
+            resolve,
+            percent=backend.placeholder == "%s",
+            special=special,
+            real_division=backend.int_division,
+        )
+    except (UnterminatedString, BadFragment) as exc:
+        raise QueryError(str(exc)) from None
 
 
 def _prev_significant(tokens: list[Token], i: int) -> Token | None:
@@ -144,3 +201,61 @@ def _take(it: Iterator[tuple[int, Token]], k: int) -> Iterator[tuple[int, Token]
 
 def is_identifier(text: str) -> bool:
     return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None
+
+
+_INT64 = TypeSpec("int64")
+_FLOAT64 = TypeSpec("float64")
+
+
+def infer_type(text: str, attribute_type: Callable[[str], TypeSpec | None]) -> TypeSpec | None:
+    """The type of a computed attribute, where it follows from the expression alone.
+
+    ``count(...)`` is an integer, ``avg(a)`` a float, ``sum(a)`` an integer,
+    decimal (with ``a``'s scale) or float by ``a``'s type, ``min(a)``/``max(a)``
+    have ``a``'s type (dates stay dates, enums enums).  Anything else is
+    untyped: numbers come back as the database computes them.
+    ``attribute_type(name)`` is the type of an attribute, or None.
+    """
+    toks = [t for t in tokenize(text) if t.kind != "space"]
+    if len(toks) < 3 or toks[0].kind != "ident" or toks[1].text != "(" or toks[-1].text != ")":
+        return None
+    if _closing_paren(toks, 1) != len(toks) - 1:
+        return None  # e.g. count(a) + sum(b)
+    func = toks[0].text.lower()
+    if func == "count":
+        return _INT64
+    inner = toks[2:-1]
+    if inner and inner[0].kind == "ident" and inner[0].text.lower() == "distinct":
+        inner = inner[1:]
+    if len(inner) != 1 or inner[0].kind not in ("ident", "btick"):
+        return _FLOAT64 if func == "avg" else None
+    name = inner[0].text[1:-1].replace("``", "`") if inner[0].kind == "btick" else inner[0].text
+    spec = attribute_type(name)
+    if func == "avg":
+        return _FLOAT64
+    if spec is None:
+        return None
+    kind = spec.kind
+    if func == "sum":
+        if kind in ("int", "bool"):
+            return _INT64
+        if kind == "float":
+            return _FLOAT64
+        if kind == "decimal":
+            return TypeSpec("decimal", (65, spec.args[1]))
+        return None
+    if func in ("min", "max") and kind not in ("blob", "json"):
+        return spec
+    return None
+
+
+def _closing_paren(toks: list[Token], open_index: int) -> int:
+    depth = 0
+    for j in range(open_index, len(toks)):
+        if toks[j].text == "(":
+            depth += 1
+        elif toks[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
