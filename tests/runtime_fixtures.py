@@ -32,6 +32,7 @@ def _drop_prefixed(server_url: str, prefix: str) -> None:
     conn = pymysql.connect(host=u.hostname, port=u.port, user=u.username or "root", password=u.password or "")
     try:
         with conn.cursor() as cur:
+            cur.execute("SET FOREIGN_KEY_CHECKS = 0")  # schemas may reference each other
             cur.execute("SHOW DATABASES")
             for (name,) in cur.fetchall():
                 if str(name).startswith(prefix):

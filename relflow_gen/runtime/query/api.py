@@ -123,8 +123,7 @@ class Query(Generic[R]):
         resolve = attribute_resolver(sel)
         backend = self._conn.backend
         for new, spec in named.items():
-            if not sqltext.is_identifier(new):
-                raise QueryError(f"`{new}` is not a valid attribute name")
+            _check_new_name(new)
             if isinstance(spec, str) and sel.find(spec) is not None:
                 renames[new] = spec
             elif isinstance(spec, str):
@@ -157,6 +156,7 @@ class Query(Generic[R]):
         types: dict[str, TypeSpec | None] = {}
         lookup = _type_lookup(list(b.cols) + list(a.cols))
         for name, text in exprs.items():
+            _check_new_name(name)
             if not isinstance(text, str):
                 raise QueryError(f"aggr({name}=...) takes an SQL expression string")
             if name in keep_set or a.find(name) is not None and a.col(name).in_key:
@@ -200,6 +200,8 @@ class Query(Generic[R]):
                 col = self._select.find(target)
                 if col is not None:
                     out.append(backend.order_expr(col.type, col.sql) + direction)
+                elif sqltext.is_identifier(target):
+                    self._select.col(target)  # raises: not an attribute
                 else:
                     out.append(sqltext.fragment(target, resolve, backend) + direction)
         return out
@@ -385,11 +387,20 @@ class U:
             sel = expr.wrap(backend, sel)
         for n in self.names:
             sel.col(n)
+        for name in exprs:
+            _check_new_name(name)
+            if name in self.names:
+                raise QueryError(f"aggr() attribute `{name}` clashes with a grouping attribute")
         resolve = attribute_resolver(sel)
         rewritten = {name: sqltext.fragment(text, resolve, backend) for name, text in exprs.items()}
         lookup = _type_lookup(sel.cols)
         types = {name: sqltext.infer_type(text, lookup) for name, text in exprs.items()}
         return q._plain(expr.group_by_names(backend, sel, self.names, rewritten, types))
+
+
+def _check_new_name(name: str) -> None:
+    if not sqltext.is_identifier(name):
+        raise QueryError(f"`{name}` is not a valid attribute name (letters, digits and _)")
 
 
 def _split_attributes(attributes: Sequence[Any]) -> tuple[list[str], bool, list[str]]:

@@ -21,7 +21,7 @@ from ..backends.base import Backend
 from ..codec import ValueProblem, check_value
 from ..errors import QueryError
 from . import sqltext
-from .expr import Col, Params, Select, check_lineage, compile_select, shared_names, wrap
+from .expr import Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
 
 
 
@@ -216,6 +216,7 @@ def _semijoin(backend: Backend, sel: Select, other: Select, negate: bool) -> Com
         return f"{lhs} IN ({inner})", params, maybe_null
     if other.sealed or (other.aliases & sel.aliases):
         other = wrap(backend, other)
+    other = separate(backend, sel, other)
     corr = " AND ".join(f"{other.col(n).sql} = {sel.col(n).sql}" for n in shared)
     inner_sel = replace(other, where=other.where + ((corr, ()),))
     inner, params = compile_select(backend, inner_sel, cols=(), decorate=False)

@@ -11,6 +11,7 @@ unions.  All values travel as bound parameters.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,15 @@ _alias_counter = itertools.count()
 
 def fresh_alias(prefix: str = "t") -> str:
     return f"{prefix}{next(_alias_counter)}"
+
+
+def derived_alias(prefix: str, sql: str) -> str:
+    """The alias of a derived table, from its SQL text: the same query always reads the same.
+
+    Equal texts in one statement would collide, but an operator that puts two
+    derived tables side by side wraps one side again when their aliases meet.
+    """
+    return f"{prefix}{hashlib.blake2s(sql.encode(), digest_size=4).hexdigest()}"
 
 
 Params = tuple[Any, ...]
@@ -168,7 +178,7 @@ def _from_clause(sel: Select, params: list[Any]) -> str:
 def wrap(backend: Backend, sel: Select) -> Select:
     """Turn a Select into a derived table: ``(SELECT ...) AS tN``."""
     sql, params = compile_select(backend, sel, decorate=False)
-    alias = fresh_alias("q")
+    alias = derived_alias("q", sql)
     q = backend.quote
     return Select(
         sources=(Source(f"({sql})", params, alias),),
@@ -177,10 +187,17 @@ def wrap(backend: Backend, sel: Select) -> Select:
     )
 
 
+def separate(backend: Backend, a: Select, b: Select) -> Select:
+    """``b``, wrapped (again) until none of its aliases is one of ``a``'s."""
+    while a.aliases & b.aliases:
+        b = wrap(backend, b)
+    return b
+
+
 def count_sql(backend: Backend, sel: Select) -> tuple[str, Params]:
     if sel.sealed:
         inner, params = compile_select(backend, sel, decorate=False)
-        return f"SELECT COUNT(*) FROM ({inner}) AS {fresh_alias('c')}", params
+        return f"SELECT COUNT(*) FROM ({inner}) AS {backend.quote('counted')}", params
     sql, params = compile_select(backend, replace(sel, cols=()), decorate=False)
     return "SELECT COUNT(*) " + sql[sql.index(" FROM ") + 1 :], params
 
@@ -230,6 +247,7 @@ def join(backend: Backend, a: Select, b: Select, *, left: bool = False) -> Selec
         a = wrap(backend, a)
     if b.sealed or (a.aliases & b.aliases) or (left and (len(b.sources) > 1)):
         b = wrap(backend, b)
+    b = separate(backend, a, b)
     conds = [f"{a.col(n).sql} = {b.col(n).sql}" for n in shared]
     b_sources = list(b.sources)
     where = list(a.where)
@@ -311,6 +329,7 @@ def aggregate_plan(backend: Backend, a: Select, b: Select, *, keep_all_rows: boo
         a = wrap(backend, a)
     if b.sealed or len(b.sources) > 1 or (a.aliases & b.aliases):
         b = wrap(backend, b)
+    b = separate(backend, a, b)
     return a, b, shared
 
 
@@ -354,7 +373,7 @@ def union(backend: Backend, a: Select, b: Select) -> Select:
     b_cols = [b.col(n) for n in a.names]
     sa, pa = compile_select(backend, a, decorate=False)
     sb, pb = compile_select(backend, b, cols=b_cols, decorate=False)
-    alias = fresh_alias("u")
+    alias = derived_alias("u", f"{sa} UNION {sb}")
     q = backend.quote
     return Select(
         sources=(Source(f"({sa} UNION {sb})", pa + pb, alias),),
