@@ -15,14 +15,17 @@ from .errors import (
     InsertError,
     LockError,
     MakeError,
+    MissingMakerError,
     MissingParentError,
     MissingTableError,
+    PopulateError,
     QueryError,
     TierError,
 )
 from .make import Maker, PartSink
 from .meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
 from .pipeline import Namespace, Pipeline
+from .populate import PopulateReport
 from .query import AndList, Not, Query, Row, U
 from .table import AutoTable, ComputedTable, ImportedTable, LookupTable, ManualTable, PartTable, Table
 
@@ -47,6 +50,7 @@ __all__ = [
     "MakeError",
     "Maker",
     "ManualTable",
+    "MissingMakerError",
     "MissingParentError",
     "MissingTableError",
     "Namespace",
@@ -54,6 +58,8 @@ __all__ = [
     "PartSink",
     "PartTable",
     "Pipeline",
+    "PopulateError",
+    "PopulateReport",
     "Query",
     "QueryError",
     "Row",

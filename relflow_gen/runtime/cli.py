@@ -1,25 +1,48 @@
-"""Command line of a generated pipeline: ``python -m lab_pipeline --db URL COMMAND``.
+"""Command line of a generated pipeline: ``python -m lab_pipeline --db URL [--makers MODULE] COMMAND``.
 
 The generated ``__main__.py`` calls :func:`main` with the package's pipeline
-class.  Commands: ``declare``, ``status``.  (populate, worker, jobs, errors,
-retry and diagram are added with the populate machinery.)
+class (``relflow-gen run PACKAGE ...`` does the same).  Commands:
+
+``declare``   create missing tables and lookup contents
+``status``    per table: rows done, keys pending, reserved, errors, ignored
+``populate``  make the missing keys (``--workers N``, ``--restrict COND``, ...)
+``worker``    reserve, make, repeat until nothing is left (``--watch``: forever)
+``jobs``      list reservations, errors and ignored keys
+``errors``    list errors (``--traceback`` for the stacks)
+``retry``     clear errors and populate again
+``ignore``    mark keys not to be made (``--clear`` to undo)
+``diagram``   the path of the package's diagram (svg/dot) or the Mermaid text
+
+``--makers MODULE`` (repeatable; a module name or a ``.py`` path) registers the
+module's ``MAKERS`` tuple, or else every concrete Maker subclass defined in it.
+Exit codes: 0 ok, 1 failures (make errors, database errors), 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import inspect
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from ..errors import RelflowError
+from ..errors import RelflowError, UsageError
+from .make import Maker
 from .pipeline import Pipeline
+from .worker_commands import COMMANDS, add_populate_options
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser(pipeline_cls: type[Pipeline]) -> argparse.ArgumentParser:
+def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {pipeline_cls.__module__.split('.')[0]}",
+        prog=prog or f"python -m {pipeline_cls.__module__.split('.')[0]}",
         description=f"Run the {pipeline_cls.meta.name} pipeline.",
     )
     parser.add_argument(
@@ -27,32 +50,213 @@ def build_parser(pipeline_cls: type[Pipeline]) -> argparse.ArgumentParser:
         default=os.environ.get("RELFLOW_DB_URL", ""),
         help="database URL, e.g. sqlite:///lab.db or mysql://user@host:3306/ (default: $RELFLOW_DB_URL)",
     )
+    parser.add_argument(
+        "--makers",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module (name or .py path) with the make() implementations; repeatable",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what populate does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("declare", help="create missing tables and insert lookup contents")
-    sub.add_parser("status", help="rows per table")
+    sub.add_parser("status", help="per table: done, pending, reserved, errors, ignored")
+
+    p = sub.add_parser("populate", help="make the missing keys of imported/computed tables")
+    add_populate_options(p)
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (implies --reserve-jobs)")
+    p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
+    p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
+
+    p = sub.add_parser("worker", help="reserve, make, repeat until nothing is left (or forever with --watch)")
+    add_populate_options(p)
+    p.add_argument("--watch", action="store_true", help="keep polling for new work instead of stopping")
+    p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="seconds between polls (default 10)")
+    p.add_argument("--stop-on-error", action="store_true", help="stop at the first failure")
+
+    p = sub.add_parser("jobs", help="list reservations, errors and ignored keys")
+    p.add_argument("tables", nargs="*", metavar="TABLE")
+    p.add_argument("--status", choices=("reserved", "error", "ignore"), action="append")
+
+    p = sub.add_parser("errors", help="list recorded errors")
+    p.add_argument("tables", nargs="*", metavar="TABLE")
+    p.add_argument("--traceback", action="store_true", help="print the stack of each error")
+
+    p = sub.add_parser("retry", help="clear the errors of tables (all when none given) and populate them again")
+    add_populate_options(p)
+    p.add_argument("--workers", type=int, default=1, metavar="N")
+    p.add_argument("--reserve-jobs", action="store_true")
+    p.add_argument("--suppress-errors", action="store_true")
+
+    p = sub.add_parser("ignore", help="mark keys of a table not to be made (or --clear the marks)")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument("--key", action="append", default=[], metavar="JSON", help='a key, e.g. \'{"session_id": 3}\'')
+    p.add_argument("--restrict", action="append", default=[], metavar="COND", help="all pending keys that match")
+    p.add_argument("--all", action="store_true", help="all pending keys of the table")
+    p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
+
+    p = sub.add_parser("diagram", help="print the path of the diagram (svg, dot) or the Mermaid text")
+    p.add_argument("--format", choices=("auto", "svg", "dot", "mermaid"), default="auto")
     return parser
 
 
-def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(pipeline_cls)
-    args = parser.parse_args(argv)
-    if not args.db:
-        parser.error("give the database with --db URL (or set RELFLOW_DB_URL)")
+def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    parser = build_parser(pipeline_cls, prog)
     try:
-        db = pipeline_cls(args.db, declare=args.command == "declare")
-        try:
-            return _run(db, args)
-        finally:
-            db.close()
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.command == "diagram":
+        return _diagram(pipeline_cls, args.format)
+    if not args.db:
+        print(f"{parser.prog}: error: give the database with --db URL (or set RELFLOW_DB_URL)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        makers = [m for spec in args.makers for m in load_makers(pipeline_cls, spec)]
+        check_unique(makers)
+        db = pipeline_cls(args.db, declare=args.command == "declare", makers=makers)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except RelflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURES
+    try:
+        return _run(db, args)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RelflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - an error of a make(): show where it happened
+        traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc} (recorded in the jobs table with --reserve-jobs)", file=sys.stderr)
+        return EXIT_FAILURES
+    finally:
+        db.close()
 
 
 def _run(db: Pipeline, args: Any) -> int:
     if args.command == "declare":
         print(f"declared {len(db.meta.tables)} tables of {db.meta.name} on {db.connection.url}")
-        return 0
+        return EXIT_OK
+    if args.command == "status":
+        return _status(db)
+    code: int = COMMANDS[args.command](db, args)
+    return code
+
+
+def _status(db: Pipeline) -> int:
+    from .populate import key_source
+
+    counts = db.jobs.counts()
+    header = f"{'table':34s} {'tier':9s} {'done':>9s} {'pending':>9s} {'reserved':>9s} {'errors':>7s} {'ignored':>8s}"
+    print(header)
+    print("-" * len(header))
     for t in db.tables():
-        print(f"{t.full_name:40s} {t.meta.tier:9s} {len(t):>10d}")
-    return 0
+        meta = t.meta
+        done = len(t)
+        if meta.is_auto:
+            pending = str(len(key_source(db, meta)))
+            c = counts.get(meta.full_name, {})
+            extra = f"{c.get('reserved', 0):>9d} {c.get('error', 0):>7d} {c.get('ignore', 0):>8d}"
+        else:
+            pending, extra = "-", f"{'-':>9s} {'-':>7s} {'-':>8s}"
+        print(f"{meta.full_name:34s} {meta.tier:9s} {done:>9d} {pending:>9s} {extra}")
+    missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
+    if missing:
+        print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE)")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ makers
+
+
+def _import(spec: str) -> ModuleType:
+    if spec.endswith(".py") or os.sep in spec:
+        path = Path(spec).resolve()
+        if not path.is_file():
+            raise UsageError(f"--makers {spec}: no such file")
+        name = path.stem
+        loader = importlib.util.spec_from_file_location(name, path)
+        if loader is None or loader.loader is None:
+            raise UsageError(f"--makers {spec}: cannot import this file")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[name] = module
+        loader.loader.exec_module(module)
+        return module
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name and spec.startswith(exc.name):
+            raise UsageError(f"--makers {spec}: no module named {exc.name!r}") from None
+        raise
+
+
+def load_makers(pipeline_cls: type[Pipeline], spec: str) -> list[type[Maker[Any, Any]]]:
+    """The makers of a module: its ``MAKERS`` tuple, or every concrete Maker subclass defined in it."""
+    module = _import(spec)
+    listed = getattr(module, "MAKERS", None)
+    if listed is not None:
+        found = [m for m in listed if isinstance(m, type) and issubclass(m, Maker)]
+    else:
+        prefix = module.__name__ + "."
+        found = [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, Maker)
+            and not inspect.isabstract(obj)
+            and (obj.__module__ == module.__name__ or obj.__module__.startswith(prefix))
+        ]
+    if not found:
+        raise UsageError(f"--makers {spec}: the module defines no Maker subclass")
+    for m in found:
+        table = getattr(m, "__table__", None)
+        if table not in pipeline_cls.meta.by_name:
+            raise UsageError(f"--makers {spec}: {m.__name__} makes {table!r}, which is not a table of this pipeline")
+        if inspect.isabstract(m):
+            raise UsageError(f"--makers {spec}: {m.__name__} does not implement make()")
+    return found
+
+
+def check_unique(makers: Sequence[type[Maker[Any, Any]]]) -> None:
+    seen: dict[str, type[Maker[Any, Any]]] = {}
+    for m in makers:
+        other = seen.get(m.__table__)
+        if other is not None and other is not m:
+            raise UsageError(f"two makers for {m.__table__}: {other.__qualname__} and {m.__qualname__}")
+        seen[m.__table__] = m
+
+
+# ------------------------------------------------------------------ diagram
+
+
+def _diagram(pipeline_cls: type[Pipeline], fmt: str) -> int:
+    module = sys.modules.get(pipeline_cls.__module__)
+    folder = Path(module.__file__).parent if module is not None and module.__file__ else None
+    if folder is not None:
+        for kind, name in (("svg", "diagram.svg"), ("dot", "diagram.dot")):
+            if fmt in ("auto", kind) and (folder / name).is_file():
+                print(folder / name)
+                return EXIT_OK
+        if fmt in ("auto", "mermaid") and (folder / "diagram.mmd").is_file():
+            print((folder / "diagram.mmd").read_text(encoding="utf-8"), end="")
+            return EXIT_OK
+    if fmt in ("svg", "dot"):
+        print(f"error: the package has no diagram.{fmt} (run relflow-gen build)", file=sys.stderr)
+        return EXIT_FAILURES
+    from ..diagram import to_mermaid
+
+    print(to_mermaid(pipeline_cls.meta, f"diagram of {pipeline_cls.meta.name}"), end="\n")
+    return EXIT_OK

@@ -69,6 +69,14 @@ class MakeError(RelflowError):
     """A make() broke its contract (no master row, rows for another key ...)."""
 
 
+class MissingMakerError(RelflowError):
+    """No make() implementation is registered for a table."""
+
+
+class PopulateError(RelflowError):
+    """populate() cannot run (inside a transaction, ...) or a worker process failed."""
+
+
 def translate(backend: Backend, exc: BaseException, sql: str) -> DatabaseError:
     """Wrap a driver exception in the matching :class:`DatabaseError`."""
     kind = backend.classify(exc)

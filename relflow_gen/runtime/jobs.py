@@ -19,23 +19,33 @@ workers on machines whose clocks disagree still judge heartbeats alike.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..types import TypeSpec
-from .meta import REQUIRED, Attr, Idx, TableMeta
+from .meta import REQUIRED, Attr, TableMeta
+from .worker_identity import ServerClock, WorkerIdentity, dead_reason, pid_alive
 from .worker_keys import canonical_key, hash_json, key_from_json, key_json
 
 if TYPE_CHECKING:
     from .connection import Connection
     from .pipeline import Pipeline
     from .populate import PopulateReport
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "JOB_STATUSES",
+    "STALE_SECONDS",
+    "Job",
+    "JobStore",
+    "Jobs",
+    "ServerClock",
+    "WorkerIdentity",
+    "jobs_table_meta",
+    "pid_alive",
+]
 
 log = logging.getLogger("relflow_gen")
 
@@ -63,6 +73,9 @@ JOB_COLUMNS = (
     "heartbeat",
 )
 
+#: what a reservation row sets (the error columns default to NULL)
+RESERVE_COLUMNS = tuple(c for c in JOB_COLUMNS if c not in ("error_message", "error_stack"))
+
 
 def jobs_table_meta(schema: str) -> TableMeta:
     def a(name: str, spec: TypeSpec, key: bool = False, nullable: bool = False) -> Attr:
@@ -88,7 +101,6 @@ def jobs_table_meta(schema: str) -> TableMeta:
             a("reserved_at", TypeSpec("datetime", (6,))),
             a("heartbeat", TypeSpec("datetime", (6,))),
         ),
-        indexes=(Idx(("token",)),),
         doc=f"jobs of schema {schema}",
     )
 
@@ -110,69 +122,6 @@ class Job:
     token: str
     reserved_at: dt.datetime | None
     heartbeat: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class WorkerIdentity:
-    """Who holds a reservation: one per populate call and process."""
-
-    host: str
-    pid: int
-    user: str
-    token: str
-    connection_id: int
-
-    @classmethod
-    def current(cls, conn: Connection) -> WorkerIdentity:
-        try:
-            os_user = getpass.getuser()
-        except Exception:  # noqa: BLE001 - no user name in some containers
-            os_user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-        return cls(
-            host=socket.gethostname()[:255],
-            pid=os.getpid(),
-            user=(conn.params.user or os_user)[:255],
-            token=uuid.uuid4().hex,
-            connection_id=conn.connection_id,
-        )
-
-    @property
-    def made_by(self) -> str:
-        return f"{self.host}:{self.pid}"[:255]
-
-
-class ServerClock:
-    """Local time corrected to the database server's clock (one query to measure the offset)."""
-
-    def __init__(self, conn: Connection) -> None:
-        before = dt.datetime.now()
-        raw = conn.scalar(f"SELECT {conn.backend.now_sql()}")
-        after = dt.datetime.now()
-        server = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
-        self.offset = server - (before + (after - before) / 2)
-        if abs(self.offset) < dt.timedelta(milliseconds=2):
-            self.offset = dt.timedelta(0)
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now() + self.offset
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process of this host is alive (a zombie counts as dead)."""
-    if os.name == "nt" or pid <= 0:
-        return True  # cannot tell safely: leave it to the heartbeat rule
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[-1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return True
 
 
 class JobStore:
@@ -248,11 +197,14 @@ class JobStore:
         n = len(entries)
         sql = self._reserve_sql.get(n)
         if sql is None:
-            sql = self.conn.backend.insert_new_sql(self.ref, JOB_COLUMNS, n)
+            sql = self.conn.backend.insert_new_sql(self.ref, RESERVE_COLUMNS, n)
             self._reserve_sql[n] = sql
+        t = self._enc_time(now)
+        same = (me.host, me.pid, me.connection_id, me.user, me.token, t, t)
         params: list[Any] = []
         for h, text in entries:
-            params.extend(self._params(table, h, "reserved", text, me, now))
+            params += (table, h, "reserved", text)
+            params += same
         self.conn.execute(sql, params)
         got = self.conn.rowcount()
         if got == n:
@@ -364,7 +316,8 @@ class JobStore:
     def counts(self) -> dict[tuple[str, str], int]:
         q = self._q
         out = self.conn.query(
-            f"SELECT {q['table_name']}, {q['status']}, COUNT(*) FROM {self.ref} GROUP BY {q['table_name']}, {q['status']}"
+            f"SELECT {q['table_name']}, {q['status']}, COUNT(*) FROM {self.ref} "
+            f"GROUP BY {q['table_name']}, {q['status']}"
         )
         return {(str(t), str(s)): int(n) for t, s, n in out}
 
@@ -389,10 +342,9 @@ class JobStore:
         if not held:
             return []
         live = self.conn.backend.live_connections(self.conn._cursor)
-        sees_others = live is not None and any(u != me.user for u in live.values())
         out: list[tuple[Job, str]] = []
         for job in held:
-            why = _dead_reason(job, me, live, sees_others, now, stale_after)
+            why = dead_reason(job, me, live, now, stale_after)
             if why is None:
                 continue
             q = self._q
@@ -405,26 +357,6 @@ class JobStore:
                 log.warning("reclaimed the reservation of %s %s: %s", job.table, job.key, why)
                 out.append((job, why))
         return out
-
-
-def _dead_reason(
-    job: Job,
-    me: WorkerIdentity,
-    live: dict[int, str] | None,
-    sees_others: bool,
-    now: dt.datetime,
-    stale_after: float,
-) -> str | None:
-    """Why a reservation's worker is dead, or None when it may be alive."""
-    if job.host == me.host and not pid_alive(job.pid):
-        return f"process {job.pid} on {job.host} is gone"
-    if live is not None and job.connection_id and job.connection_id not in live and (
-        job.user == me.user or sees_others
-    ):
-        return f"its database connection {job.connection_id} is closed"
-    if job.heartbeat is not None and (now - job.heartbeat).total_seconds() > stale_after:
-        return f"no heartbeat for {(now - job.heartbeat).total_seconds():.0f} s"
-    return None
 
 
 def _tail(text: str | None, limit: int) -> str | None:

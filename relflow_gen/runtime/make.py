@@ -65,8 +65,20 @@ class Maker(ABC, Generic[K, R]):
         """Compute the rows of one key and insert them with ``self.insert1`` (and parts)."""
 
     def key_source(self) -> Query[Any] | None:
-        """Override to restrict or replace the keys populate() makes (default: all missing)."""
+        """Override to restrict or replace the keys populate() makes.
+
+        Return a query whose primary key is part of this table's primary key,
+        e.g. ``return self.parent_keys() & {"paradigm": "go-nogo"}``; populate
+        subtracts the keys already made.  None (the default) means
+        :meth:`parent_keys`.
+        """
         return None
+
+    def parent_keys(self) -> Query[Any]:
+        """The default key source: the join of the table's primary-key parents' keys."""
+        from .populate import parents_join
+
+        return parents_join(self.db, self.db.meta.by_name[self.__table__])
 
     def insert1(self, row: R) -> None:
         self._rows.append(row)  # type: ignore[arg-type]
@@ -82,3 +94,12 @@ class Maker(ABC, Generic[K, R]):
 
     def _collected(self) -> tuple[list[Mapping[str, Any]], list[tuple[str, list[Mapping[str, Any]]]]]:
         return self._rows, [(s.full_name, s.rows) for s in self._sinks]
+
+    def _take(self) -> tuple[list[Mapping[str, Any]], list[tuple[str, list[Mapping[str, Any]]]]]:
+        """What make() collected (master rows, (part, rows) pairs); the buffers start empty again."""
+        rows, self._rows = self._rows, []
+        parts: list[tuple[str, list[Mapping[str, Any]]]] = []
+        for sink in self._sinks:
+            parts.append((sink.full_name, sink.rows))
+            sink.rows = []
+        return rows, parts

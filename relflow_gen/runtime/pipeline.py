@@ -19,6 +19,7 @@ from .errors import QueryError
 from .meta import SchemaMeta
 
 if TYPE_CHECKING:
+    from .jobs import Jobs
     from .make import Maker
     from .populate import PopulateReport
     from .table import Table
@@ -95,11 +96,18 @@ class Pipeline:
     def maker_for(self, full_name: str) -> type[Maker[Any, Any]] | None:
         return self._makers.get(full_name)
 
-    def populate_all(self, **options: Any) -> PopulateReport:
-        """Populate every imported/computed table in dependency order."""
+    def populate_all(self, *restrictions: object, **options: Any) -> PopulateReport:
+        """Populate every imported/computed table in dependency order (options as for populate())."""
         from .populate import populate_all
 
-        return populate_all(self, **options)
+        return populate_all(self, *restrictions, **options)
+
+    @property
+    def jobs(self) -> Jobs:
+        """Reservations, errors and ignored keys of populate (the schemas' jobs tables)."""
+        from .jobs import Jobs
+
+        return Jobs(self)
 
     # -- lifetime ----------------------------------------------------------------
     def close(self) -> None:
