@@ -112,11 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_more(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Commands defined by later stages (build, stubs, run) register here."""
-    try:
-        from . import build_cli
-    except ImportError:  # pragma: no cover - during bootstrap
-        return
+    from . import build_cli, run_cli
+
     build_cli.register(sub)
+    run_cli.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from .make import Maker, PartSink
 from .meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
 from .pipeline import Namespace, Pipeline
 from .populate import PopulateReport
-from .query import AndList, Not, Query, Row, U
+from .query import AndList, Not, Query, Row, RowKey, U
 from .table import AutoTable, ComputedTable, ImportedTable, LookupTable, ManualTable, PartTable, Table
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Query",
     "QueryError",
     "Row",
+    "RowKey",
     "SchemaMeta",
     "SqlDefault",
     "Table",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .query.condition import RowKey
 from .jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from .worker_heartbeat import Heartbeat
 from .worker_keys import KeyText, hash_json
@@ -272,7 +273,7 @@ class Runner:
         self.tally.calls += 1
         start = time.perf_counter()
         try:
-            maker.make(dict(key))
+            maker.make(RowKey(key))
             seconds = time.perf_counter() - start
             rows, parts = maker._take()
             result = self.builder.build(key, h, text, rows, parts, seconds, self.clock.now())

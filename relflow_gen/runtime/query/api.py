@@ -18,7 +18,7 @@ from ..backends.base import Backend, Decoder
 from ..codec import decode_rows
 from ..errors import FetchOneError, QueryError
 from . import expr, sqltext
-from .condition import attribute_resolver, compile_condition
+from .condition import RowKey, attribute_resolver, compile_condition
 from .expr import Col, Select
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ class Query(Generic[R]):
         if not pk:
             return [{} for _ in range(len(self))]
         names, rows, cols = self._run(pk, order_by, None, None)
-        return self._decode(names, rows, cols)
+        return [RowKey(r) for r in self._decode(names, rows, cols)]
 
     def __iter__(self) -> Iterator[R]:
         return iter(self.fetch())

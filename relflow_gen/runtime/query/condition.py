@@ -45,6 +45,19 @@ class Not:
         return f"Not({self.condition!r})"
 
 
+class RowKey(dict[str, Any]):
+    """A key that came from the database: populate's ``key`` and ``q.keys()`` rows.
+
+    A literal dict with an attribute the query lacks is an error (it is
+    usually a typo, and ignoring it would widen a delete).  A ``RowKey`` is the
+    complete key of some row, so it restricts by the attributes it shares with
+    the query — the make() idiom ``(db.Parent & key).fetch1()`` works although
+    ``key`` also holds attributes of the child.
+    """
+
+    __slots__ = ()
+
+
 class AndList(list[Any]):
     """A list of conditions that must all hold (a plain list means OR)."""
 
@@ -154,6 +167,7 @@ def _combine(parts: Iterable[Compiled], op: str) -> Compiled:
 
 
 def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> Compiled:
+    ignore_extra = ignore_extra or isinstance(cond, RowKey)
     if _is_frame(cond):
         raise QueryError("restrict by a DataFrame's rows with df.to_dict('records')")
     parts: list[str] = []
