@@ -16,6 +16,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,7 +50,7 @@ def _per_value(convert: Callable[[Any], Any], nullable: bool) -> Checker:
     """Build a checker from a per-value conversion that raises ValueError/TypeError."""
 
     def check(col: Column) -> Column:
-        out = []
+        out: Column = []
         for i, v in enumerate(col):
             if v is None:
                 if not nullable:
@@ -124,19 +125,17 @@ def _float_checker(spec: TypeSpec, nullable: bool) -> Checker:
         if math.isinf(f):
             raise ValueError("infinite values cannot be stored")
         if single:
-            import numpy as np
-
-            f32 = np.float32(f)
-            if math.isinf(f32):
-                raise ValueError("out of range for float32")
-            return float(f32)
+            try:
+                return float(_F32.unpack(_F32.pack(f))[0])  # rounded to the nearest float32
+            except OverflowError:
+                raise ValueError("out of range for float32") from None
         return f
 
     slow = _per_value(convert, nullable)
 
     def check(col: Column) -> Column:
         if single:
-            return slow(col)
+            return _float32_column(col, nullable) or slow(col)
         types = set(map(type, col))
         _null_ok(col, nullable, types)
         if types <= {float, int} and int not in types:
@@ -148,6 +147,33 @@ def _float_checker(spec: TypeSpec, nullable: bool) -> Checker:
         return slow(col)
 
     return check
+
+
+_F32 = struct.Struct("<f")
+
+
+def _float32_column(col: Column, nullable: bool) -> Column | None:
+    """A column of floats rounded to float32 at once (None: the per-value check decides)."""
+    types = set(map(type, col))
+    _null_ok(col, nullable, types)
+    if not types <= {float, int} or not col:
+        return None
+    import numpy as np
+
+    present = [v for v in col if v is not None] if nullable else col
+    try:
+        wide = np.array(present, dtype=np.float64)
+    except OverflowError:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        single = wide.astype(np.float32)
+    if not np.isfinite(single).all():  # NaN, infinity or out of range: the per-value check says which
+        return None
+    rounded: Column = single.astype(np.float64).tolist()
+    if len(present) == len(col):
+        return rounded
+    it = iter(rounded)
+    return [None if v is None else next(it) for v in col]
 
 
 def _bool_checker(spec: TypeSpec, nullable: bool) -> Checker:
@@ -172,12 +198,23 @@ def _bool_checker(spec: TypeSpec, nullable: bool) -> Checker:
     return check
 
 
+#: enough digits for decimal(65, 30), the largest decimal type (the default context has 28)
+DECIMAL_CONTEXT = decimal.Context(prec=80, Emax=999, Emin=-999)
+
+
 def _decimal_checker(spec: TypeSpec, nullable: bool) -> Checker:
     p, s = int(spec.args[0]), int(spec.args[1])
     quantum = decimal.Decimal(1).scaleb(-s)
     limit = decimal.Decimal(10) ** (p - s)
 
     def convert(v: Any) -> decimal.Decimal:
+        try:
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                return checked(v)
+        except decimal.InvalidOperation:
+            raise ValueError(f"is not a number that fits decimal({p},{s})") from None
+
+    def checked(v: Any) -> decimal.Decimal:
         if isinstance(v, bool):
             raise TypeError("expected a decimal number")
         if isinstance(v, decimal.Decimal):
@@ -208,6 +245,19 @@ def _decimal_checker(spec: TypeSpec, nullable: bool) -> Checker:
 # ---------------------------------------------------------------- strings
 
 
+#: MySQL's TEXT holds 65 535 bytes; the limit applies on every backend
+TEXT_BYTES = 65535
+
+
+def _encodable(values: list[str]) -> bool:
+    """Whether the strings are valid Unicode (no lone surrogates), checked in one call."""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _str_checker(spec: TypeSpec, nullable: bool) -> Checker:
     limit = int(spec.args[0]) if spec.args else None
     is_char = spec.name == "char"
@@ -217,6 +267,12 @@ def _str_checker(spec: TypeSpec, nullable: bool) -> Checker:
             raise TypeError("expected a string")
         if limit is not None and len(v) > limit:
             raise ValueError(f"is {len(v)} characters long; {spec.render()} allows {limit}")
+        try:
+            size = len(v.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValueError("is not valid Unicode text (it holds a lone surrogate)") from None
+        if limit is None and size > TEXT_BYTES:
+            raise ValueError(f"is {size} bytes long in UTF-8; {spec.render()} allows {TEXT_BYTES}")
         return v.rstrip(" ") if is_char else v
 
     slow = _per_value(convert, nullable)
@@ -225,10 +281,12 @@ def _str_checker(spec: TypeSpec, nullable: bool) -> Checker:
         types = set(map(type, col))
         _null_ok(col, nullable, types)
         if types <= {str} and not is_char:
-            if limit is None or not col:
-                return col
             present = [v for v in col if v is not None] if nullable else col
-            if not present or max(map(len, present)) <= limit:
+            if not present:
+                return col
+            longest = max(map(len, present))
+            # a character takes at most 4 bytes in UTF-8: short texts cannot exceed TEXT_BYTES
+            if longest <= (limit if limit is not None else TEXT_BYTES // 4) and _encodable(present):
                 return col
         return slow(col)
 
@@ -277,8 +335,27 @@ def _date(v: Any) -> dt.date:
 
 
 def _truncate(micro: int, fsp: int) -> int:
-    unit = 10 ** (6 - fsp)
+    unit: int = 10 ** (6 - fsp)
     return micro - micro % unit
+
+
+#: the range of MySQL's TIMESTAMP (seconds since 1970 in 32 bits), enforced on every backend
+TIMESTAMP_MIN = dt.datetime(1970, 1, 1, 0, 0, 1)
+TIMESTAMP_MAX = dt.datetime(2038, 1, 19, 3, 14, 7, 999999)
+
+
+def _timestamp(fsp: int) -> Callable[[Any], dt.datetime]:
+    convert_datetime = _datetime(fsp)
+
+    def convert(v: Any) -> dt.datetime:
+        value = convert_datetime(v)
+        if not TIMESTAMP_MIN <= value <= TIMESTAMP_MAX:
+            raise ValueError(
+                "is outside the timestamp range 1970-01-01 00:00:01 .. 2038-01-19 03:14:07 (UTC); use datetime"
+            )
+        return value
+
+    return convert
 
 
 def _datetime(fsp: int) -> Callable[[Any], dt.datetime]:
@@ -304,18 +381,21 @@ def _datetime(fsp: int) -> Callable[[Any], dt.datetime]:
 
 def _time(fsp: int) -> Callable[[Any], dt.time]:
     def convert(v: Any) -> dt.time:
+        t: dt.time
         if isinstance(v, str):
-            v = dt.time.fromisoformat(v.strip())
+            t = dt.time.fromisoformat(v.strip())
         elif isinstance(v, dt.timedelta):
             total = v.total_seconds()
             if not 0 <= total < 86400:
                 raise ValueError("a time of day must be within 00:00:00 and 23:59:59.999999")
-            v = (dt.datetime.min + v).time()
-        elif not isinstance(v, dt.time):
+            t = (dt.datetime.min + v).time()
+        elif isinstance(v, dt.time):
+            t = v
+        else:
             raise TypeError("expected a datetime.time or an ISO time string")
-        if v.tzinfo is not None:
+        if t.tzinfo is not None:
             raise ValueError("timezone-aware times are not stored")
-        return v.replace(microsecond=_truncate(v.microsecond, fsp)) if fsp < 6 else v
+        return t.replace(microsecond=_truncate(t.microsecond, fsp)) if fsp < 6 else t
 
     return convert
 
@@ -348,9 +428,12 @@ def _uuid(v: Any) -> uuid.UUID:
 
 def _json(v: Any) -> str:
     try:
-        return json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default)
+        text = json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default)
     except ValueError as exc:
         raise ValueError(f"not valid JSON: {exc}") from None
+    if not _encodable([text]):
+        raise ValueError("is not valid Unicode text (a string holds a lone surrogate)")
+    return text
 
 
 def _json_default(v: Any) -> Any:
@@ -378,7 +461,7 @@ def _blob(v: Any) -> bytes:
 def _blob_checker(nullable: bool) -> Checker:
     # None is a value a blob can hold; a nullable blob stores SQL NULL for it.
     def check(col: Column) -> Column:
-        out = []
+        out: Column = []
         for i, v in enumerate(col):
             if v is None and nullable:
                 out.append(None)
@@ -410,7 +493,8 @@ def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
     if kind == "date":
         return _typed(dt.date, _date, nullable)
     if kind == "datetime":
-        return _typed(dt.datetime, _datetime(int(spec.args[0]) if spec.args else 6), nullable)
+        fsp = int(spec.args[0]) if spec.args else 6
+        return _typed(dt.datetime, _timestamp(fsp) if spec.name == "timestamp" else _datetime(fsp), nullable)
     if kind == "time":
         return _typed(dt.time, _time(int(spec.args[0]) if spec.args else 6), nullable)
     if kind == "uuid":

@@ -38,10 +38,15 @@ def parse_url(url: str) -> ConnectionParams:
         except ValueError:
             raise ConnectError("the port in the database URL is not a number") from None
         env = os.environ
+        if not port:
+            text = env.get("RELFLOW_DB_PORT", "3306")
+            if not text.strip().isdigit():
+                raise ConnectError(f"RELFLOW_DB_PORT is not a port number: {text!r}")
+            port = int(text)
         return ConnectionParams(
             "mysql",
             host=parts.hostname or env.get("RELFLOW_DB_HOST", "127.0.0.1"),
-            port=port or int(env.get("RELFLOW_DB_PORT", "3306")),
+            port=port,
             user=unquote(parts.username) if parts.username else env.get("RELFLOW_DB_USER", "root"),
             password=unquote(parts.password) if parts.password is not None else env.get("RELFLOW_DB_PASSWORD", ""),
             options=tuple(parse_qsl(parts.query)),
@@ -160,7 +165,12 @@ class Connection:
         with self._lock:
             depth = self._depth
             if depth == 0:
-                self.backend.begin(self._cursor, immediate=immediate)
+                try:
+                    self.backend.begin(self._cursor, immediate=immediate)
+                except Exception as exc:  # SQLite: another process holds the write lock
+                    if self.backend.is_driver_error(exc):
+                        raise translate(self.backend, exc, "BEGIN") from exc
+                    raise
             else:
                 self.execute(f"SAVEPOINT rf_sp{depth}")
             self._depth += 1
@@ -182,6 +192,10 @@ class Connection:
                 try:
                     self.backend.commit(self._cursor)
                 except Exception as exc:
+                    try:  # a failed COMMIT (SQLite: busy) leaves the transaction open
+                        self.backend.rollback(self._cursor)
+                    except Exception:  # noqa: BLE001 - the commit error matters more
+                        pass
                     if self.backend.is_driver_error(exc):
                         raise translate(self.backend, exc, "COMMIT") from exc
                     raise

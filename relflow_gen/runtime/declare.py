@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,9 +69,6 @@ def declare(pipeline: Pipeline, *, update_contents: bool = False) -> DeclareRepo
     meta = pipeline.meta
     report = DeclareReport()
     cursor = conn._cursor
-    for schema in meta.schemas:
-        for stmt in backend.create_database(schema):
-            conn.execute(stmt)
     tables = list(meta.tables) + [jobs_table_meta(s) for s in meta.schemas]
     problems: list[str] = []
     missing: list[TableMeta] = []
@@ -87,13 +85,21 @@ def declare(pipeline: Pipeline, *, update_contents: bool = False) -> DeclareRepo
             "the database does not match the schema; nothing was changed:\n  " + "\n  ".join(problems)
         )
     by_name = {t.full_name: t for t in tables}
-    for t in missing:
-        for stmt in backend.create_table(t, by_name):
-            conn.execute(stmt)
-        report.created.append(t.full_name)
-    for t in meta.tables:
-        if t.tier == "lookup" and t.contents:
-            _sync_contents(pipeline, t, report, update_contents)
+    if missing and conn.in_transaction and not backend.transactional_ddl:
+        raise DeclareError(f"declare() cannot create tables inside a transaction on {backend.name} (DDL commits it)")
+    if missing:
+        for schema in meta.schemas:  # only now: a mismatch must leave the server untouched
+            for stmt in backend.create_database(schema):
+                conn.execute(stmt)
+    # on SQLite one transaction: a failure leaves no table behind (MySQL commits each CREATE)
+    with conn.transaction() if backend.transactional_ddl else nullcontext(conn):
+        for t in missing:
+            for stmt in backend.create_table(t, by_name):
+                conn.execute(stmt)
+            report.created.append(t.full_name)
+        for t in meta.tables:
+            if t.tier == "lookup" and t.contents:
+                _sync_contents(pipeline, t, report, update_contents)
     if report.created:
         log.info("declared %d table(s): %s", len(report.created), ", ".join(report.created))
     return report
@@ -107,7 +113,7 @@ def _sync_contents(pipeline: Pipeline, meta: TableMeta, report: DeclareReport, u
     existing = {tuple(r[k] for k in pk): r for r in table.fetch()}
     fresh = [r for r in rows if tuple(r[k] for k in pk) not in existing]
     if fresh:
-        table.insert(fresh)
+        table.insert(fresh, skip_duplicates=True)  # another process may be declaring at the same time
         report.contents_inserted[meta.full_name] = len(fresh)
     changed = []
     for r in rows:

@@ -13,6 +13,11 @@ is deleted:
 
 Statements run children first, so a child's restriction (a semijoin on its
 parent's restricted rows) is evaluated while those parent rows still exist.
+
+A restriction of the target that reads a table the cascade deletes from (say
+``Subject & (Placed & cond)``, where ``Placed`` depends on ``Subject``) would
+change as the cascade goes; the target's keys are then fetched first and the
+cascade runs for them, in chunks, all in the same transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
     from .table import Table
 
 MAX_ROUNDS = 100
+#: keys per restriction (a list of keys is an OR of ANDs: SQLite allows expressions 1000 deep)
+KEY_CHUNK = 100
 
 
 @dataclass
@@ -98,27 +105,117 @@ def plan_delete(pipeline: Pipeline, target: Table[Any, Any, Any]) -> DeletePlan:
     raise RuntimeError("delete plan did not converge")  # pragma: no cover - bounded by the DAG
 
 
+def delete_cascade(pipeline: Pipeline, target: Table[Any, Any, Any], *, dry_run: bool = False) -> dict[str, int]:
+    """Delete ``target``'s rows and everything that depends on them, in one transaction.
+
+    Returns ``{table: rows}`` for the tables with rows to delete, in execution
+    order (children first).  ``dry_run`` counts without deleting.
+    """
+    conn = pipeline.connection
+    with conn.transaction(immediate=not dry_run):
+        plan = plan_delete(pipeline, target)
+        if not _reads_cascade(conn, target, plan):
+            if dry_run:
+                counts = {name: len(q) for name, q in plan.counts()}
+                return {name: n for name, n in counts.items() if n}
+            return run_delete(conn, plan)
+        # the restriction reads tables the cascade deletes from: fix the target's keys first
+        keys = target.keys()
+        base = pipeline.table(target.full_name)
+        seen: dict[str, set[tuple[Any, ...]]] = {}
+        total: dict[str, int] = {}
+        for chunk in _chunks(keys, KEY_CHUNK):
+            plan = plan_delete(pipeline, base & chunk)
+            if dry_run:
+                for step in plan.steps:
+                    step_pk = step.meta.primary_key
+                    found = seen.setdefault(step.meta.full_name, set())
+                    found.update(tuple(k[a] for a in step_pk) for k in step.query.keys())
+                continue
+            for name, n in run_delete(conn, plan).items():
+                total[name] = total.get(name, 0) + n
+        if dry_run:
+            return {name: len(found) for name, found in seen.items() if found}
+        return total
+
+
+def _reads_cascade(conn: Connection, target: Table[Any, Any, Any], plan: DeletePlan) -> bool:
+    """Whether the target's query reads (in a join or a subquery) a table the plan deletes from."""
+    backend = conn.backend
+    sql = compile_select(backend, target._select, decorate=False)[0]
+    return any(
+        backend.table_ref(step.meta.schema, step.meta.sql_name) in sql
+        for step in plan.steps
+        if step.meta.full_name != target.full_name
+    )
+
+
 def _hierarchy_levels(base: Table[Any, Any, Any], q: Query[Any], fks: list[FK]) -> list[list[dict[str, Any]]]:
-    """Keys of ``q`` and, level by level, the rows that reference them."""
+    """Keys of ``q`` and of the rows below them, grouped by depth: parents before children.
+
+    The depth of a row counts its ancestors within the set, so deleting the
+    levels deepest first never deletes a row another row of the set still
+    references (SQLite checks ON DELETE RESTRICT row by row, even within one
+    statement), also when ``q`` holds several levels itself (a whole table).
+    """
     pk = base.meta.primary_key
-    seen: set[tuple[Any, ...]] = set()
-    frontier = q.keys()
-    for k in frontier:
-        seen.add(tuple(k[a] for a in pk))
-    levels = [frontier]
+    fk_cols = [c for fk in fks for c, _ in fk.attrs]
+    wanted = list(dict.fromkeys([*pk, *fk_cols]))
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    frontier = q.fetch(*wanted)
+    for r in frontier:
+        rows[tuple(r[a] for a in pk)] = r
     while frontier:
-        conds = [{c: key[p] for c, p in fk.attrs} for fk in fks for key in frontier]
+        conds = [{c: r[p] for c, p in fk.attrs} for fk in fks for r in frontier]
         children = []
-        for chunk in _chunks(conds, 500):
-            for k in (base & chunk).keys():
-                t = tuple(k[a] for a in pk)
-                if t not in seen:
-                    seen.add(t)
-                    children.append(k)
-        if children:
-            levels.append(children)
+        for chunk in _chunks(conds, KEY_CHUNK):
+            for r in (base & chunk).fetch(*wanted):
+                t = tuple(r[a] for a in pk)
+                if t not in rows:
+                    rows[t] = r
+                    children.append(r)
         frontier = children
-    return levels
+
+    # peel the set from the leaves: a level is the rows no remaining row references
+    ups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    referenced = dict.fromkeys(rows, 0)
+    for key, r in rows.items():
+        parents = []
+        for fk in fks:
+            ref = {p: r[c] for c, p in fk.attrs}
+            parent = tuple(ref[a] for a in pk)
+            if parent != key and parent in rows:
+                parents.append(parent)
+                referenced[parent] += 1
+        ups[key] = parents
+    peeled: list[list[tuple[Any, ...]]] = []
+    current = [k for k, n in referenced.items() if n == 0]
+    done: set[tuple[Any, ...]] = set()
+    while current:
+        peeled.append(current)
+        done.update(current)
+        nxt = []
+        for key in current:
+            for parent in ups[key]:
+                referenced[parent] -= 1
+                if referenced[parent] == 0:
+                    nxt.append(parent)
+        current = nxt
+    rest = [k for k in rows if k not in done]  # a reference cycle: the database decides
+    if rest:
+        peeled.append(rest)
+    return [[dict(zip(pk, key)) for key in level] for level in reversed(peeled)]
+
+
+def empty_hierarchy(pipeline: Pipeline, meta: TableMeta) -> int:
+    """Delete every row of a self-referencing table, deepest rows first (no cascade)."""
+    fks = [fk for fk in meta.foreign_keys if fk.parent == meta.full_name]
+    base = pipeline.table(meta.full_name)
+    n = 0
+    for level in reversed(_hierarchy_levels(base, base, fks)):
+        for chunk in _chunks(level, KEY_CHUNK):
+            n += delete_rows(pipeline.connection, meta, (base & chunk)._select)
+    return n
 
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -133,7 +230,7 @@ def run_delete(conn: Connection, plan: DeletePlan) -> dict[str, int]:
             if step.levels and step.base is not None:
                 n = 0
                 for level in reversed(step.levels):  # deepest rows first
-                    for chunk in _chunks(level, 500):
+                    for chunk in _chunks(level, KEY_CHUNK):
                         n += delete_rows(conn, step.meta, (step.base & chunk)._select)
                 counts[step.meta.full_name] = n
             else:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from contextlib import nullcontext
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .codec import ValueProblem, column_checker
 from .errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
@@ -113,7 +115,7 @@ class Table(Query[R], Generic[R, K, I]):
         rows are left unchanged).
         """
         self._check_insert_allowed(allow_direct_insert)
-        batch = _materialize(rows)
+        batch = _materialize(rows, self._meta)
         if not batch:
             return 0
         columns, params = prepare_rows(self._meta, self._conn, batch, ignore_extra_fields=ignore_extra_fields)
@@ -189,18 +191,15 @@ class Table(Query[R], Generic[R, K, I]):
         refused unless ``force=True``.  ``dry_run=True`` changes nothing and
         returns the counts it would delete.  Returns ``{table: rows deleted}``.
         """
-        from .delete import plan_delete, run_delete
+        from .delete import delete_cascade
 
         if self._meta.is_part and not force:
             raise TierError(
                 f"{self.full_name} is a part table: delete from its master {self._meta.master} "
                 "(or pass force=True to break the master's group)"
             )
-        plan = plan_delete(self._pipeline, self)
-        if dry_run:
-            return {name: len(q) for name, q in plan.counts()}
-        counts = run_delete(self._conn, plan)
-        if counts:
+        counts = delete_cascade(self._pipeline, self, dry_run=dry_run)
+        if counts and not dry_run:
             log.info("deleted %s", ", ".join(f"{n}: {c}" for n, c in counts.items()))
         return counts
 
@@ -211,18 +210,54 @@ class Table(Query[R], Generic[R, K, I]):
         with self._conn.transaction():
             return delete_rows(self._conn, self._meta, self._select)
 
-    def drop(self) -> list[str]:
-        """Drop this table and every table that depends on it (data included)."""
+    def drop(self, *, dry_run: bool = False, force: bool = False) -> list[str]:
+        """Drop this table and every table that depends on it (data included).
+
+        Parts go with their master: a part reached through another foreign
+        key takes its master (and what depends on it) along.  Dropping a part
+        table alone is refused unless ``force=True``.  ``dry_run=True`` only
+        returns the names.  Returns the full names of the dropped tables, in
+        dependency order.  On MySQL a DROP commits, so drop() refuses to run
+        inside a transaction there; on SQLite it is one transaction.
+        """
         if self.is_restricted:
             raise TierError("drop() works on a whole table, not a restricted view")
+        m = self._meta
+        if m.is_part and not force:
+            raise TierError(
+                f"{m.full_name} is a part table: drop its master {m.master} (or pass force=True)"
+            )
         pipeline_meta = self._pipeline.meta
-        doomed = [self._meta, *pipeline_meta.descendants(self._meta.full_name)]
-        backend = self._conn.backend
-        for m in reversed(doomed):
-            self._conn.execute(backend.drop_table(m))
-        names = [m.full_name for m in doomed]
-        log.info("dropped %s", ", ".join(names))
-        return names
+        names = {m.full_name} | {t.full_name for t in pipeline_meta.descendants(m.full_name)}
+        while True:  # masters of the parts reached, and what depends on them
+            masters = {
+                t.master
+                for t in pipeline_meta.tables
+                if t.full_name in names and t.master and t.master not in names and t.full_name != m.full_name
+            }
+            if not masters:
+                break
+            for master in masters:
+                names |= {master} | {t.full_name for t in pipeline_meta.descendants(master)}
+        doomed = [t for t in pipeline_meta.tables if t.full_name in names]
+        ordered = [t.full_name for t in doomed]
+        if dry_run:
+            return ordered
+        conn = self._conn
+        backend = conn.backend
+        if conn.in_transaction and not backend.transactional_ddl:
+            raise TierError(f"drop() cannot run inside a transaction on {backend.name}: a DROP TABLE commits it")
+        from .delete import empty_hierarchy
+
+        with conn.transaction() if backend.transactional_ddl else nullcontext(conn):
+            for t in reversed(doomed):
+                if any(fk.parent == t.full_name for fk in t.foreign_keys):
+                    # SQLite deletes the rows of a dropped table one by one, checking each
+                    # reference: a hierarchy must go deepest rows first
+                    empty_hierarchy(self._pipeline, t)
+                conn.execute(backend.drop_table(t))
+        log.info("dropped %s", ", ".join(ordered))
+        return ordered
 
 
 class LookupTable(Table[R, K, I]):
@@ -250,24 +285,49 @@ class PartTable(Table[R, K, I]):
 # ------------------------------------------------------------------ helpers
 
 
-def _materialize(rows: Iterable[Any]) -> list[Mapping[str, Any]]:
+def _materialize(rows: Iterable[Any], meta: TableMeta | None = None) -> list[Mapping[str, Any]]:
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # pandas DataFrame
-        frame: Any = rows
-        if any(name is not None for name in getattr(frame.index, "names", [None])):
-            frame = frame.reset_index()
-        return list(frame.to_dict("records"))
+        return _frame_rows(rows, meta)
     if isinstance(rows, Mapping):
         raise InsertError("insert", None, None, "insert() takes a list of rows; use insert1() for one row")
     dtype = getattr(rows, "dtype", None)
     if dtype is not None and getattr(dtype, "names", None):  # numpy structured array
         names = dtype.names
+        fields = [dtype.fields[n][0] for n in names]
+        if getattr(rows, "ndim", 1) == 1 and all(f.kind in "biufUS" and f.shape == () for f in fields):
+            # plain scalar fields: tolist() gives Python values at C speed
+            return [dict(zip(names, rec)) for rec in rows.tolist()]  # type: ignore[attr-defined]
         return [{n: rec[n] for n in names} for rec in rows]
-    out = []
-    for i, r in enumerate(rows):
+    out = rows if isinstance(rows, list) else list(rows)
+    if set(map(type, out)) <= {dict}:  # the common case, checked at C speed
+        return out
+    for i, r in enumerate(out):
         if not isinstance(r, Mapping):
             raise InsertError("insert", i, None, f"rows are dicts (mappings), not {type(r).__name__}")
-        out.append(r)
     return out
+
+
+def _frame_rows(frame: Any, meta: TableMeta | None) -> list[Mapping[str, Any]]:
+    """Rows of a pandas DataFrame (a named index becomes attributes).
+
+    Missing values (NaN, None, NaT, pd.NA) become None, and a float column of an
+    integer attribute (pandas turns integers with missing values into floats) gives
+    its integral values back as ints, so ``insert(fetch(as_frame=True))`` works.
+    """
+    if any(name is not None for name in getattr(frame.index, "names", [None])):
+        frame = frame.reset_index()
+    names = [str(c) for c in frame.columns]
+    columns: list[list[Any]] = []
+    for name, label in zip(names, frame.columns):
+        series = frame[label]
+        values = series.tolist()
+        if series.hasnans:
+            values = [None if missing else v for v, missing in zip(values, series.isna().tolist())]
+        attr = meta.by_name.get(name) if meta is not None else None
+        if attr is not None and attr.type.kind == "int" and series.dtype.kind == "f":
+            values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
+        columns.append(values)
+    return [dict(zip(names, vals)) for vals in zip(*columns)] if columns else [{} for _ in range(len(frame))]
 
 
 def prepare_rows(
@@ -286,7 +346,12 @@ def prepare_rows(
     known = meta.by_name
     first = batch[0]
     keyset = set(first.keys())
-    uniform = all(r.keys() == keyset for r in batch) if len(batch) > 1 else True
+    if len(batch) == 1:
+        uniform = True
+    elif set(map(type, batch)) == {dict}:
+        uniform = all(map(first.keys().__eq__, map(dict.keys, cast("list[dict[str, Any]]", batch))))
+    else:
+        uniform = all(r.keys() == keyset for r in batch)
     if not uniform:
         given = _sql_defaults_given(meta, batch)
         batch = [_fill_row(meta, i, r, ignore_extra_fields, extra_columns, given) for i, r in enumerate(batch)]
@@ -301,20 +366,22 @@ def prepare_rows(
     for attr in meta.attributes:
         name = attr.name
         if name in keyset:
-            values = [r[name] for r in batch]
+            values = list(map(itemgetter(name), batch))
         elif attr.default is REQUIRED and not attr.nullable:
             raise InsertError(meta.full_name, 0, name, "is required (no default) but missing")
         elif isinstance(attr.default, SqlDefault):
             continue  # the database fills it in
         else:
             values = [None if attr.default is REQUIRED else attr.default] * n
+        nullable = attr.nullable and not attr.in_key
         try:
-            canon = column_checker(attr.type, attr.nullable and not attr.in_key)(values)
+            canon = column_checker(attr.type, nullable)(values)
         except ValueProblem as exc:
             raise InsertError(meta.full_name, exc.index, name, exc.message) from None
         enc = backend.encoder(attr.type)
         if enc is not None:
-            canon = [None if v is None else enc(v) for v in canon]
+            # a checked column of a non-nullable attribute holds no None
+            canon = [None if v is None else enc(v) for v in canon] if nullable else list(map(enc, canon))
         columns.append(name)
         param_cols.append(canon)
     for name in extra_columns:
@@ -376,11 +443,11 @@ def write_rows(
     try:
         conn.insert_rows(ref, columns, params, skip_duplicates=skip_duplicates)
     except DuplicateError as exc:
-        raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists ({exc})") from None
+        raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists: {exc}") from None
     except MissingParentError as exc:
         parents = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
         raise MissingParentError(
-            f"{meta.full_name}: a referenced row does not exist in {parents} ({exc})"
+            f"{meta.full_name}: a referenced row does not exist in {parents}: {exc}"
         ) from None
 
 
@@ -388,10 +455,11 @@ class AutoTable(Table[R, K, I]):
     """A table populated by make(): imported or computed."""
 
     def key_source(self) -> Query[Any]:
-        """The keys make() is called for: the join of the primary-key parents' keys."""
-        from .populate import default_key_source
+        """The keys still to make: the registered maker's key source (default: the join
+        of the primary-key parents' keys) minus the keys already present."""
+        from .populate import key_source
 
-        return default_key_source(self._pipeline, self._meta)
+        return key_source(self._pipeline, self._meta)
 
     def populate(self, *restrictions: object, **options: Any) -> Any:
         """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.populate`)."""
@@ -404,6 +472,12 @@ class AutoTable(Table[R, K, I]):
         from .populate import progress
 
         return progress(self._pipeline, self._meta)
+
+    def provenance(self, *restrictions: object) -> list[dict[str, Any]]:
+        """How each row was made: its key with made_at, make_seconds, made_by (host:pid), make_hash."""
+        from .populate import provenance
+
+        return provenance(self._pipeline, self._meta, *restrictions, base=self)
 
 
 class ImportedTable(AutoTable[R, K, I]):

@@ -67,6 +67,8 @@ class Backend(ABC):
     max_params: int
     #: quote character for identifiers
     q: str
+    #: CREATE/DROP TABLE take part in transactions (SQLite) instead of committing (MySQL)
+    transactional_ddl: bool = False
     #: ``/`` truncates when both operands are integers (SQLite); the query
     #: compiler then writes user divisions as real divisions
     int_division: bool = False

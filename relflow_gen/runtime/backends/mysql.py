@@ -8,8 +8,11 @@ their values come back exactly (the text protocol rounds FLOAT to 6 digits).
 
 from __future__ import annotations
 
+import binascii
+import bisect
 import datetime as dt
 import decimal
+import itertools
 import json
 import re
 import uuid
@@ -54,6 +57,8 @@ class MySQLBackend(base.Backend):
         self.collation = "utf8mb4_nopad_bin"
         #: longest multi-row INSERT sent at once (a longer single row goes alone)
         self.max_statement = _STATEMENT_BYTES
+        #: the server's max_allowed_packet (read when connecting)
+        self.max_packet = 1 << 24
 
     def connect(self) -> Any:
         p = self.params
@@ -72,8 +77,8 @@ class MySQLBackend(base.Backend):
             cur.execute("SELECT VERSION(), @@max_allowed_packet")
             row = cur.fetchone()
             version = str(row[0]) if row else ""
-            packet = int(row[1]) if row else 1 << 22
-            self.max_statement = max(1 << 16, min(packet - (1 << 12), _STATEMENT_BYTES))
+            self.max_packet = int(row[1]) if row else 1 << 22
+            self.max_statement = max(1 << 16, min(self.max_packet - (1 << 12), _STATEMENT_BYTES))
             if "mariadb" not in version.lower():
                 self.collation = "utf8mb4_0900_bin"
             cur.execute(f"SET NAMES utf8mb4 COLLATE {self.collation}")
@@ -188,17 +193,32 @@ class MySQLBackend(base.Backend):
         if skip_duplicates:
             first = self.quote(columns[0])
             tail = f" ON DUPLICATE KEY UPDATE {first} = {first}"
-        literal_rows = list(map(",".join, zip(*[column_literals(col) for col in zip(*rows)])))
-        limit = self.max_statement
-        chunk: list[str] = []
-        size = 0
-        for text in literal_rows:
-            if chunk and size + len(text) > limit:
-                cursor.execute(head + "(" + "),(".join(chunk) + ")" + tail)
-                chunk, size = [], 0
-            chunk.append(text)
-            size += len(text) + 3
-        cursor.execute(head + "(" + "),(".join(chunk) + ")" + tail)
+        columns_of_values = list(zip(*rows))
+        binary = [any(isinstance(v, (bytes, bytearray, memoryview)) for v in col) for col in columns_of_values]
+        literal_rows: list[bytes]
+        if any(binary):
+            # hex (twice the size) while every value of a row fits the packet that way
+            hex_up_to = (self.max_packet - (1 << 16)) // (2 * sum(binary))
+            literals = [
+                binary_literals(col, hex_up_to) if is_binary else list(map(str.encode, column_literals(col)))
+                for col, is_binary in zip(columns_of_values, binary)
+            ]
+            literal_rows = list(map(b",".join, zip(*literals)))
+        else:
+            text_rows = map(",".join, zip(*[column_literals(col) for col in columns_of_values]))
+            literal_rows = list(map(str.encode, text_rows))
+        # cut into statements of at most max_statement bytes (a longer row goes alone)
+        ends = list(itertools.accumulate(map(len, literal_rows), lambda total, n: total + n + 3))
+        start, limit = 0, self.max_statement
+        prefix, suffix = head.encode(), tail.encode()
+        while start < len(literal_rows):
+            base = ends[start - 1] if start else 0
+            stop = max(start + 1, bisect.bisect_right(ends, base + limit, lo=start))
+            if stop == start + 1:  # one row (maybe a big blob): a single copy
+                cursor.execute(b"".join((prefix, b"(", literal_rows[start], b")", suffix)))
+            else:
+                cursor.execute(b"".join((prefix, b"(", b"),(".join(literal_rows[start:stop]), b")", suffix)))
+            start = stop
 
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
         kind = spec.kind
@@ -288,6 +308,21 @@ def _float_literal(v: float) -> str:
     return text + "e0"  # a DOUBLE literal, not an exact DECIMAL one
 
 
+_SEP = "\x1f"  # joins a column for one translate() call; the column is checked not to contain it
+
+
+def _quoted_strs(col: Sequence[str]) -> list[str]:
+    joined = _SEP.join(col)
+    if joined.count(_SEP) != len(col) - 1:  # a value holds the separator itself
+        return ["'" + v.translate(_ESCAPES) + "'" for v in col]
+    return ("'" + joined.translate(_ESCAPES).replace(_SEP, "'" + _SEP + "'") + "'").split(_SEP)
+
+
+def _quoted_iso(col: Sequence[dt.date | dt.time]) -> list[str]:
+    # isoformat() never contains the separator; datetime.__str__ is isoformat(" ")
+    return ("'" + ("'" + _SEP + "'").join(map(str, col)) + "'").split(_SEP)
+
+
 def _floats(col: Sequence[float]) -> list[str]:
     texts = list(map(float.__repr__, col))
     return [t if "e" in t else (t + "e0" if "n" not in t else _float_literal(float(t))) for t in texts]
@@ -299,11 +334,11 @@ _QUOTED = "'{}'".format
 _COLUMN_LITERALS: dict[type, Callable[[Sequence[Any]], list[str]]] = {
     int: lambda col: list(map(int.__repr__, col)),
     float: _floats,
-    str: lambda col: ["'" + v.translate(_ESCAPES) + "'" for v in col],
+    str: _quoted_strs,
     bool: lambda col: ["1" if v else "0" for v in col],
-    dt.date: lambda col: list(map(_QUOTED, col)),
-    dt.datetime: lambda col: list(map(_QUOTED, col)),
-    dt.time: lambda col: list(map(_QUOTED, col)),
+    dt.date: _quoted_iso,
+    dt.datetime: _quoted_iso,
+    dt.time: _quoted_iso,
     decimal.Decimal: lambda col: ["{:f}".format(v) for v in col],
     bytes: lambda col: list(map(_bytes_literal, col)),
 }
@@ -333,6 +368,40 @@ def literal(v: Any) -> str:
     if hasattr(v, "item") and callable(v.item):  # a numpy scalar
         return literal(v.item())
     return str(pymysql.converters.escape_item(v, "utf8mb4"))
+
+
+def _escape_bytes(data: bytes) -> bytes:
+    return (
+        data.replace(b"\\", b"\\\\")
+        .replace(b"'", b"\\'")
+        .replace(b"\x00", b"\\0")
+        .replace(b"\n", b"\\n")
+        .replace(b"\r", b"\\r")
+        .replace(b"\x1a", b"\\Z")
+        .replace(b'"', b'\\"')
+    )
+
+
+def binary_literals(col: Sequence[Any], hex_up_to: int) -> list[bytes]:
+    """SQL literals (as bytes) of a column holding bytes.
+
+    Values up to ``hex_up_to`` bytes are hex literals (the fastest to make); longer ones
+    are ``_binary'...'`` with the bytes escaped, about their own size instead of twice
+    it, so that a big blob still fits the server's max_allowed_packet.
+    """
+    out: list[bytes] = []
+    for v in col:
+        if v is None:
+            out.append(b"NULL")
+        elif isinstance(v, (bytes, bytearray, memoryview)):
+            data = bytes(v)
+            if len(data) <= hex_up_to:
+                out.append(b"X'" + binascii.hexlify(data) + b"'")
+            else:
+                out.append(b"_binary'" + _escape_bytes(data) + b"'")
+        else:
+            out.append(literal(v).encode())
+    return out
 
 
 def column_literals(col: Sequence[Any]) -> list[str]:

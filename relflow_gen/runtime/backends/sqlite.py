@@ -4,8 +4,8 @@ All schemas of a pipeline live in the one database file; a table of schema
 ``lab`` named ``#species`` (DataJoint convention) is the SQLite table
 ``"lab.#species"``, so tables of imported schemas sit beside the root's and
 foreign keys work across schemas.  Dates and times are ISO-8601 text, UUIDs
-16-byte blobs, decimals NUMERIC (exact up to 15 significant digits), enums text
-with a CHECK constraint.
+16-byte blobs, decimals NUMERIC (exact up to 15 digits; wider ones are text),
+enums text with a CHECK constraint, uint64 the signed 64-bit pattern.
 """
 
 from __future__ import annotations
@@ -21,9 +21,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...types import TypeSpec, sql_string
+from ..codec import DECIMAL_CONTEXT
 from ..meta import TableMeta
 from . import base
 from .. import blob
+
+#: SQLite INTEGER is signed 64-bit: uint64 values above INT64_MAX are stored as their
+#: two's-complement pattern (negative) and decoded back; ordering by them is corrected
+_INT64_MAX = 2**63 - 1
+_TWO_64 = 2**64
+#: NUMERIC affinity keeps 15 significant digits exactly; wider decimals are stored as text
+_EXACT_NUMERIC_DIGITS = 15
 
 #: rows per multi-row INSERT statement (bounded by the parameter limit too)
 _ROWS_PER_STATEMENT = 100
@@ -37,6 +45,7 @@ class SQLiteBackend(base.Backend):
     placeholder = "?"
     max_params = _MAX_PARAMS
     q = '"'
+    transactional_ddl = True
     int_division = True
 
     def connect(self) -> Any:
@@ -74,6 +83,8 @@ class SQLiteBackend(base.Backend):
 
     def column_type(self, spec: TypeSpec) -> str:
         if spec.name == "decimal":
+            if int(spec.args[0]) > _EXACT_NUMERIC_DIGITS:  # NUMERIC would round it to a double
+                return f"DECIMAL_TEXT({spec.args[0]},{spec.args[1]})"  # TEXT affinity: exact
             return f"NUMERIC({spec.args[0]},{spec.args[1]})"
         if spec.name in ("char", "varchar"):
             return f"VARCHAR({spec.args[0]})"
@@ -83,6 +94,11 @@ class SQLiteBackend(base.Backend):
         if spec is not None and spec.name == "enum":
             whens = " ".join(f"WHEN {sql_string(str(v))} THEN {i}" for i, v in enumerate(spec.args))
             return f"(CASE {sql} {whens} END)"
+        if spec is not None and spec.name == "uint64":
+            # stored as the signed 64-bit pattern: flipping the top bit sorts in unsigned order
+            return f"(CASE WHEN {sql} >= 0 THEN {sql} - 9223372036854775807 - 1 ELSE {sql} + 9223372036854775807 + 1 END)"
+        if spec is not None and spec.name == "decimal" and int(spec.args[0]) > _EXACT_NUMERIC_DIGITS:
+            return f"CAST({sql} AS REAL)"
         return sql
 
     def create_database(self, schema: str) -> list[str]:
@@ -152,11 +168,13 @@ class SQLiteBackend(base.Backend):
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
         kind = spec.kind
         if kind == "decimal":
-            return str
+            return _plain_decimal
+        if spec.name == "uint64":
+            return _uint64_to_signed
         if kind == "date":
-            return _iso
+            return dt.date.isoformat  # checked values are dates (C method, no wrapper)
         if kind == "time":
-            return _iso
+            return dt.time.isoformat
         if kind == "datetime":
             return _iso_datetime
         if kind == "uuid":
@@ -169,7 +187,11 @@ class SQLiteBackend(base.Backend):
             return bool
         if kind == "decimal":
             quantum = decimal.Decimal(1).scaleb(-int(spec.args[1]))
-            return lambda v: decimal.Decimal(repr(v) if isinstance(v, float) else str(v)).quantize(quantum)
+            return lambda v: decimal.Decimal(repr(v) if isinstance(v, float) else str(v)).quantize(
+                quantum, context=DECIMAL_CONTEXT
+            )
+        if spec.name == "uint64":
+            return _signed_to_uint64
         if kind == "date":
             return dt.date.fromisoformat
         if kind == "time":
@@ -217,8 +239,16 @@ class SQLiteBackend(base.Backend):
         ]
 
 
-def _iso(v: dt.date | dt.time) -> str:
-    return v.isoformat()
+def _plain_decimal(v: decimal.Decimal) -> str:
+    return f"{v:f}"  # never exponent notation: "0.0000001", not "1E-7"
+
+
+def _uint64_to_signed(v: int) -> int:
+    return v - _TWO_64 if v > _INT64_MAX else v
+
+
+def _signed_to_uint64(v: int) -> int:
+    return v + _TWO_64 if v < 0 else v
 
 
 def _iso_datetime(v: dt.datetime) -> str:
