@@ -76,7 +76,7 @@ class SQLiteBackend(base.Backend):
         return None
 
     def now_sql(self) -> str:
-        return "strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')"
+        return "strftime('%Y-%m-%d %H:%M:%f', 'now')"  # UTC, like MySQL sessions
 
     def table_ref(self, schema: str, sql_name: str) -> str:
         return self.quote(f"{schema}.{sql_name}")

@@ -122,6 +122,9 @@ def _compile(
         compiled = _combine(parts, "AND")
         return _negate(compiled) if negate else compiled
     if isinstance(cond, (list, tuple, set, frozenset)):
+        as_in = _in_list(backend, sel, list(cond), ignore_extra)
+        if as_in is not None:
+            return _negate(as_in) if negate else as_in
         parts = [_compile(backend, sel, c, False, ignore_extra, connection) for c in cond]
         compiled = _combine(parts, "OR")
         return _negate(compiled) if negate else compiled
@@ -164,6 +167,50 @@ def _combine(parts: Iterable[Compiled], op: str) -> Compiled:
     sql = f" {op} ".join(f"({s})" for s, _, _ in items)
     params = tuple(v for _, ps, _ in items for v in ps)
     return sql, params, any(n for _, _, n in items)
+
+
+def _in_list(backend: Backend, sel: Select, items: list[object], ignore_extra: bool) -> Compiled | None:
+    """A list of dicts over the same attributes, without None values, as one IN list.
+
+    ``[{"a": 1}, {"a": 2}]`` becomes ``a IN (?, ?)`` and several attributes a
+    row-value IN: short SQL however long the list (an OR chain of thousands of
+    terms exceeds SQLite's expression depth).
+    """
+    if len(items) < 2 or not all(isinstance(i, Mapping) and not _is_frame(i) for i in items):
+        return None
+    cols: list[Col] | None = None
+    rows: list[list[object]] = []
+    maybe_null = False
+    for item in items:
+        assert isinstance(item, Mapping)
+        extra_ok = ignore_extra or isinstance(item, RowKey)
+        pairs = []
+        for key, value in item.items():
+            col = sel.find(key) if isinstance(key, str) else None
+            if col is None:
+                if extra_ok:
+                    continue
+                return None  # let the per-item path report the unknown attribute
+            if value is None:
+                return None
+            pairs.append((col, value))
+        if not pairs:
+            return None
+        these = [c for c, _ in pairs]
+        if cols is None:
+            cols = these
+        elif [c.name for c in these] != [c.name for c in cols]:
+            return None
+        rows.append([_bind_value(backend, c, v) for c, v in pairs])
+        maybe_null = maybe_null or any(c.nullable for c in these)
+    assert cols is not None
+    ph = backend.placeholder
+    if len(cols) == 1:
+        sql = f"{cols[0].sql} IN ({', '.join([ph] * len(rows))})"
+    else:
+        one = "(" + ", ".join([ph] * len(cols)) + ")"
+        sql = "(" + ", ".join(c.sql for c in cols) + ") IN (" + ", ".join([one] * len(rows)) + ")"
+    return sql, tuple(v for r in rows for v in r), maybe_null
 
 
 def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> Compiled:
