@@ -108,7 +108,10 @@ _TERMINAL_NAMES = {
     "DOT": "`.`",
     "EQUAL": "`=`",
     "DIVIDER": "`---`",
-    "TIER": "a table tier (lookup, manual, imported, computed)",
+    "LOOKUP": "`lookup`",
+    "MANUAL": "`manual`",
+    "IMPORTED": "`imported`",
+    "COMPUTED": "`computed`",
     "PART": "`part`",
     "PROJ": "`proj`",
     "INDEX": "`index`",
@@ -163,7 +166,7 @@ def _diagnose(err: UnexpectedInput, file: str, text: str, parsed: str) -> Diagno
         message = f"unexpected {_token_text(tok)}{_describe_expected(expected)}"
         if "COLON" in expected and tok.type == "NAME":
             hint = "attributes are written `name: type` (or `name = default: type`)"
-        elif tok.type == "NAME" and "TIER" in expected:
+        elif tok.type == "NAME" and "MANUAL" in expected:
             hint = "table blocks start with lookup, manual, imported or computed"
         span = Span(file, line, col, line, col + width)
     elif isinstance(err, UnexpectedCharacters):
