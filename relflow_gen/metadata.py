@@ -45,7 +45,7 @@ def python_value(spec: TypeSpec, value: Value) -> object:
     kind = spec.kind
     v = value.value
     if kind == "int":
-        return int(v) if not isinstance(v, bool) else int(v)
+        return int(value.text if v is None else v)
     if kind == "float":
         return float(v) if v is not None else None
     if kind == "bool":

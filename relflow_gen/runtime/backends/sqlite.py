@@ -123,7 +123,7 @@ class SQLiteBackend(base.Backend):
             lines.append(f"UNIQUE ({', '.join(self.quote(a) for a in attrs)})")
         ref = self.table_ref(meta.schema, meta.sql_name)
         body = ",\n    ".join(lines)
-        comment = f"-- {meta.doc}\n" if meta.doc else ""
+        comment = f"-- {' '.join(meta.doc.split())}\n" if meta.doc else ""  # one line: docs may hold newlines
         stmts = [f"{comment}CREATE TABLE IF NOT EXISTS {ref} (\n    {body}\n)"]
         for attrs in self.plain_indexes(meta):
             name = self.quote(f"{meta.schema}.{meta.sql_name}__{'_'.join(attrs)}")

@@ -1,0 +1,31 @@
+"""make() of fractals.Thumbnail (computed).
+
+A scaffold written once by `relflow-gen stubs` from fractals.rf: edit it freely;
+relflow-gen never overwrites it.
+"""
+
+from __future__ import annotations
+
+from fractals_pipeline import ThumbnailKey, ThumbnailMaker
+
+
+class MakeThumbnail(ThumbnailMaker):
+    """A small preview of a rendering."""
+
+    def make(self, key: ThumbnailKey) -> None:
+        """Compute the rows of fractals.Thumbnail for one key and insert them.
+
+        ``key`` (ThumbnailKey):
+            fractal_id: int
+            resolution: str
+            colormap: str
+
+        Insert the row with ``self.insert1({**key, ...})`` (ThumbnailInsert):
+            fractal_id: int  # uint32
+            resolution: str  # varchar(8)
+            colormap: str  # varchar(16)
+            thumbnail: Any  # blob: (64, w, 3) uint8, block-averaged; w keeps the aspect ratio
+
+        Read upstream rows through ``self.db``, e.g. ``(self.db.Rendering & key).fetch1()``.
+        """
+        raise NotImplementedError("make() of fractals.Thumbnail is not written yet")
