@@ -328,7 +328,8 @@ class _Builder:
                 args = [a for a in child.children if isinstance(a, Tree)]
                 for w in child.children:
                     if isinstance(w, Token):
-                        (after if args and w.start_pos > args[0].meta.start_pos else before).append(str(w).lower())
+                        late = bool(args) and (w.start_pos or 0) > args[0].meta.start_pos
+                        (after if late else before).append(str(w).lower())
                 text += ": " + " ".join(before)
                 pieces.append(text)
                 if args:

@@ -286,10 +286,10 @@ def _build(tp: Any, data: Any) -> Any:
             return _build(args[0], data)
         return data  # scalar unions (str | int | ...)
     if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], x) for x in data)
-        return tuple(_build(a, x) for a, x in zip(args, data))
+        items = typing.get_args(tp)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(_build(items[0], x) for x in data)
+        return tuple(_build(a, x) for a, x in zip(items, data))
     if origin is Literal:
         return data
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
