@@ -13,6 +13,7 @@ conversion for the driver happens afterwards (:meth:`Backend.encoder`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import decimal
 import json
 import math
@@ -475,6 +476,7 @@ def _blob_checker(nullable: bool) -> Checker:
     return check
 
 
+@functools.lru_cache(maxsize=1024)
 def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
     """The validating/canonicalising function for a column of this type."""
     kind = spec.kind

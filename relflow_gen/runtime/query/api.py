@@ -18,7 +18,7 @@ from ..backends.base import Backend, Decoder
 from ..codec import decode_rows
 from ..errors import FetchOneError, QueryError
 from . import expr, sqltext
-from .condition import RowKey, attribute_resolver, compile_condition
+from .condition import RowKey, fast_restrict, attribute_resolver, compile_condition
 from .expr import Col, Select
 
 if TYPE_CHECKING:
@@ -49,7 +49,11 @@ class Query(Generic[R]):
         return id(self._conn)
 
     def _derive(self, select: Select) -> Self:
-        new = copy.copy(self)
+        new = object.__new__(type(self))
+        state = getattr(self, "__dict__", None)
+        if state is not None:
+            new.__dict__.update(state)
+        new._conn = self._conn
         new._select = select
         return new
 
@@ -83,6 +87,10 @@ class Query(Generic[R]):
         """Rows that satisfy ``cond`` (see :mod:`.condition`)."""
         backend = self._conn.backend
         sel = self._select
+        if type(cond) is dict or type(cond) is RowKey:
+            fast = fast_restrict(backend, sel, cond, ignore_extra_fields)
+            if fast is not None:
+                return self._derive(fast)
         sql, params = compile_condition(
             backend, sel, cond, ignore_extra=ignore_extra_fields, connection=id(self._conn)
         )
@@ -215,19 +223,22 @@ class Query(Generic[R]):
         offset: int | None,
     ) -> tuple[list[str], list[tuple[Any, ...]], list[Col]]:
         sel = self._select
-        cols = [sel.col(a) for a in attrs] if attrs else list(sel.cols)
+        backend = self._conn.backend
+        if attrs:
+            cols: Sequence[Col] = [sel.col(a) for a in attrs]
+            chosen: Sequence[Col] | None = cols
+        else:
+            cols, chosen = sel.cols, None  # the select's own columns: SQL and plan are cached
         sql, params = expr.compile_select(
-            self._conn.backend, sel, cols=cols, order_by=self._order(order_by), limit=limit, offset=offset
+            backend, sel, cols=chosen, order_by=self._order(order_by) if order_by else (), limit=limit, offset=offset
         )
         rows = self._conn.query(sql, params)
-        return [c.name for c in cols], rows, cols
+        return _plan(backend, cols)[0], rows, list(cols) if attrs else cols  # type: ignore[return-value]
 
-    def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: list[Col]) -> list[dict[str, Any]]:
-        backend = self._conn.backend
-        decoders = [_decoder(backend, c) for c in cols]
+    def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> list[dict[str, Any]]:
         if not rows:
             return []
-        return decode_rows(names, rows, decoders)
+        return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
 
     @overload
     def fetch(
@@ -440,6 +451,24 @@ def _type_lookup(cols: Sequence[Col]) -> Callable[[str], TypeSpec | None]:
         return types.get(name.lower())
 
     return lookup
+
+
+_PLANS: dict[tuple[int, int], tuple[Sequence[Col], list[str], list[Decoder | None]]] = {}
+
+
+def _plan(backend: Backend, cols: Sequence[Col]) -> tuple[list[str], list[Decoder | None]]:
+    """Names and decoders of fetched columns (cached for a select's own column tuple)."""
+    if isinstance(cols, tuple):
+        key = (id(backend), id(cols))
+        hit = _PLANS.get(key)
+        if hit is not None and hit[0] is cols:
+            return hit[1], hit[2]
+        names, decoders = [c.name for c in cols], [_decoder(backend, c) for c in cols]
+        if len(_PLANS) > 2048:
+            _PLANS.clear()
+        _PLANS[key] = (cols, names, decoders)
+        return names, decoders
+    return [c.name for c in cols], [_decoder(backend, c) for c in cols]
 
 
 def _decoder(backend: Backend, col: Col) -> Decoder | None:

@@ -11,17 +11,17 @@ attribute's type, so no value can change the shape of a statement.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
 from ...types import TypeSpec
 
 from ..backends.base import Backend
-from ..codec import ValueProblem, check_value
+from ..codec import ValueProblem, column_checker
 from ..errors import QueryError
 from . import sqltext
-from .expr import Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
+from .expr import shape_cache, with_condition, Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
 
 
 
@@ -75,6 +75,48 @@ Compiled = tuple[str, Params, bool]  # sql, params, whether the condition can be
 
 _TRUE: Compiled = ("1=1", (), False)
 _FALSE: Compiled = ("1=0", (), False)
+
+
+def fast_restrict(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> Select | None:
+    """``sel & cond`` for a plain dict/RowKey without None values, SQL compiled once per key set.
+
+    Returns None when the fast path does not apply (the general compiler then
+    handles it, including its errors).
+    """
+    if sel.aggregated or sel.distinct or None in cond.values():
+        return None
+    ignore = ignore_extra or isinstance(cond, RowKey)
+    key = (tuple(cond), ignore)
+    cache = shape_cache(sel)
+    entry = cache.get(key)
+    if entry is None:
+        entry = _where_shape(backend, sel, key[0], ignore)
+        if entry is None:
+            return None
+        cache[key] = entry
+    where_sql, binders = entry
+    if not binders:
+        return sel
+    return with_condition(sel, key, where_sql, tuple([b(cond[k]) for k, b in binders]))
+
+
+def _where_shape(
+    backend: Backend, sel: Select, keys: tuple[Any, ...], ignore: bool
+) -> tuple[str, list[tuple[Any, Callable[[object], object]]]] | None:
+    parts: list[str] = []
+    binders: list[tuple[Any, Callable[[object], object]]] = []
+    ph = backend.placeholder
+    for k in keys:
+        col = sel.find(k) if isinstance(k, str) else None
+        if col is None:
+            if ignore:
+                continue
+            return None
+        if col.type is not None and col.type.kind in ("blob", "json"):
+            return None
+        parts.append(f"{col.sql} = {ph}")
+        binders.append((k, binder(backend, col)))
+    return " AND ".join(parts), binders
 
 
 def compile_condition(
@@ -241,26 +283,57 @@ def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extr
     return " AND ".join(parts), tuple(params), maybe_null
 
 
+_BINDERS: dict[tuple[int, Col], Callable[[object], object]] = {}
+
+
 def _bind_value(backend: Backend, col: Col, value: object) -> object:
     """The driver parameter for comparing ``col`` with ``value`` (checked by the attribute's type)."""
+    return binder(backend, col)(value)
+
+
+def binder(backend: Backend, col: Col) -> Callable[[object], object]:
+    """A function turning a value into the parameter compared with ``col`` (cached per column)."""
+    key = (id(backend), col)
+    fn = _BINDERS.get(key)
+    if fn is None:
+        if len(_BINDERS) > 4096:
+            _BINDERS.clear()
+        fn = _BINDERS[key] = _make_binder(backend, col)
+    return fn
+
+
+def _make_binder(backend: Backend, col: Col) -> Callable[[object], object]:
     spec = col.type
     if spec is None:
-        if hasattr(value, "item") and callable(value.item):
-            return value.item()  # a numpy scalar
-        if isinstance(value, (str, int, float, bytes, decimal.Decimal)) or value is None:
-            return value
-        raise QueryError(f"cannot compare the computed attribute `{col.name}` with a {type(value).__name__}")
+        return lambda value: _bind_computed(col, value)
     if spec.kind in ("blob", "json"):
-        raise QueryError(f"cannot restrict by the {spec.name} attribute `{col.name}`")
+
+        def refuse(value: object) -> object:
+            raise QueryError(f"cannot restrict by the {spec.name} attribute `{col.name}`")
+
+        return refuse
     if spec.kind == "str":
         # a string longer than the column cannot match, but it is still just a value to compare
         spec = TypeSpec(spec.name, ())
-    try:
-        value = check_value(spec, True, value)
-    except ValueProblem as exc:
-        raise QueryError(f"restriction value for `{col.name}` {exc.message}") from None
+    check = column_checker(spec, True)
     enc = backend.encoder(spec)
-    return enc(value) if enc is not None else value
+
+    def bind(value: object) -> object:
+        try:
+            canon = check([value])[0]
+        except ValueProblem as exc:
+            raise QueryError(f"restriction value for `{col.name}` {exc.message}") from None
+        return enc(canon) if enc is not None and canon is not None else canon
+
+    return bind
+
+
+def _bind_computed(col: Col, value: object) -> object:
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()  # a numpy scalar
+    if isinstance(value, (str, int, float, bytes, decimal.Decimal)) or value is None:
+        return value
+    raise QueryError(f"cannot compare the computed attribute `{col.name}` with a {type(value).__name__}")
 
 
 def _semijoin(backend: Backend, sel: Select, other: Select, negate: bool) -> Compiled:

@@ -130,7 +130,70 @@ def compile_select(
     offset: int | None = None,
     decorate: bool = True,
 ) -> tuple[str, Params]:
-    """SQL text and parameters.  ``decorate`` applies the backend's select expressions."""
+    """SQL text and parameters.  ``decorate`` applies the backend's select expressions.
+
+    Selects made by :func:`restrict_fast` share their SQL text with every
+    restriction of the same shape: the text is compiled once per shape and
+    cached on the restricted base, only the parameters are gathered per call.
+    """
+    shape = sel.__dict__.get("_shape")
+    if shape is not None:
+        base, key = shape
+        ck = (key, None if cols is None else tuple(id(c) for c in cols), tuple(order_by), limit, offset, decorate)
+        cache = shape_cache(base)
+        sql = cache.get(ck)
+        if sql is None:
+            sql = _compile(backend, sel, cols, order_by, limit, offset, decorate)[0]
+            cache[ck] = sql
+        return sql, _params(sel)
+    return _compile(backend, sel, cols, order_by, limit, offset, decorate)
+
+
+def shape_cache(sel: Select) -> dict[Any, Any]:
+    cache: dict[Any, Any] | None = sel.__dict__.get("_fast")
+    if cache is None or len(cache) > 512:
+        cache = {}
+        sel.__dict__["_fast"] = cache
+    return cache
+
+
+def _params(sel: Select) -> Params:
+    params: list[Any] = []
+    for s in sel.sources:
+        params.extend(s.params)
+        params.extend(s.on_params)
+    for _, p in sel.where:
+        params.extend(p)
+    for _, p in sel.having:
+        params.extend(p)
+    return tuple(params)
+
+
+def with_condition(sel: Select, key: Any, where_sql: str, params: Params) -> Select:
+    """``sel`` with one more WHERE condition whose SQL depends only on ``key``.
+
+    The result remembers its shape, so :func:`compile_select` compiles the
+    text once per (``sel``, ``key``) and only gathers parameters afterwards.
+    """
+    # a copy of the frozen value with one more condition, without the dataclass __init__
+    new = object.__new__(Select)
+    state = new.__dict__
+    state.update(sel.__dict__)
+    state.pop("_fast", None)
+    state["where"] = sel.where + ((where_sql, params),)
+    state["_shape"] = (sel, key)
+    return new
+
+
+def _compile(
+    backend: Backend,
+    sel: Select,
+    cols: Sequence[Col] | None,
+    order_by: Sequence[str],
+    limit: int | None,
+    offset: int | None,
+    decorate: bool,
+) -> tuple[str, Params]:
     chosen = sel.cols if cols is None else tuple(cols)
     q = backend.quote
     if chosen:
