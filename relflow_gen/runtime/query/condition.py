@@ -307,9 +307,10 @@ def _make_binder(backend: Backend, col: Col) -> Callable[[object], object]:
     if spec is None:
         return lambda value: _bind_computed(col, value)
     if spec.kind in ("blob", "json"):
+        message = f"cannot restrict by the {spec.name} attribute `{col.name}`"
 
         def refuse(value: object) -> object:
-            raise QueryError(f"cannot restrict by the {spec.name} attribute `{col.name}`")
+            raise QueryError(message)
 
         return refuse
     if spec.kind == "str":
