@@ -5,7 +5,8 @@ MariaDB (a unique database prefix per test, dropped afterwards).
 ``pipeline_from(src, url)`` compiles `.rf` text and opens a dynamic pipeline on
 it, so runtime tests need no generated code.
 
-Use it from a test module with ``from runtime_fixtures import *  # noqa``.
+conftest.py registers this module as a pytest plugin, so test modules use
+``db_url`` as a fixture argument without importing it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import pytest
 
 from relflow_gen.runtime import ConnectError, Connection, DuplicateError, LockError
 from relflow_gen.runtime.connection import parse_url
-from runtime_fixtures import db_url  # noqa: F401
 from runtime_support import open_pipeline
 
 ENV = ("RELFLOW_DB_USER", "RELFLOW_DB_PASSWORD", "RELFLOW_DB_HOST", "RELFLOW_DB_PORT")

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from runtime_fixtures import db_url  # noqa: F401  (fixture)
 
 from relflow_gen.cli import main as relflow_gen
 
@@ -39,7 +38,7 @@ def _build(example: str, package: str, out: Path) -> None:
     assert code == 0
 
 
-def test_lab_end_to_end(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_lab_end_to_end(db_url: str, tmp_path: Path) -> None:
     _build("lab", "lab_pipeline", tmp_path)
     env = _env(tmp_path, EXAMPLES / "lab")
     _run([str(EXAMPLES / "lab" / "enter_data.py"), db_url], env, tmp_path)
@@ -60,7 +59,7 @@ def test_lab_end_to_end(db_url: str, tmp_path: Path) -> None:  # noqa: F811
     assert "regions directly under HPF: HIP" in report
 
 
-def test_fractals_end_to_end(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_fractals_end_to_end(db_url: str, tmp_path: Path) -> None:
     _build("fractals", "fractals_pipeline", tmp_path)
     env = _env(tmp_path, EXAMPLES / "fractals")
     _run([str(EXAMPLES / "fractals" / "enter_data.py"), db_url, "32"], env, tmp_path)

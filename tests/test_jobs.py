@@ -23,7 +23,7 @@ from relflow_gen.runtime import jobs as jobs_module
 from relflow_gen.runtime.jobs import JobStore, ServerClock, WorkerIdentity, pid_alive
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.worker_keys import canonical_key, hash_json, key_from_json, key_hash, key_json
-from runtime_fixtures import db_url, pipeline_from  # noqa: F401 - fixture
+from runtime_fixtures import pipeline_from
 
 SRC = """
 schema jb
@@ -57,7 +57,7 @@ class MakeResult(Maker[Any, Any]):
 
 
 @pytest.fixture
-def jb(db_url: str) -> Iterator[Pipeline]:  # noqa: F811
+def jb(db_url: str) -> Iterator[Pipeline]:
     FAIL_DAYS.clear()
     db = pipeline_from(SRC, db_url, makers=[MakeResult])
     db.Sample.insert(

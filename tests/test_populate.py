@@ -21,7 +21,7 @@ from relflow_gen.runtime.populate import (
     default_key_source,
     parents_join,
 )
-from runtime_fixtures import db_url, pipeline_from  # noqa: F401 - fixture
+from runtime_fixtures import pipeline_from
 
 LAB = """
 schema lab
@@ -95,7 +95,7 @@ class MakeStat(Maker[Any, Any]):
 
 
 @pytest.fixture
-def lab(db_url: str) -> Iterator[Pipeline]:  # noqa: F811
+def lab(db_url: str) -> Iterator[Pipeline]:
     FAIL_ON.clear()
     db = pipeline_from(LAB, db_url, makers=[MakeRecording, MakeStat])
     db.Subject.insert([{"subject_id": s, "name": f"s{s}"} for s in range(3)])
@@ -192,7 +192,7 @@ def test_populate_all_runs_in_dependency_order(lab: Pipeline) -> None:
     assert len(db.Stat) == 24
 
 
-def test_populate_all_reports_tables_without_maker(db_url: str) -> None:  # noqa: F811
+def test_populate_all_reports_tables_without_maker(db_url: str) -> None:
     db: Any = pipeline_from(LAB, db_url, makers=[MakeStat])
     report = db.populate_all()
     assert report.no_maker == ["lab.Recording"]

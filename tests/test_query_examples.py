@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_fixtures import db_url  # noqa: F401 - fixture
 
 from relflow_gen.frontend import compile_file
 from relflow_gen.metadata import schema_meta

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from runtime_fixtures import db_url, pipeline_from  # noqa: F401 - fixture
+from runtime_fixtures import pipeline_from
 
 from relflow_gen.runtime import AndList, Not, QueryError, U
 

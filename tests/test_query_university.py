@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from university_data import read_rows, university_db  # noqa: F401 - fixture
+from university_data import read_rows
 
 from relflow_gen.runtime import AndList, Not, Query, QueryError, U
 

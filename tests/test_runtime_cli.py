@@ -17,7 +17,7 @@ import pytest
 from relflow_gen import run_cli
 from relflow_gen.runtime.cli import main
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_fixtures import db_url, pipeline_from  # noqa: F401 - fixture
+from runtime_fixtures import pipeline_from
 
 LAB = """
 schema lab
@@ -93,7 +93,7 @@ class Setup:
 
 
 @pytest.fixture
-def cli(db_url: str, tmp_path: Path) -> Setup:  # noqa: F811
+def cli(db_url: str, tmp_path: Path) -> Setup:
     return Setup(db_url, tmp_path)
 
 

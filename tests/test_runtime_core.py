@@ -25,7 +25,6 @@ from relflow_gen.runtime import (
     TierError,
 )
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_fixtures import db_url  # noqa: F401
 from runtime_support import open_pipeline
 
 SRC = """
@@ -92,7 +91,7 @@ OK: dict[str, Any] = {"item_id": 1, "kind": "a", "name": "n", "weight": 1.0}
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Pipeline]:  # noqa: F811
+def db(db_url: str) -> Iterator[Pipeline]:
     pipeline = open_pipeline(SRC, db_url)
     yield pipeline
     pipeline.close()

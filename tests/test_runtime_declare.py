@@ -13,7 +13,6 @@ from relflow_gen.runtime.connection import Connection
 from relflow_gen.runtime.meta import TableMeta
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.types import TypeSpec
-from runtime_fixtures import db_url  # noqa: F401
 from runtime_support import compiled, databases, open_pipeline, table_names
 
 SRC = """

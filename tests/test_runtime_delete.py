@@ -14,7 +14,6 @@ import pytest
 
 from relflow_gen.runtime import MissingParentError, TierError
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_fixtures import db_url  # noqa: F401
 from runtime_support import counts, open_pipeline, table_names
 
 SRC = """
@@ -88,7 +87,7 @@ SUBJECTS = (1, 2, 3)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Pipeline]:  # noqa: F811
+def db(db_url: str) -> Iterator[Pipeline]:
     pipeline = open_pipeline(SRC, db_url)
     t = pipeline.table
     t("Subject").insert([{"subject_id": s} for s in SUBJECTS])

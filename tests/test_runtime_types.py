@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from relflow_gen.runtime.codec import TIMESTAMP_MAX, TIMESTAMP_MIN
 from relflow_gen.types import TYPES
-from runtime_fixtures import db_url  # noqa: F401
 from runtime_support import open_pipeline
 
 settings.load_profile("runtime")
@@ -191,7 +190,7 @@ manual Probe {{
 
 
 @pytest.mark.parametrize("case_id", list(CASES))
-def test_round_trip(db_url: str, case_id: str) -> None:  # noqa: F811
+def test_round_trip(db_url: str, case_id: str) -> None:
     case = CASES[case_id]
     db = open_pipeline(_source(case_id, case.spelling), db_url)
     table = db.table("Probe")
@@ -219,7 +218,7 @@ def test_round_trip(db_url: str, case_id: str) -> None:  # noqa: F811
     db.close()
 
 
-def test_out_of_range_values_are_refused_on_every_backend(db_url: str) -> None:  # noqa: F811
+def test_out_of_range_values_are_refused_on_every_backend(db_url: str) -> None:
     from relflow_gen.runtime import InsertError
 
     for case_id, bad in (
@@ -244,7 +243,7 @@ def test_out_of_range_values_are_refused_on_every_backend(db_url: str) -> None: 
         db.close()
 
 
-def test_uint64_above_int64_sorts_as_unsigned(db_url: str) -> None:  # noqa: F811
+def test_uint64_above_int64_sorts_as_unsigned(db_url: str) -> None:
     db = open_pipeline(_source("uint64", "uint64"), db_url)
     table = db.table("Probe")
     values = [0, 1, 2**63 - 1, 2**63, 2**64 - 1, 12345]
@@ -255,7 +254,7 @@ def test_uint64_above_int64_sorts_as_unsigned(db_url: str) -> None:  # noqa: F81
     db.close()
 
 
-def test_wide_decimals_are_exact_and_sort_numerically(db_url: str) -> None:  # noqa: F811
+def test_wide_decimals_are_exact_and_sort_numerically(db_url: str) -> None:
     db = open_pipeline(_source("decimal(20,5)", "decimal(20,5)"), db_url)
     table = db.table("Probe")
     values = [decimal.Decimal(x) for x in ("123456789012345.12345", "-2.00000", "10.00001", "9.99999")]

@@ -21,7 +21,7 @@ import pytest
 from relflow_gen.runtime import Maker, U
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate import PopulateError
-from runtime_fixtures import db_url, pipeline_from  # noqa: F401 - fixture
+from runtime_fixtures import pipeline_from
 
 WORK = """
 schema wk
@@ -89,7 +89,7 @@ class MakeSlow(Maker[Any, Any]):
 
 
 @pytest.fixture
-def wk(db_url: str) -> Iterator[Pipeline]:  # noqa: F811
+def wk(db_url: str) -> Iterator[Pipeline]:
     FAIL_KEYS.clear()
     FLAG_DIR.clear()
     db = pipeline_from(WORK, db_url, makers=[MakeDst, MakeSlow])

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .table import Table
 
 MAX_ROUNDS = 100
-#: keys per restriction (a list of keys is an OR of ANDs: SQLite allows expressions 1000 deep)
+#: keys per DELETE statement (a list of keys compiles to one IN list of bound parameters)
 KEY_CHUNK = 100
 
 

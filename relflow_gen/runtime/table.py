@@ -8,6 +8,7 @@ class; it fetches and deletes, but inserts and updates go to the whole table.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .codec import ValueProblem, column_checker
 from .errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
-from .meta import REQUIRED, SqlDefault, TableMeta
+from ..types import quote
+from .meta import FK, REQUIRED, SqlDefault, TableMeta
 from .query.api import Query
 from .query.expr import table_select
 
@@ -68,24 +70,31 @@ class Table(Query[R], Generic[R, K, I]):
         return self._select is not self._base
 
     def describe(self) -> str:
-        """The table's definition in `.rf` syntax (from the generated metadata)."""
+        """The table's definition in `.rf` syntax, rebuilt from the generated metadata."""
         m = self._meta
-        lines = [f"{m.tier} {m.name.rsplit('.', 1)[-1]}" + (f' "{m.doc}"' if m.doc else "") + " {"]
+        doc = f" {quote(m.doc)}" if m.doc else ""
+        lines = [f"{m.tier} {m.name.rsplit('.', 1)[-1]}{doc} {{"]
         fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
+        key = set(m.primary_key)
+        emitted: set[int] = set()
         divider = False
-        for fk in m.foreign_keys:
-            if fk.in_key:
-                lines.append(f"    -> {fk.parent}")
         for a in m.attributes:
             if not a.in_key and not divider:
                 lines.append("    ---")
                 divider = True
-                for fk in m.foreign_keys:
-                    if not fk.in_key:
-                        lines.append(f"    -> {fk.parent}")
+                # secondary references whose attributes are all in the key come first
+                for i, fk in enumerate(m.foreign_keys):
+                    if not fk.in_key and all(c in key for c, _ in fk.attrs):
+                        emitted.add(i)
+                        lines.append("    " + _describe_fk(m, fk))
+            # a reference stands where its first attribute stands in the heading
+            for i, fk in enumerate(m.foreign_keys):
+                if i not in emitted and fk.in_key == a.in_key and any(c == a.name for c, _ in fk.attrs):
+                    emitted.add(i)
+                    lines.append("    " + _describe_fk(m, fk))
             if a.name in fk_attrs:
                 continue
-            default = "" if a.default is REQUIRED else f" = {'null' if a.default is None else repr(a.default)}"
+            default = "" if a.default is REQUIRED else f" = {_describe_value(a.default)}"
             lines.append(f"    {a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
         lines.append("}")
         return "\n".join(lines)
@@ -283,6 +292,35 @@ class PartTable(Table[R, K, I]):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _describe_fk(meta: TableMeta, fk: FK) -> str:
+    if fk.is_master:
+        return "-> master"
+    schema, _, name = fk.parent.partition(".")
+    target = name if schema == meta.schema else fk.parent
+    options = [o for o, on in (("nullable", fk.nullable), ("unique", fk.unique)) if on]
+    renames = ", ".join(f"{c}={quote(p)}" for c, p in fk.attrs if c != p)
+    return (
+        "-> "
+        + (f"[{', '.join(options)}] " if options else "")
+        + target
+        + (f".proj({renames})" if renames else "")
+    )
+
+
+def _describe_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, SqlDefault):
+        return value.keyword
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return quote(value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat())
+    return quote(str(value))
 
 
 def _materialize(rows: Iterable[Any], meta: TableMeta | None = None) -> list[Mapping[str, Any]]:

@@ -8,7 +8,6 @@ table); joins, projections and aggregations give plain ``dict`` rows.
 
 from __future__ import annotations
 
-import copy
 import decimal
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
