@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from relflow_gen.cli import main
-from relflow_gen.emit import EmitOptions, emit
-from relflow_gen.emit_models import header_text
-from relflow_gen.emit_svg import dot_available, render_svg
-from relflow_gen.frontend import compile_file, read_file
-from relflow_gen.write import apply, plan
+from relflow_gen.cli.main import main
+from relflow_gen.emit.package import EmitOptions, emit
+from relflow_gen.emit.models import header_text
+from relflow_gen.emit.svg import dot_available, render_svg
+from relflow_gen.compiler.frontend import compile_file, read_file
+from relflow_gen.emit.write import apply, plan
 
 
 def synthetic_schema(n_tables: int, seed: int = 1) -> str:

@@ -34,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from relflow_gen.frontend import compile_text  # noqa: E402
-from relflow_gen.metadata import schema_meta  # noqa: E402
+from relflow_gen.compiler.frontend import compile_text  # noqa: E402
+from relflow_gen.compiler.metadata import schema_meta  # noqa: E402
 from relflow_gen.runtime import Maker, Pipeline  # noqa: E402
 from relflow_gen.runtime.dynamic import pipeline_class  # noqa: E402
 

@@ -53,8 +53,8 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from relflow_gen.frontend import compile_text
-from relflow_gen.metadata import schema_meta
+from relflow_gen.compiler.frontend import compile_text
+from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.runtime import U
 from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.runtime.pipeline import Pipeline

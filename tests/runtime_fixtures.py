@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 import pymysql
 import pytest
 
-from relflow_gen.frontend import compile_text
-from relflow_gen.metadata import schema_meta
+from relflow_gen.compiler.frontend import compile_text
+from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.runtime.pipeline import Pipeline
 

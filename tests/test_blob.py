@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relflow_gen.errors import RelflowError
-from relflow_gen.runtime import blob
+from relflow_gen.core.errors import RelflowError
+from relflow_gen.runtime.blob import format as blob
 from relflow_gen.runtime.blob import BlobError, decode, encode
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blob-format.md"
@@ -410,7 +410,7 @@ def documented_hex() -> str:
 
 def test_doc_lists_every_tag() -> None:
     doc = DOC.read_text()
-    from relflow_gen.runtime import blob_tags
+    from relflow_gen.runtime.blob import tags as blob_tags
 
     for name in dir(blob_tags):
         if name.startswith("TAG_"):

@@ -22,12 +22,12 @@ import pymysql
 import pytest
 
 from golden.cases import CASE_IDS, CASES, Case, generated
-from relflow_gen.emit_sql import DIALECTS, SEPARATOR, Dialect, ddl_statements
-from relflow_gen.ir import Project
-from relflow_gen.metadata import schema_meta
-from relflow_gen.naming import sql_table_name
+from relflow_gen.emit.sql import DIALECTS, SEPARATOR, Dialect, ddl_statements
+from relflow_gen.compiler.ir import Project
+from relflow_gen.compiler.metadata import schema_meta
+from relflow_gen.compiler.naming import sql_table_name
 from relflow_gen.runtime.dynamic import pipeline_class
-from relflow_gen.runtime.meta import PROVENANCE_COLUMNS
+from relflow_gen.core.meta import PROVENANCE_COLUMNS
 
 # table -> (columns in order, primary key in order, foreign keys)
 Fk = tuple[str, tuple[str, ...], tuple[str, ...]]  # (parent table, child columns, parent columns)
@@ -65,7 +65,7 @@ def expected_shape(project: Project, name: Callable[[str, str], str]) -> Shape:
 
 
 def _jobs_columns() -> tuple[str, ...]:
-    from relflow_gen.runtime.jobs import jobs_table_meta
+    from relflow_gen.runtime.populate.jobs import jobs_table_meta
 
     return jobs_table_meta("x").names
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runtime_fixtures import pipeline_from
 
-from relflow_gen.frontend import compile_text
+from relflow_gen.compiler.frontend import compile_text
 
 SOURCE = '''schema zoo "Animals"
 

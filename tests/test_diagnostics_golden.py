@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.diagnostics import CODES, render_all
-from relflow_gen.frontend import Compilation, Reader, compile_file, read_file
+from relflow_gen.compiler.diagnostics import CODES, render_all
+from relflow_gen.compiler.frontend import Compilation, Reader, compile_file, read_file
 
 CASES_DIR = Path(__file__).parent / "diagnostics"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir() and (p / "input.rf").exists())

@@ -1,8 +1,8 @@
 """docs/language.md stays true: its type tables and its examples are checked.
 
 - The type tables between the ``<!-- types:begin -->`` / ``<!-- types:end -->``
-  markers are generated from :data:`relflow_gen.types.TYPES` and
-  :data:`~relflow_gen.types.ALIASES`; ``pytest --update-golden`` rewrites them.
+  markers are generated from :data:`relflow_gen.core.types.TYPES` and
+  :data:`~relflow_gen.core.types.ALIASES`; ``pytest --update-golden`` rewrites them.
 - Every canonical type and every alias is named in the document.
 - Every fenced ```` ```rf ```` block that starts with a ``schema`` line (after
   any comments) compiles
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.frontend import Compilation, compile_file
-from relflow_gen.types import ALIASES, TYPES, TypeInfo
+from relflow_gen.compiler.frontend import Compilation, compile_file
+from relflow_gen.core.types import ALIASES, TYPES, TypeInfo
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "language.md"

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from golden.cases import CASE_IDS, CASES, REPO, Case, generated, makers_package, read_tree, run_mypy, stubs, write_tree
-from relflow_gen.build_cli import generate
-from relflow_gen.cli import main
-from relflow_gen.ir import Project, from_json
+from relflow_gen.cli.build import generate
+from relflow_gen.cli.main import main
+from relflow_gen.compiler.ir import Project, from_json
 
 pytestmark = pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 
@@ -183,7 +183,7 @@ import hashlib, json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from golden.cases import CASES
-from relflow_gen.build_cli import generate
+from relflow_gen.cli.build import generate
 out = {}
 for case in CASES:
     files = generate(case.source_dir, case.schema).files
@@ -217,7 +217,7 @@ def test_output_does_not_depend_on_hash_seed_or_cwd(case: Case, digests_by_seed:
 
 
 def test_python_is_black_formatted(case: Case) -> None:
-    from relflow_gen.emit import format_python
+    from relflow_gen.emit.package import format_python
 
     for path, text in generated(case).files.items():
         if path.endswith(".py"):
@@ -233,7 +233,7 @@ import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
 from golden.cases import CASES, generated
-from relflow_gen.metadata import schema_meta
+from relflow_gen.compiler.metadata import schema_meta
 out = {}
 for case in CASES:
     gen = generated(case)
@@ -271,7 +271,7 @@ def test_package_imports_declares_and_carries_the_metadata(
     case: Case, imported_packages: tuple[Path, dict[str, dict[str, object]]]
 ) -> None:
     result = imported_packages[1][case.name]
-    assert result["metadata_equal"], "tables.SCHEMA differs from relflow_gen.metadata.schema_meta(project)"
+    assert result["metadata_equal"], "tables.SCHEMA differs from relflow_gen.compiler.metadata.schema_meta(project)"
     assert result["tables"] == len(_project(case).tables())
     assert result["bound"] and result["all"]
 

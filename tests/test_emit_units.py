@@ -10,19 +10,19 @@ import xml.dom.minidom
 
 import pytest
 
-from relflow_gen import emit_literals as lit
-from relflow_gen.diagram import to_dot, to_mermaid
-from relflow_gen.emit import EmitOptions, emit
-from relflow_gen.emit_layout import Atom, Group, block, call, flat, subscript, tup
-from relflow_gen.emit_models import HEADER_MARKER, header_text, package_model
-from relflow_gen.emit_names import RESERVED, SUFFIXES, table_stems, unique
-from relflow_gen.emit_sql import ddl_statements
-from relflow_gen.emit_svg import dot_available, postprocess, render_svg
-from relflow_gen.frontend import compile_text
-from relflow_gen.ir import Project
-from relflow_gen.metadata import schema_meta
-from relflow_gen.runtime.meta import REQUIRED, Attr, SqlDefault
-from relflow_gen.types import TypeSpec
+from relflow_gen.emit import literals as lit
+from relflow_gen.runtime.diagram import to_dot, to_mermaid
+from relflow_gen.emit.package import EmitOptions, emit
+from relflow_gen.emit.layout import Atom, Group, block, call, flat, subscript, tup
+from relflow_gen.emit.models import HEADER_MARKER, header_text, package_model
+from relflow_gen.emit.names import RESERVED, SUFFIXES, table_stems, unique
+from relflow_gen.emit.sql import ddl_statements
+from relflow_gen.emit.svg import dot_available, postprocess, render_svg
+from relflow_gen.compiler.frontend import compile_text
+from relflow_gen.compiler.ir import Project
+from relflow_gen.compiler.metadata import schema_meta
+from relflow_gen.core.meta import REQUIRED, Attr, SqlDefault
+from relflow_gen.core.types import TypeSpec
 
 LAB = """\
 schema lab "A lab"
@@ -286,7 +286,7 @@ def test_svg_is_deterministic_and_well_formed() -> None:
 
 
 def test_svg_is_skipped_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("relflow_gen.emit_svg.shutil.which", lambda name: None)
+    monkeypatch.setattr("relflow_gen.emit.svg.shutil.which", lambda name: None)
     assert render_svg("digraph {}", "H") is None
 
 
@@ -294,7 +294,7 @@ def test_svg_is_skipped_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _black_stable(code: str) -> bool:
-    from relflow_gen.emit import format_python
+    from relflow_gen.emit.package import format_python
 
     return format_python(code + "\n") == code + "\n"
 
@@ -337,8 +337,8 @@ def test_strings_are_quoted_as_black_quotes_them(text: str) -> None:
 
 
 def test_an_imported_schema_may_not_hide_a_pipeline_attribute() -> None:
-    from relflow_gen.emit import EmitError
-    from relflow_gen.frontend import compile_file
+    from relflow_gen.emit.package import EmitError
+    from relflow_gen.compiler.frontend import compile_file
 
     sources = {
         "main.rf": 'schema main\nimport "tables.rf"\nmanual A {\n    a: int32\n    ---\n    -> tables.B\n}\n',

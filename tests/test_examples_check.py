@@ -2,7 +2,7 @@
 
 Every ``examples/**/*.rf`` file is compiled as a root (with everything it
 imports) and must produce no diagnostic at all, warnings included, both
-through :func:`relflow_gen.frontend.compile_file` and through
+through :func:`relflow_gen.compiler.frontend.compile_file` and through
 ``relflow-gen check``.  The rest pins down the structure the examples exist
 to show: tiers, keys, parts, the hierarchical self-references, the lookup
 contents, and, for the university example, that its types fit the CSV data
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.cli import main
-from relflow_gen.frontend import Compilation, compile_file
-from relflow_gen.ir import ForeignKey, Project, Table, Tier
-from relflow_gen.types import TypeSpec
+from relflow_gen.cli.main import main
+from relflow_gen.compiler.frontend import Compilation, compile_file
+from relflow_gen.compiler.ir import ForeignKey, Project, Table, Tier
+from relflow_gen.core.types import TypeSpec
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

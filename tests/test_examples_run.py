@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.cli import main as relflow_gen
+from relflow_gen.cli.main import main as relflow_gen
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from relflow_gen.cli import main
-from relflow_gen.format import format_text
-from relflow_gen.frontend import Compilation, compile_file, read_file
-from relflow_gen.ir import to_data
-from relflow_gen.types import quote
+from relflow_gen.cli.main import main
+from relflow_gen.fmt.formatter import format_text
+from relflow_gen.compiler.frontend import Compilation, compile_file, read_file
+from relflow_gen.compiler.ir import to_data
+from relflow_gen.core.types import quote
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -156,7 +156,7 @@ def test_layout_basics(path: Path) -> None:
 @pytest.mark.parametrize("path", _inputs())
 def test_comments_kept(path: Path) -> None:
     """Every comment survives, in order, full-line ones on their own line."""
-    from relflow_gen.parse import parse
+    from relflow_gen.compiler.parse import parse
 
     source = path.read_text(encoding="utf-8")
     before = parse(source, "a.rf")

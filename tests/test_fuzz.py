@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.cli import main
-from relflow_gen.frontend import Compilation, compile_file
+from relflow_gen.cli.main import main
+from relflow_gen.compiler.frontend import Compilation, compile_file
 
 CASES = int(os.environ.get("RELFLOW_FUZZ_CASES", "3000"))
 SEED = int(os.environ.get("RELFLOW_FUZZ_SEED", "20240611"))

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from relflow_gen.runtime import Maker
-from relflow_gen.runtime import jobs as jobs_module
-from relflow_gen.runtime.jobs import JobStore, ServerClock, WorkerIdentity, pid_alive
+from relflow_gen.runtime.populate import jobs as jobs_module
+from relflow_gen.runtime.populate.jobs import JobStore, ServerClock, WorkerIdentity, pid_alive
 from relflow_gen.runtime.pipeline import Pipeline
-from relflow_gen.runtime.worker_keys import canonical_key, hash_json, key_from_json, key_hash, key_json
+from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_from_json, key_hash, key_json
 from runtime_fixtures import pipeline_from
 
 SRC = """

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import sys
-import relflow_gen, relflow_gen.resources as r
-from relflow_gen.frontend import compile_text
-from relflow_gen.emit import EmitOptions, emit
+import relflow_gen, relflow_gen.core.resources as r
+from relflow_gen.compiler.frontend import compile_text
+from relflow_gen.emit.package import EmitOptions, emit
 print(relflow_gen.__file__)
 print(r.grammar_path())
 print(r.templates_dir())

@@ -14,7 +14,7 @@ import pytest
 
 from relflow_gen.runtime import InsertError, Maker, MakeError, MissingParentError
 from relflow_gen.runtime.pipeline import Pipeline
-from relflow_gen.runtime.populate import (
+from relflow_gen.runtime.populate.run import (
     MissingMakerError,
     PopulateError,
     code_fingerprint,
@@ -229,7 +229,7 @@ def test_populate_refuses_to_run_inside_a_transaction(lab: Pipeline) -> None:
 
 def test_only_auto_tables_populate(lab: Pipeline) -> None:
     from relflow_gen.runtime import TierError
-    from relflow_gen.runtime.populate import populate
+    from relflow_gen.runtime.populate.run import populate
 
     with pytest.raises(TierError, match="manual"):
         populate(lab, "Session")
@@ -407,7 +407,7 @@ class _Terminal:
 def test_progress_bar_on_a_terminal_only(lab: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from relflow_gen.runtime.progress import ProgressBar, progress_bar
+    from relflow_gen.runtime.populate.progress import ProgressBar, progress_bar
 
     assert progress_bar("x", 10, True, stream=_NotATerminal()) is None
     assert progress_bar("x", 10, False, stream=_Terminal()) is None

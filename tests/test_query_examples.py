@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from relflow_gen.frontend import compile_file
-from relflow_gen.metadata import schema_meta
+from relflow_gen.compiler.frontend import compile_file
+from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.runtime import U
 from relflow_gen.runtime.dynamic import pipeline_class
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from relflow_gen import run_cli
+from relflow_gen.cli import run as run_cli
 from relflow_gen.runtime.cli import main
 from relflow_gen.runtime.pipeline import Pipeline
 from runtime_fixtures import pipeline_from
@@ -210,7 +210,7 @@ def test_relflow_gen_run_builds_the_pipeline_from_an_rf_file(
     assert "lab.Summary" in capsys.readouterr().out
     broken = tmp_path / "broken.rf"
     broken.write_text("schema x\nmanual A {\n  a: nosuchtype\n}\n")
-    from relflow_gen.errors import UsageError
+    from relflow_gen.core.errors import UsageError
 
     with pytest.raises(UsageError, match="has errors"):
         run_cli.load_pipeline(str(broken))

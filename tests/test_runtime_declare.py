@@ -9,10 +9,10 @@ import dataclasses
 import pytest
 
 from relflow_gen.runtime import DeclareError, TierError
-from relflow_gen.runtime.connection import Connection
-from relflow_gen.runtime.meta import TableMeta
+from relflow_gen.runtime.engine.connection import Connection
+from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.pipeline import Pipeline
-from relflow_gen.types import TypeSpec
+from relflow_gen.core.types import TypeSpec
 from runtime_support import compiled, databases, open_pipeline, table_names
 
 SRC = """

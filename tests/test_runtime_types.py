@@ -24,8 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relflow_gen.runtime.codec import TIMESTAMP_MAX, TIMESTAMP_MIN
-from relflow_gen.types import TYPES
+from relflow_gen.runtime.engine.codec import TIMESTAMP_MAX, TIMESTAMP_MIN
+from relflow_gen.core.types import TYPES
 from runtime_support import open_pipeline
 
 settings.load_profile("runtime")

@@ -20,7 +20,7 @@ import pytest
 
 from relflow_gen.runtime import Maker, U
 from relflow_gen.runtime.pipeline import Pipeline
-from relflow_gen.runtime.populate import PopulateError
+from relflow_gen.runtime.populate.run import PopulateError
 from runtime_fixtures import pipeline_from
 
 WORK = """
@@ -116,7 +116,7 @@ def test_four_processes_make_each_key_exactly_once(wk: Pipeline) -> None:
 
 
 def _independent_worker(pipeline_cls: type[Pipeline], params: Any) -> None:
-    from relflow_gen.runtime.connection import Connection
+    from relflow_gen.runtime.engine.connection import Connection
 
     db: Any = pipeline_cls(Connection(params), declare=False, makers=[MakeDst])
     try:
@@ -168,7 +168,7 @@ def test_max_calls_bounds_all_processes_together(wk: Pipeline) -> None:
 
 
 def _blocking_worker(pipeline_cls: type[Pipeline], params: Any, flags: Path) -> None:
-    from relflow_gen.runtime.connection import Connection
+    from relflow_gen.runtime.engine.connection import Connection
 
     FLAG_DIR[:] = [flags]
     db: Any = pipeline_cls(Connection(params), declare=False, makers=[MakeSlow])

@@ -4,9 +4,9 @@ Generated code imports from here; users mostly meet it through the generated
 package (``lab_pipeline.connect(url)``), the query operators and the errors.
 """
 
-from ..types import TypeSpec
-from .connection import Connection
-from .errors import (
+from relflow_gen.core.types import TypeSpec
+from relflow_gen.runtime.engine.connection import Connection
+from relflow_gen.runtime.errors import (
     ConnectError,
     DatabaseError,
     DeclareError,
@@ -22,12 +22,13 @@ from .errors import (
     QueryError,
     TierError,
 )
-from .make import Maker, PartSink
-from .meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
-from .pipeline import Namespace, Pipeline
-from .populate import PopulateReport
-from .query import AndList, Not, Query, Row, RowKey, U
-from .table import AutoTable, ComputedTable, ImportedTable, LookupTable, ManualTable, PartTable, Table
+from relflow_gen.runtime.populate.make import Maker, PartSink
+from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
+from relflow_gen.runtime.pipeline import Namespace, Pipeline
+from relflow_gen.runtime.populate.run import PopulateReport
+from relflow_gen.runtime.query import AndList, Not, Query, Row, RowKey, U
+from relflow_gen.runtime.populate.auto import AutoTable, ComputedTable, ImportedTable
+from relflow_gen.runtime.tables.table import LookupTable, ManualTable, PartTable, Table
 
 __all__ = [
     "FK",

@@ -24,6 +24,7 @@ import argparse
 import importlib
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 import traceback
@@ -32,10 +33,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import RelflowError, UsageError
-from .make import Maker
-from .pipeline import Pipeline
-from .worker_commands import COMMANDS, add_populate_options
+from relflow_gen.core.errors import RelflowError, UsageError
+from relflow_gen.runtime.populate.make import Maker
+from relflow_gen.runtime.diagram import to_mermaid
+from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.keysource import key_source
+from relflow_gen.runtime.commands import COMMANDS, add_populate_options
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -107,8 +110,6 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     if args.verbose:
-        import logging
-
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "diagram":
         return _diagram(pipeline_cls, args.format)
@@ -155,8 +156,6 @@ def _run(db: Pipeline, args: Any) -> int:
 
 
 def _status(db: Pipeline) -> int:
-    from .populate import key_source
-
     counts = db.jobs.counts()
     header = f"{'table':34s} {'tier':9s} {'done':>9s} {'pending':>9s} {'reserved':>9s} {'errors':>7s} {'ignored':>8s}"
     print(header)
@@ -256,7 +255,5 @@ def _diagram(pipeline_cls: type[Pipeline], fmt: str) -> int:
     if fmt in ("svg", "dot"):
         print(f"error: the package has no diagram.{fmt} (run relflow-gen build)", file=sys.stderr)
         return EXIT_FAILURES
-    from ..diagram import to_mermaid
-
     print(to_mermaid(pipeline_cls.meta, f"diagram of {pipeline_cls.meta.name}"), end="\n")
     return EXIT_OK

@@ -3,16 +3,17 @@
 ``pipeline_class(meta)`` gives a :class:`Pipeline` subclass whose tables are
 the generic tier classes (rows are plain dicts).  The generated packages are
 the typed way to use a pipeline; this is for tools and tests that only have a
-:class:`SchemaMeta` (e.g. from ``relflow_gen.metadata.schema_meta``).
+:class:`SchemaMeta` (e.g. from ``relflow_gen.compiler.metadata.schema_meta``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .meta import SchemaMeta, TableMeta
-from .pipeline import Pipeline
-from .table import ComputedTable, ImportedTable, LookupTable, ManualTable, PartTable
+from relflow_gen.core.meta import SchemaMeta, TableMeta
+from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.auto import ComputedTable, ImportedTable
+from relflow_gen.runtime.tables.table import LookupTable, ManualTable, PartTable
 
 TIER_CLASSES: dict[str, type[Any]] = {
     "lookup": LookupTable,

@@ -1,13 +1,13 @@
-"""Runtime exceptions (all under :class:`relflow_gen.errors.RelflowError`)."""
+"""Runtime exceptions (all under :class:`relflow_gen.core.errors.RelflowError`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import RelflowError
+from relflow_gen.core.errors import RelflowError
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
+    from relflow_gen.runtime.backends.base import Backend
 
 
 class DatabaseError(RelflowError):

@@ -10,19 +10,21 @@ after their schema (``db.common.Species``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
-from .connection import Connection
-from .declare import DeclareReport, declare
-from .errors import QueryError
-from .meta import SchemaMeta
+from relflow_gen.runtime.backends.base import ConnectionParams
+from relflow_gen.runtime.engine.connection import Connection
+from relflow_gen.runtime.tables.declare import DeclareReport, declare
+from relflow_gen.runtime.errors import QueryError
+from relflow_gen.core.meta import SchemaMeta
 
-if TYPE_CHECKING:
-    from .jobs import Jobs
-    from .make import Maker
-    from .populate import PopulateReport
-    from .table import Table
+from relflow_gen.runtime.populate.jobs import jobs_table_meta
+from relflow_gen.runtime.populate.make import Maker
+from relflow_gen.runtime.populate.manage import Jobs
+from relflow_gen.runtime.populate.run import PopulateReport, populate_all
+from relflow_gen.runtime.tables.table import Table
 
 
 class Namespace:
@@ -82,7 +84,9 @@ class Pipeline:
 
     def declare(self, *, update_contents: bool = False) -> DeclareReport:
         """Create missing tables, check existing ones, insert lookup contents."""
-        return declare(self, update_contents=update_contents)
+        return declare(
+            self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas]
+        )
 
     # -- makers and populate -----------------------------------------------------
     def register(self, *makers: type[Maker[Any, Any]]) -> None:
@@ -96,17 +100,18 @@ class Pipeline:
     def maker_for(self, full_name: str) -> type[Maker[Any, Any]] | None:
         return self._makers.get(full_name)
 
+    def reopener(self) -> Callable[[], Pipeline]:
+        """A picklable function that opens this pipeline again on a new connection with the
+        same makers registered (worker processes call it)."""
+        return functools.partial(_reopen, type(self), self.connection.params, tuple(self._makers.values()))
+
     def populate_all(self, *restrictions: object, **options: Any) -> PopulateReport:
         """Populate every imported/computed table in dependency order (options as for populate())."""
-        from .populate import populate_all
-
         return populate_all(self, *restrictions, **options)
 
     @property
     def jobs(self) -> Jobs:
         """Reservations, errors and ignored keys of populate (the schemas' jobs tables)."""
-        from .jobs import Jobs
-
         return Jobs(self)
 
     # -- lifetime ----------------------------------------------------------------
@@ -118,6 +123,12 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reopen(
+    cls: type[Pipeline], params: ConnectionParams, makers: tuple[type[Maker[Any, Any]], ...]
+) -> Pipeline:
+    return cls(Connection(params), declare=False, makers=makers)
 
 
 def _bind(pipeline: Pipeline, path: str, table: Table[Any, Any, Any]) -> None:

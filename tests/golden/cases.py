@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from relflow_gen.build_cli import Generated, generate
-from relflow_gen.emit import EmitOptions
-from relflow_gen.stubs import stub_files
+from relflow_gen.cli.build import Generated, generate
+from relflow_gen.emit.package import EmitOptions
+from relflow_gen.emit.stubs import stub_files
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"

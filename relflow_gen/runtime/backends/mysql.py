@@ -25,10 +25,10 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
-from ...types import TypeSpec, sql_string
-from ..meta import TableMeta
-from . import base
-from .. import blob
+from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.core.meta import TableMeta
+from relflow_gen.runtime.backends import base
+from relflow_gen.runtime import blob
 
 # MySQL error numbers
 ER_DUP_ENTRY = 1062

@@ -9,19 +9,20 @@ table); joins, projections and aggregations give plain ``dict`` rows.
 from __future__ import annotations
 
 import decimal
+import html
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
-from ...types import TypeSpec
-from ..backends.base import Backend, Decoder
-from ..codec import decode_rows
-from ..errors import FetchOneError, QueryError
-from . import expr, sqltext
-from .condition import RowKey, fast_restrict, attribute_resolver, compile_condition
-from .expr import Col, Select
+from relflow_gen.core.types import TypeSpec
+from relflow_gen.runtime.backends.base import Backend, Decoder
+from relflow_gen.runtime.engine.codec import decode_rows
+from relflow_gen.runtime.errors import FetchOneError, QueryError
+from relflow_gen.runtime.query import expr, sqltext
+from relflow_gen.runtime.query.condition import Not, RowKey, fast_restrict, attribute_resolver, compile_condition
+from relflow_gen.runtime.query.expr import Col, Select
 
 if TYPE_CHECKING:
-    from ..connection import Connection
+    from relflow_gen.runtime.engine.connection import Connection
 
 R = TypeVar("R")
 Row = dict[str, Any]
@@ -101,8 +102,6 @@ class Query(Generic[R]):
         return self.restrict(cond)
 
     def __sub__(self, cond: object) -> Self:
-        from .condition import Not
-
         return self.restrict(Not(cond))
 
     # -- join, projection, aggregation, union -------------------------------
@@ -354,8 +353,6 @@ class Query(Generic[R]):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        import html
-
         names, shown, total = self._preview()
         pk = set(self._select.primary_key)
         head = "".join(

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from ...types import TypeSpec
+from relflow_gen.core.types import TypeSpec
 
-from ..backends.base import Backend
-from ..codec import ValueProblem, column_checker
-from ..errors import QueryError
-from . import sqltext
-from .expr import shape_cache, with_condition, Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
+from relflow_gen.runtime.backends.base import Backend
+from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
+from relflow_gen.runtime.errors import QueryError
+from relflow_gen.runtime.query import sqltext
+from relflow_gen.runtime.query.expr import shape_cache, with_condition, Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
 
 
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ...types import TypeSpec
-from ..backends.base import Backend
-from ..errors import QueryError
+from relflow_gen.core.types import TypeSpec
+from relflow_gen.runtime.backends.base import Backend
+from relflow_gen.runtime.errors import QueryError
 
 _alias_counter = itertools.count()
 

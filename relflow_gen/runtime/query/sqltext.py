@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ...types import TypeSpec
-from ..backends.base import Backend
-from ..errors import QueryError
+from relflow_gen.core.types import TypeSpec
+from relflow_gen.runtime.backends.base import Backend
+from relflow_gen.runtime.errors import QueryError
 
 _TOKEN = re.compile(
     r"""

@@ -291,7 +291,7 @@ class MeasureTable(ComputedTable[MeasureRow, MeasureKey, MeasureInsert]):
 
     def register(self, maker: type[MeasureMaker]) -> None:
         """Use ``maker``, a subclass of MeasureMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class AlltypesPipeline(Pipeline):

@@ -284,7 +284,7 @@ class SharedItemSummaryTable(
 
     def register(self, maker: type[SharedItemSummaryMaker]) -> None:
         """Use ``maker``, a subclass of SharedItemSummaryMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SharedItemSummaryDetailTable(
@@ -326,7 +326,7 @@ class Computed_2Table(ComputedTable[Computed_2Row, Computed_2Key, Computed_2Inse
 
     def register(self, maker: type[Computed_2Maker]) -> None:
         """Use ``maker``, a subclass of Computed_2Maker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class ComputedMakerTable(PartTable[ComputedMakerRow, ComputedMakerKey, ComputedMakerInsert]):
@@ -338,7 +338,7 @@ class Imported_2Table(ImportedTable[Imported_2Row, Imported_2Key, Imported_2Inse
 
     def register(self, maker: type[Imported_2Maker]) -> None:
         """Use ``maker``, a subclass of Imported_2Maker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SharedTables(Namespace):

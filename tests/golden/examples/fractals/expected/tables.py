@@ -551,7 +551,7 @@ class FractalImageTable(ComputedTable[FractalImageRow, FractalImageKey, FractalI
 
     def register(self, maker: type[FractalImageMaker]) -> None:
         """Use ``maker``, a subclass of FractalImageMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class RenderingTable(ComputedTable[RenderingRow, RenderingKey, RenderingInsert]):
@@ -559,7 +559,7 @@ class RenderingTable(ComputedTable[RenderingRow, RenderingKey, RenderingInsert])
 
     def register(self, maker: type[RenderingMaker]) -> None:
         """Use ``maker``, a subclass of RenderingMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class ThumbnailTable(ComputedTable[ThumbnailRow, ThumbnailKey, ThumbnailInsert]):
@@ -567,7 +567,7 @@ class ThumbnailTable(ComputedTable[ThumbnailRow, ThumbnailKey, ThumbnailInsert])
 
     def register(self, maker: type[ThumbnailMaker]) -> None:
         """Use ``maker``, a subclass of ThumbnailMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class ImageStatsTable(ComputedTable[ImageStatsRow, ImageStatsKey, ImageStatsInsert]):
@@ -575,7 +575,7 @@ class ImageStatsTable(ComputedTable[ImageStatsRow, ImageStatsKey, ImageStatsInse
 
     def register(self, maker: type[ImageStatsMaker]) -> None:
         """Use ``maker``, a subclass of ImageStatsMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class HistogramTable(ComputedTable[HistogramRow, HistogramKey, HistogramInsert]):
@@ -583,7 +583,7 @@ class HistogramTable(ComputedTable[HistogramRow, HistogramKey, HistogramInsert])
 
     def register(self, maker: type[HistogramMaker]) -> None:
         """Use ``maker``, a subclass of HistogramMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class BoxDimensionTable(ComputedTable[BoxDimensionRow, BoxDimensionKey, BoxDimensionInsert]):
@@ -593,7 +593,7 @@ class BoxDimensionTable(ComputedTable[BoxDimensionRow, BoxDimensionKey, BoxDimen
 
     def register(self, maker: type[BoxDimensionMaker]) -> None:
         """Use ``maker``, a subclass of BoxDimensionMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class BoxDimensionScaleTable(

@@ -1145,7 +1145,7 @@ class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert])
 
     def register(self, maker: type[RecordingMaker]) -> None:
         """Use ``maker``, a subclass of RecordingMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class FilteredRecordingTable(
@@ -1155,7 +1155,7 @@ class FilteredRecordingTable(
 
     def register(self, maker: type[FilteredRecordingMaker]) -> None:
         """Use ``maker``, a subclass of FilteredRecordingMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SpikeSortingTable(ComputedTable[SpikeSortingRow, SpikeSortingKey, SpikeSortingInsert]):
@@ -1165,7 +1165,7 @@ class SpikeSortingTable(ComputedTable[SpikeSortingRow, SpikeSortingKey, SpikeSor
 
     def register(self, maker: type[SpikeSortingMaker]) -> None:
         """Use ``maker``, a subclass of SpikeSortingMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SpikeSortingUnitTable(
@@ -1179,7 +1179,7 @@ class NeuronStatsTable(ComputedTable[NeuronStatsRow, NeuronStatsKey, NeuronStats
 
     def register(self, maker: type[NeuronStatsMaker]) -> None:
         """Use ``maker``, a subclass of NeuronStatsMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class TrialResponseTable(ComputedTable[TrialResponseRow, TrialResponseKey, TrialResponseInsert]):
@@ -1187,7 +1187,7 @@ class TrialResponseTable(ComputedTable[TrialResponseRow, TrialResponseKey, Trial
 
     def register(self, maker: type[TrialResponseMaker]) -> None:
         """Use ``maker``, a subclass of TrialResponseMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class UnitCurationTable(ManualTable[UnitCurationRow, UnitCurationKey, UnitCurationInsert]):

@@ -544,7 +544,7 @@ class LanguageReachTable(ComputedTable[LanguageReachRow, LanguageReachKey, Langu
 
     def register(self, maker: type[LanguageReachMaker]) -> None:
         """Use ``maker``, a subclass of LanguageReachMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class FamilyReachTable(ComputedTable[FamilyReachRow, FamilyReachKey, FamilyReachInsert]):
@@ -552,7 +552,7 @@ class FamilyReachTable(ComputedTable[FamilyReachRow, FamilyReachKey, FamilyReach
 
     def register(self, maker: type[FamilyReachMaker]) -> None:
         """Use ``maker``, a subclass of FamilyReachMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class LanguageProfileTable(
@@ -562,7 +562,7 @@ class LanguageProfileTable(
 
     def register(self, maker: type[LanguageProfileMaker]) -> None:
         """Use ``maker``, a subclass of LanguageProfileMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class LanguagesPipeline(Pipeline):

@@ -597,7 +597,7 @@ class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert])
 
     def register(self, maker: type[RecordingMaker]) -> None:
         """Use ``maker``, a subclass of RecordingMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class RecordingChannelTable(
@@ -613,7 +613,7 @@ class ProbeQualityTable(ComputedTable[ProbeQualityRow, ProbeQualityKey, ProbeQua
 
     def register(self, maker: type[ProbeQualityMaker]) -> None:
         """Use ``maker``, a subclass of ProbeQualityMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class ProbeQualityChannelTable(
@@ -629,7 +629,7 @@ class ProbeLfpTable(ComputedTable[ProbeLfpRow, ProbeLfpKey, ProbeLfpInsert]):
 
     def register(self, maker: type[ProbeLfpMaker]) -> None:
         """Use ``maker``, a subclass of ProbeLfpMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class ProbeLfpBandPowerTable(
@@ -645,7 +645,7 @@ class ProbeCoherenceTable(
 
     def register(self, maker: type[ProbeCoherenceMaker]) -> None:
         """Use ``maker``, a subclass of ProbeCoherenceMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class MultisitePipeline(Pipeline):

@@ -798,7 +798,7 @@ class OrderTotalTable(ComputedTable[OrderTotalRow, OrderTotalKey, OrderTotalInse
 
     def register(self, maker: type[OrderTotalMaker]) -> None:
         """Use ``maker``, a subclass of OrderTotalMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class MonthlySalesTable(ComputedTable[MonthlySalesRow, MonthlySalesKey, MonthlySalesInsert]):
@@ -809,7 +809,7 @@ class MonthlySalesTable(ComputedTable[MonthlySalesRow, MonthlySalesKey, MonthlyS
 
     def register(self, maker: type[MonthlySalesMaker]) -> None:
         """Use ``maker``, a subclass of MonthlySalesMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class MonthlySalesByProductLineTable(
@@ -833,7 +833,7 @@ class RepMonthlySalesTable(
 
     def register(self, maker: type[RepMonthlySalesMaker]) -> None:
         """Use ``maker``, a subclass of RepMonthlySalesMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class CustomerBalanceTable(
@@ -843,7 +843,7 @@ class CustomerBalanceTable(
 
     def register(self, maker: type[CustomerBalanceMaker]) -> None:
         """Use ``maker``, a subclass of CustomerBalanceMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SalesPipeline(Pipeline):

@@ -894,7 +894,7 @@ class SectionGradesTable(ComputedTable[SectionGradesRow, SectionGradesKey, Secti
 
     def register(self, maker: type[SectionGradesMaker]) -> None:
         """Use ``maker``, a subclass of SectionGradesMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class SectionGradesDistributionTable(
@@ -910,7 +910,7 @@ class StudentGpaTable(ComputedTable[StudentGpaRow, StudentGpaKey, StudentGpaInse
 
     def register(self, maker: type[StudentGpaMaker]) -> None:
         """Use ``maker``, a subclass of StudentGpaMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class DepartmentStatsTable(
@@ -920,7 +920,7 @@ class DepartmentStatsTable(
 
     def register(self, maker: type[DepartmentStatsMaker]) -> None:
         """Use ``maker``, a subclass of DepartmentStatsMaker, as the make() of this table."""
-        self._pipeline.register(maker)
+        self._register(maker)
 
 
 class UniversityPipeline(Pipeline):

@@ -1,0 +1,135 @@
+"""The ``relflow-gen`` command line.
+
+Exit codes of every command: 0 success, 1 diagnostics or differences found,
+2 usage or configuration error, 123 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from relflow_gen.cli import build as build_cli
+from relflow_gen.cli import run as run_cli
+from relflow_gen.compiler.diagnostics import render_all, to_json
+from relflow_gen.compiler.frontend import compile_file
+from relflow_gen.core.errors import UsageError
+from relflow_gen.fmt.formatter import FormatterBug, format_text
+
+EXIT_OK = 0
+EXIT_DIAGNOSTICS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 123
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    all_diags = []
+    sources: dict[str, str] = {}
+    for path in args.files:
+        comp = compile_file(path)
+        all_diags.extend(comp.diagnostics)
+        sources.update(comp.sources)
+    if args.error_format == "json":
+        print(to_json(all_diags))
+    elif all_diags:
+        print(render_all(all_diags, sources), file=sys.stderr)
+    else:
+        n = len(args.files)
+        print(f"ok: {n} file{'s' if n != 1 else ''} checked, no problems found")
+    return EXIT_DIAGNOSTICS if any(d.is_error for d in all_diags) else EXIT_OK
+
+
+def _cmd_format(args: argparse.Namespace) -> int:
+    # Read every file first: a usage error (missing file, directory, not UTF-8)
+    # stops the command before anything is written.  Bytes are decoded without
+    # newline translation so that CRLF files count as "would change".
+    sources: dict[str, str] = {}
+    for path in args.files:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"{path}: is a directory, not a .rf file") from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            sources[path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text") from None
+
+    status = EXIT_OK
+    for path, text in sources.items():
+        try:
+            formatted, diags = format_text(text, path)
+        except FormatterBug as exc:
+            print(
+                f"relflow-gen: internal error: {path} left unchanged: {exc} "
+                "(please report this with the input that caused it)",
+                file=sys.stderr,
+            )
+            status = EXIT_INTERNAL
+            continue
+        if formatted is None:
+            print(render_all(diags, {path: text.replace("\r\n", "\n")}), file=sys.stderr)
+            status = max(status, EXIT_DIAGNOSTICS)
+            continue
+        if formatted != text:
+            if args.check:
+                print(f"would reformat {path}", file=sys.stderr)
+                status = max(status, EXIT_DIAGNOSTICS)
+            else:
+                Path(path).write_bytes(formatted.encode("utf-8"))
+                print(f"reformatted {path}")
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relflow-gen",
+        description="Compile .rf relational-workflow schemas into typed Python pipeline packages.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="check .rf files and report diagnostics")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--error-format", choices=("human", "json"), default="human")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("format", help="rewrite .rf files in canonical layout")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--check", action="store_true", help="exit 1 when a file would change; write nothing")
+    p.set_defaults(func=_cmd_format)
+
+    _register_more(sub)
+    return parser
+
+
+def _register_more(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Commands defined by later stages (build, stubs, run) register here."""
+    build_cli.register(sub)
+    run_cli.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        print(f"relflow-gen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001 - last line of defence: report as internal error
+        print("relflow-gen: internal error (please report this with the input that caused it)", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

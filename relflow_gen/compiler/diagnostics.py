@@ -1,0 +1,126 @@
+"""Diagnostics: coded, located, rendered problems in `.rf` sources.
+
+Every problem the front end finds is a :class:`Diagnostic` with a stable code
+from :data:`CODES`, a source span and an optional hint.  :func:`render` prints
+them like a compiler (``error[E0101]: ...`` / ``--> file:line:col`` / source
+line with a caret); :func:`to_json` gives the same for tools.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from relflow_gen.compiler.ir import Span
+
+Severity = Literal["error", "warning"]
+
+#: Stable diagnostic codes and their one-line meaning (docs/diagnostics.md lists them).
+CODES: dict[str, str] = {
+    "E0001": "syntax error",
+    "E0002": "file cannot be read",
+    "E0003": "import cannot be resolved",
+    "E0004": "import cycle",
+    "E0101": "unknown reference",
+    "E0102": "dependency cycle",
+    "E0103": "duplicate table",
+    "E0104": "duplicate attribute",
+    "E0105": "nullable primary-key attribute",
+    "E0106": "blob, json or text attribute in the primary key",
+    "E0107": "nullable foreign key in the primary key",
+    "E0108": "default does not fit its type",
+    "E0109": "enum default not among its values",
+    "E0110": "imported/computed table without a foreign key in its primary key",
+    "E0111": "part table outside a master",
+    "E0112": "part table nested in a part table",
+    "E0113": "lookup contents row does not fit the heading",
+    "E0114": "lookup contents repeat a primary key",
+    "E0115": "rename of an attribute the parent does not have",
+    "E0116": "self-reference that is not a renamed secondary foreign key",
+    "E0117": "identifier is a reserved SQL or Python keyword",
+    "E0118": "identifier too long",
+    "E0119": "unknown type",
+    "E0120": "naming convention",
+    "E0121": "bad type arguments",
+    "E0122": "unknown foreign-key option",
+    "E0123": "index on an unknown attribute",
+    "E0124": "contents outside a lookup table",
+    "E0125": "table without a primary key",
+    "E0126": "`-> master` outside a part table",
+    "E0127": "duplicate schema name",
+    "E0128": "duplicate contents or index",
+    # warnings: the schema works, but something in it is redundant
+    "W0201": "redundant index or foreign-key option",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    hint: str | None = None
+    severity: Severity = "error"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.span.file, self.span.line, self.span.col, self.code)
+
+
+def render(diag: Diagnostic, sources: dict[str, str]) -> str:
+    """Render one diagnostic in the human format."""
+    s = diag.span
+    out = [f"{diag.severity}[{diag.code}]: {diag.message}", f"  --> {s.file}:{s.line}:{s.col}"]
+    text = sources.get(s.file)
+    if text is not None and s.line >= 1:
+        lines = text.split("\n")
+        if s.line <= len(lines):
+            line = "".join(ch if ch.isprintable() else " " for ch in lines[s.line - 1].expandtabs(1))
+            gutter = str(s.line)
+            pad = " " * len(gutter)
+            end = s.end_col if s.end_line == s.line and s.end_col > s.col else s.col + 1
+            end = min(max(end, s.col + 1), max(len(line) + 1, s.col + 1))
+            out.append(f"{pad} |")
+            out.append(f"{gutter} | {line}")
+            out.append(f"{pad} | " + " " * (s.col - 1) + "^" * (end - s.col))
+    for note in diag.notes:
+        out.append(f"   = note: {note}")
+    if diag.hint:
+        out.append(f"   = hint: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_all(diags: list[Diagnostic], sources: dict[str, str]) -> str:
+    """Render diagnostics followed by a summary line."""
+    parts = [render(d, sources) for d in sorted(diags, key=Diagnostic.sort_key)]
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    summary = f"{errors} error{'s' if errors != 1 else ''}"
+    if warnings:
+        summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
+    return "\n\n".join(parts) + ("\n\n" if parts else "") + summary + " found"
+
+
+def to_json(diags: list[Diagnostic]) -> str:
+    """Diagnostics as a JSON document for tools (``--error-format json``)."""
+    items = [
+        {
+            "code": d.code,
+            "severity": d.severity,
+            "message": d.message,
+            "file": d.span.file,
+            "line": d.span.line,
+            "column": d.span.col,
+            "end_line": d.span.end_line,
+            "end_column": d.span.end_col,
+            "hint": d.hint,
+            "notes": list(d.notes),
+        }
+        for d in sorted(diags, key=Diagnostic.sort_key)
+    ]
+    return json.dumps({"diagnostics": items, "errors": sum(1 for d in diags if d.is_error)}, indent=2)

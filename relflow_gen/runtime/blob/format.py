@@ -1,0 +1,188 @@
+"""The ``blob`` attribute codec: numpy arrays and plain Python values to bytes and back, never pickle.
+
+>>> import numpy as np
+>>> value = {"trace": np.arange(3, dtype=">f8"), "ok": True}
+>>> back = decode(encode(value))
+>>> back["trace"].dtype.str, back["ok"]
+('>f8', True)
+
+A blob is a header (magic ``RFBL``, a version byte, a codec byte) followed by one value in a
+tagged, recursive encoding, stored as is or zlib-compressed when that pays. The format is
+specified completely in ``docs/blob-format.md``. This module holds the header and compression;
+the body is handled by ``blob_encode`` / ``blob_decode`` (values, with tags from ``blob_tags``),
+``blob_dtype`` (numpy dtype descriptions) and ``blob_io`` (varints, bounds-checked reading).
+
+Round trips are exact: the Python type, numpy dtype (byte order included), shape, memory order
+(C or Fortran) and every bit of the data (NaN payloads, -0.0) come back. Decoded arrays are
+writable copies that own their memory. Decoding untrusted bytes runs no code and either returns
+a value or raises :class:`BlobError` saying what is wrong and at which byte.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from relflow_gen.runtime.blob.decoder import decode_value
+from relflow_gen.runtime.blob.encoder import encode_value
+from relflow_gen.runtime.blob.io import BlobError, Reader, Writer
+
+__all__ = ["BlobError", "decode", "encode", "MAGIC", "VERSION"]
+
+MAGIC = b"RFBL"
+VERSION = 1
+CODEC_STORED = 0
+CODEC_ZLIB = 1
+
+_HEADER = struct.Struct("<4sBB")  # magic, version, codec
+_BODY_SIZE = struct.Struct("<Q")  # zlib codec only: size of the decompressed body
+_STORED_HEADER = _HEADER.pack(MAGIC, VERSION, CODEC_STORED)
+_ZLIB_HEADER = _HEADER.pack(MAGIC, VERSION, CODEC_ZLIB)
+
+#: Bodies shorter than this are never compressed (the gain would be a few bytes at best).
+COMPRESS_MIN_SIZE = 1024
+#: Compression is kept only when it shrinks the body to at most this fraction of its size.
+COMPRESS_RATIO = 0.8
+#: zlib level: 1 is several times faster than the default 6 and loses little on numeric data.
+ZLIB_LEVEL = 1
+#: The decision samples this many pieces of this many bytes spread over a large body.
+_SAMPLE_PIECES = 4
+_SAMPLE_PIECE = 4096
+#: Deflate cannot expand data more than about 1032:1, so a larger declared size is a lie.
+_MAX_DEFLATE_EXPANSION = 1032
+#: Compression is fed in slices this large and abandoned when the output so far is too big
+#: (zlib holds back up to some tens of KiB, hence the slack).
+_SLICE = 1 << 20
+_SLACK = 64 << 10
+
+
+def encode(value: object) -> bytes:
+    """Encode ``value`` as a blob; :class:`BlobError` when it holds something a blob cannot store."""
+    w = Writer()
+    encode_value(w, value, 0)
+    size = len(w)
+    chunks = w.chunks()
+    if size >= COMPRESS_MIN_SIZE and _sample_compresses(chunks, size):
+        compressed = _compress(chunks, size)
+        if compressed is not None:
+            return compressed
+    return b"".join([_STORED_HEADER, *chunks])
+
+
+def decode(data: bytes | bytearray | memoryview) -> object:
+    """Decode a blob made by :func:`encode`; :class:`BlobError` (with the offset) when it is malformed."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise BlobError(f"a blob is bytes, bytearray or memoryview, not {type(data).__name__}")
+    mv = memoryview(data)
+    if mv.format != "B" or mv.ndim != 1:
+        try:
+            mv = mv.cast("B")
+        except TypeError as exc:
+            raise BlobError(f"cannot read the blob buffer as bytes: {exc}") from exc
+    reader = _open(mv)
+    try:
+        value = decode_value(reader, 0)
+        reader.expect_end()
+    except (BlobError, MemoryError):
+        raise
+    except Exception as exc:  # the contract is "BlobError or a value" for any input whatsoever
+        reader.fail(f"{type(exc).__name__}: {exc}")
+    return value
+
+
+def _open(mv: memoryview) -> Reader:
+    """Check the header and return a reader positioned at the first byte of the body."""
+    top = Reader(mv, 0)
+    if len(mv) < _HEADER.size:
+        top.fail(f"{len(mv)} bytes are too short for the {_HEADER.size}-byte blob header")
+    magic, version, codec = _HEADER.unpack_from(mv)
+    if magic != MAGIC:
+        top.fail(f"not a relflow blob: it starts with {bytes(magic)!r}, expected {MAGIC!r}")
+    if version != VERSION:
+        top.fail(f"blob format version {version} is not supported (this relflow-gen reads version {VERSION})", 4)
+    if codec == CODEC_STORED:
+        return Reader(mv, _HEADER.size)
+    if codec == CODEC_ZLIB:
+        return Reader(memoryview(_inflate(mv, top)), 0, base=0, where="decompressed body")
+    top.fail(f"unknown codec {codec} (0 = stored, 1 = zlib)", 5)
+
+
+def _inflate(mv: memoryview, top: Reader) -> bytes:
+    top.pos = _HEADER.size
+    (size,) = top.unpack(_BODY_SIZE, "decompressed body size")
+    assert isinstance(size, int)
+    stream = mv[top.pos :]
+    if size > _MAX_DEFLATE_EXPANSION * len(stream) + 64:
+        top.fail(f"declared body size {size} is impossible for a {len(stream)}-byte zlib stream", _HEADER.size)
+    inflater = zlib.decompressobj()
+    try:
+        body = inflater.decompress(stream, size + 1)  # never more than the declared size (+1 to notice)
+    except zlib.error as exc:
+        top.fail(f"corrupt zlib stream: {exc}")
+    if len(body) > size:
+        top.fail(f"zlib stream inflates to more than the declared {size} bytes")
+    if not inflater.eof:
+        top.fail(f"zlib stream is truncated (inflated {len(body)} of the declared {size} bytes)")
+    if len(body) < size:
+        top.fail(f"zlib stream inflates to {len(body)} bytes, the header declares {size}")
+    if inflater.unused_data:
+        top.fail(
+            f"{len(inflater.unused_data)} unexpected bytes after the zlib stream", len(mv) - len(inflater.unused_data)
+        )
+    return body
+
+
+def _sample_compresses(chunks: list[bytes | bytearray | memoryview], size: int) -> bool:
+    """Cheaply guess whether compressing pays: compress a few spread pieces, each on its own, at level 1.
+
+    Pieces compressed separately predict the ratio of the whole well (a joined sample does not:
+    zlib finds matches across the seams that the real data does not have).
+    """
+    if size <= _SAMPLE_PIECES * _SAMPLE_PIECE:
+        return True  # small enough to simply try
+    step = (size - _SAMPLE_PIECE) // (_SAMPLE_PIECES - 1)
+    packed = 0
+    for i in range(_SAMPLE_PIECES):
+        packed += len(zlib.compress(_piece(chunks, i * step, _SAMPLE_PIECE), 1))
+    return packed <= COMPRESS_RATIO * _SAMPLE_PIECES * _SAMPLE_PIECE
+
+
+def _piece(chunks: list[bytes | bytearray | memoryview], start: int, length: int) -> bytes:
+    """Bytes ``start:start+length`` of the concatenation of ``chunks``."""
+    parts: list[bytes] = []
+    for chunk in chunks:
+        if start >= len(chunk):
+            start -= len(chunk)
+            continue
+        part = bytes(chunk[start : start + length])
+        parts.append(part)
+        length -= len(part)
+        start = 0
+        if not length:
+            break
+    return b"".join(parts)
+
+
+def _compress(chunks: list[bytes | bytearray | memoryview], size: int) -> bytes | None:
+    """The zlib-codec blob, or None when it does not shrink the body to ``COMPRESS_RATIO`` or less.
+
+    The body is fed in slices of ``_SLICE`` bytes and given up as soon as the output so far shows
+    that the sample misled: a wrong guess costs one slice or so, not the whole body.
+    """
+    deflater = zlib.compressobj(ZLIB_LEVEL)
+    parts = [_ZLIB_HEADER, _BODY_SIZE.pack(size)]
+    fed = packed = 0
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for start in range(0, len(view), _SLICE):
+            piece = view[start : start + _SLICE]
+            out = deflater.compress(piece)
+            parts.append(out)
+            fed += len(piece)
+            packed += len(out)
+            if fed >= _SLICE and packed > COMPRESS_RATIO * fed + _SLACK:
+                return None
+    parts.append(deflater.flush())
+    if sum(map(len, parts)) > COMPRESS_RATIO * (size + len(_STORED_HEADER)):
+        return None
+    return b"".join(parts)

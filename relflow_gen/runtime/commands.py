@@ -1,0 +1,207 @@
+"""The populate-related commands of the pipeline command line (see :mod:`.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from relflow_gen.core.errors import UsageError
+from relflow_gen.runtime.populate.jobs import Job
+from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.keysource import pending_keys
+from relflow_gen.runtime.populate.run import PopulateReport, generated_base, populate_all
+
+EXIT_OK, EXIT_FAILURES = 0, 1
+
+
+def add_populate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to populate (default: all)")
+    p.add_argument(
+        "--restrict",
+        action="append",
+        default=[],
+        metavar="COND",
+        help='restrict the keys: an SQL condition ("session_id > 3") or a JSON object; repeatable (AND)',
+    )
+    p.add_argument("--max-calls", type=int, default=None, metavar="N", help="at most N make() calls per table")
+    p.add_argument("--order", choices=("original", "reverse", "random"), default="original")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _condition(text: str) -> object:
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--restrict {text!r}: not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise UsageError(f"--restrict {text!r}: a JSON restriction is an object")
+        return value
+    return text
+
+
+def _auto_tables(db: Pipeline, names: list[str], *, need_makers: bool) -> list[str] | None:
+    if not names:
+        return None
+    out = []
+    for name in names:
+        try:
+            meta = db.table(name).meta
+        except Exception:  # noqa: BLE001 - reported as a usage error
+            auto = ", ".join(m.name for m in db.meta.tables if m.is_auto)
+            raise UsageError(f"no table {name!r}; the populated tables are: {auto}") from None
+        if not meta.is_auto:
+            raise UsageError(f"{meta.full_name} is a {meta.tier} table; only imported/computed tables are populated")
+        if need_makers and db.maker_for(meta.full_name) is None:
+            raise UsageError(
+                f"no maker registered for {meta.full_name}: give --makers MODULE with a subclass of "
+                f"{generated_base(db, meta)}"
+            )
+        out.append(meta.full_name)
+    return out
+
+
+def _print_report(report: PopulateReport) -> None:
+    for r in report.tables:
+        if r.keys or r.failed:
+            busy = f" ({r.busy} held by other workers)" if r.busy else ""
+            print(f"{r.table}: {r.made} made, {r.failed} failed, {r.skipped} skipped{busy} in {r.elapsed:.1f} s")
+    for e in report.errors[:20]:
+        print(f"  failed: {e}", file=sys.stderr)
+    if len(report.errors) > 20:
+        print(f"  ... and {len(report.errors) - 20} more (see the errors command)", file=sys.stderr)
+    if report.no_maker:
+        print(f"not populated, no maker registered: {', '.join(report.no_maker)}", file=sys.stderr)
+    print(f"total: {report.made} made, {report.failed} failed, {report.skipped} skipped in {report.elapsed:.1f} s")
+
+
+def _populate(db: Pipeline, args: Any, *, reserve: bool, suppress: bool, workers: int) -> PopulateReport:
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    return populate_all(
+        db,
+        *[_condition(c) for c in args.restrict],
+        tables=_auto_tables(db, args.tables, need_makers=True),
+        reserve_jobs=reserve,
+        processes=workers,
+        suppress_errors=suppress,
+        max_calls=args.max_calls,
+        order=args.order,
+        display_progress=not args.no_progress,
+    )
+
+
+def cmd_populate(db: Pipeline, args: Any) -> int:
+    report = _populate(db, args, reserve=args.reserve_jobs, suppress=args.suppress_errors, workers=args.workers)
+    _print_report(report)
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def cmd_retry(db: Pipeline, args: Any) -> int:
+    tables = _auto_tables(db, args.tables, need_makers=False)
+    cleared = db.jobs.clear_errors(tables)
+    print(f"cleared {cleared} error(s)")
+    return cmd_populate(db, args)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_worker(db: Pipeline, args: Any) -> int:
+    """Rounds of populate with reservations until a round finds nothing to do."""
+    signal.signal(signal.SIGTERM, _terminate)
+    made = failed = 0
+    try:
+        while True:
+            report = _populate(db, args, reserve=True, suppress=not args.stop_on_error, workers=1)
+            made += report.made
+            failed += report.failed
+            if report.made or report.failed:
+                _print_report(report)
+                continue
+            if report.busy or args.watch:  # others are still making keys that may unlock more work
+                time.sleep(args.poll)
+                continue
+            break
+    except KeyboardInterrupt:
+        print("worker stopped", file=sys.stderr)
+    print(f"worker: {made} made, {failed} failed")
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
+def _short(text: str | None, width: int = 70) -> str:
+    line = (text or "").splitlines()[0] if text else ""
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _show_key(key: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in key.items()) + "}"
+
+
+def _job_line(j: Job) -> str:
+    when = j.heartbeat if j.status == "reserved" else j.reserved_at
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S") if when is not None else ""
+    tail = f"  {_short(j.error_message)}" if j.error_message else ""
+    return f"{j.status:8s} {j.table} {_show_key(j.key)}  {j.host}:{j.pid} {stamp}{tail}"
+
+
+def cmd_jobs(db: Pipeline, args: Any) -> int:
+    jobs = db.jobs.fetch(_auto_tables(db, args.tables, need_makers=False), args.status)
+    for j in jobs:
+        print(_job_line(j))
+    print(f"{len(jobs)} job(s)")
+    return EXIT_OK
+
+
+def cmd_errors(db: Pipeline, args: Any) -> int:
+    errors = db.jobs.errors(_auto_tables(db, args.tables, need_makers=False))
+    for j in errors:
+        print(_job_line(j))
+        if args.traceback and j.error_stack:
+            print("    " + j.error_stack.rstrip().replace("\n", "\n    "))
+    print(f"{len(errors)} error(s)")
+    return EXIT_OK
+
+
+def cmd_ignore(db: Pipeline, args: Any) -> int:
+    table = _auto_tables(db, [args.table], need_makers=False)
+    assert table is not None
+    name = table[0]
+    keys: list[dict[str, Any]] = []
+    for text in args.key:
+        value = _condition(text if text.lstrip().startswith("{") else "{" + text + "}")
+        assert isinstance(value, dict)
+        keys.append(value)
+    if args.clear:
+        if keys:
+            n = sum(db.jobs.clear_ignored(name, k) for k in keys)
+        else:
+            n = db.jobs.clear_ignored(name)
+        print(f"cleared {n} ignore mark(s) of {name}")
+        return EXIT_OK
+    if args.restrict or args.all:
+        meta = db.table(name).meta
+        maker = db.maker_for(name)
+        found, _ = pending_keys(db, meta, maker(db) if maker else None, [_condition(c) for c in args.restrict])
+        keys += found
+    if not keys:
+        raise UsageError("say which keys to ignore: --key JSON, --restrict COND or --all")
+    n = db.jobs.ignore(name, keys)
+    print(f"ignored {n} key(s) of {name}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Pipeline, Any], int]] = {
+    "populate": cmd_populate,
+    "retry": cmd_retry,
+    "worker": cmd_worker,
+    "jobs": cmd_jobs,
+    "errors": cmd_errors,
+    "ignore": cmd_ignore,
+}

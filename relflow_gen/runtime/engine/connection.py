@@ -1,0 +1,222 @@
+"""Connections: URL parsing, statement execution, nested transactions.
+
+``connect_url("sqlite:///lab.db")`` or ``connect_url("mysql://user:pw@host:3306/")``
+returns a :class:`Connection`.  For MySQL, user, password, host and port may
+come from the environment (``RELFLOW_DB_USER``, ``RELFLOW_DB_PASSWORD``,
+``RELFLOW_DB_HOST``, ``RELFLOW_DB_PORT``) so they stay out of code.  The
+password never appears in a repr, log line or error message.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from relflow_gen.runtime.backends.base import Backend, ConnectionParams
+from relflow_gen.runtime.backends.sqlite import SQLiteBackend
+from relflow_gen.runtime.errors import ConnectError, translate
+
+
+def parse_url(url: str) -> ConnectionParams:
+    """Parse a database URL (see the module docstring)."""
+    if not isinstance(url, str) or "://" not in url:
+        raise ConnectError(f"not a database URL: {url!r} (expected sqlite:///file.db or mysql://host/)")
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        path, _, query = rest.partition("?")
+        if path.startswith("/"):
+            path = path[1:]  # sqlite:///rel.db -> rel.db ; sqlite:////abs.db -> /abs.db
+        return ConnectionParams("sqlite", database=unquote(path) or ":memory:", options=tuple(parse_qsl(query)))
+    if scheme in ("mysql", "mariadb", "mysql+pymysql"):
+        parts = urlsplit("mysql://" + rest)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConnectError("the port in the database URL is not a number") from None
+        env = os.environ
+        if not port:
+            text = env.get("RELFLOW_DB_PORT", "3306")
+            if not text.strip().isdigit():
+                raise ConnectError(f"RELFLOW_DB_PORT is not a port number: {text!r}")
+            port = int(text)
+        return ConnectionParams(
+            "mysql",
+            host=parts.hostname or env.get("RELFLOW_DB_HOST", "127.0.0.1"),
+            port=port,
+            user=unquote(parts.username) if parts.username else env.get("RELFLOW_DB_USER", "root"),
+            password=unquote(parts.password) if parts.password is not None else env.get("RELFLOW_DB_PASSWORD", ""),
+            options=tuple(parse_qsl(parts.query)),
+        )
+    raise ConnectError(f"unsupported database scheme {scheme!r}: use sqlite:// or mysql://")
+
+
+def make_backend(params: ConnectionParams) -> Backend:
+    if params.backend == "sqlite":
+        return SQLiteBackend(params)
+    from relflow_gen.runtime.backends.mysql import MySQLBackend  # deferred: pymysql, only when used
+
+    return MySQLBackend(params)
+
+
+class Connection:
+    """One database connection with nested transactions.
+
+    ``with conn.transaction():`` starts a transaction; nested uses become
+    savepoints; an exception rolls back the innermost level and propagates.
+    Statements outside a transaction run in autocommit mode.
+    """
+
+    def __init__(self, url: str | ConnectionParams) -> None:
+        self.params = parse_url(url) if isinstance(url, str) else url
+        self.backend = make_backend(self.params)
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._raw = self.backend.connect()
+        except Exception as exc:  # driver errors carry host details, never the password
+            if self.backend.is_driver_error(exc):
+                raise ConnectError(
+                    f"cannot connect to {self.params.redacted_url()}: {_clean(str(exc), self.params.password)}"
+                ) from None
+            raise
+        self._cursor = self._raw.cursor()
+        self._id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Connection({self.params.redacted_url()})"
+
+    @property
+    def url(self) -> str:
+        return self.params.redacted_url()
+
+    @property
+    def connection_id(self) -> int:
+        if self._id is None:
+            self._id = self.backend.connection_id(self._cursor)
+        return self._id
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Execute one statement; returns the cursor (fetch from it right away).
+
+        ``params=None`` runs the text as is (DDL); a sequence binds parameters
+        (with pymysql, literal ``%`` must then be doubled, which the query
+        compiler does).
+        """
+        try:
+            if params is None:
+                self._cursor.execute(sql)
+            else:
+                self._cursor.execute(sql, tuple(params))
+        except Exception as exc:
+            if self.backend.is_driver_error(exc):
+                raise translate(self.backend, exc, sql) from exc
+            raise
+        return self._cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Execute one statement for many parameter rows (bulk insert)."""
+        try:
+            self._cursor.executemany(sql, rows)
+        except Exception as exc:
+            if self.backend.is_driver_error(exc):
+                raise translate(self.backend, exc, sql) from exc
+            raise
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, skip_duplicates: bool = False
+    ) -> None:
+        """Insert rows of driver values into ``table`` (a quoted reference) in few statements.
+
+        Call it inside a transaction: a batch may take several statements.
+        """
+        try:
+            self.backend.insert_rows(self._cursor, table, columns, rows, skip_duplicates)
+        except Exception as exc:
+            if self.backend.is_driver_error(exc):
+                sql = self.backend.insert_sql(table, columns, 1, skip_duplicates)
+                raise translate(self.backend, exc, sql) from exc
+            raise
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Execute a SELECT and return all rows as tuples."""
+        cur = self.execute(sql, params)
+        return list(cur.fetchall())
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @contextmanager
+    def transaction(self, *, immediate: bool = True) -> Iterator[Connection]:
+        """A transaction (outermost) or savepoint (nested)."""
+        with self._lock:
+            depth = self._depth
+            if depth == 0:
+                try:
+                    self.backend.begin(self._cursor, immediate=immediate)
+                except Exception as exc:  # SQLite: another process holds the write lock
+                    if self.backend.is_driver_error(exc):
+                        raise translate(self.backend, exc, "BEGIN") from exc
+                    raise
+            else:
+                self.execute(f"SAVEPOINT rf_sp{depth}")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                try:
+                    if depth == 0:
+                        self.backend.rollback(self._cursor)
+                    else:
+                        self.execute(f"ROLLBACK TO SAVEPOINT rf_sp{depth}")
+                        self.execute(f"RELEASE SAVEPOINT rf_sp{depth}")
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+                raise
+            self._depth -= 1
+            if depth == 0:
+                try:
+                    self.backend.commit(self._cursor)
+                except Exception as exc:
+                    try:  # a failed COMMIT (SQLite: busy) leaves the transaction open
+                        self.backend.rollback(self._cursor)
+                    except Exception:  # noqa: BLE001 - the commit error matters more
+                        pass
+                    if self.backend.is_driver_error(exc):
+                        raise translate(self.backend, exc, "COMMIT") from exc
+                    raise
+            else:
+                self.execute(f"RELEASE SAVEPOINT rf_sp{depth}")
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reopen(self) -> Connection:
+        """A new connection to the same database (for worker processes and threads)."""
+        return Connection(self.params)
+
+
+def _clean(message: str, password: str) -> str:
+    return message.replace(password, "***") if password else message

@@ -1,0 +1,67 @@
+"""The tiers populated by make(): imported and computed tables.
+
+They are tables (insert, fetch, delete as any table) with the populate
+operations on top: the key source, populate(), progress and provenance.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from relflow_gen.runtime.populate.keysource import key_source, progress
+from relflow_gen.runtime.populate.run import populate, provenance
+from relflow_gen.runtime.errors import TierError
+from relflow_gen.runtime.query.api import Query
+from relflow_gen.runtime.tables.table import Table
+
+if TYPE_CHECKING:
+    from relflow_gen.core.meta import TableMeta
+    from relflow_gen.runtime.populate.host import PopulateHost
+    from relflow_gen.runtime.populate.make import Maker
+
+R = TypeVar("R")
+K = TypeVar("K")
+I = TypeVar("I")  # noqa: E741 - the insert row type
+
+
+class AutoTable(Table[R, K, I]):
+    """A table populated by make(): imported or computed."""
+
+    def __init__(self, host: PopulateHost, meta: TableMeta) -> None:
+        super().__init__(host, meta)
+        self._host = host
+
+    def _register(self, maker: type[Maker[Any, Any]]) -> None:
+        """Register a make() implementation of this table (the generated ``register`` calls it)."""
+        if maker.__table__ != self.full_name:
+            raise TierError(f"{maker.__name__} makes {maker.__table__}, not {self.full_name}")
+        self._host.register(maker)
+
+    def key_source(self) -> Query[Any]:
+        """The keys still to make: the registered maker's key source (default: the join
+        of the primary-key parents' keys) minus the keys already present."""
+        return key_source(self._host, self._meta)
+
+    def populate(self, *restrictions: object, **options: Any) -> Any:
+        """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.run.populate`)."""
+        return populate(self._host, self, *restrictions, **options)
+
+    def progress(self) -> tuple[int, int]:
+        """(keys done, keys in the key source)."""
+        return progress(self._host, self._meta)
+
+    def provenance(self, *restrictions: object) -> list[dict[str, Any]]:
+        """How each row was made: its key with made_at, make_seconds, made_by (host:pid), make_hash."""
+        return provenance(self._host, self._meta, *restrictions, base=self)
+
+
+class ImportedTable(AutoTable[R, K, I]):
+    """Rows imported by make() from outside the database (instruments, files)."""
+
+    _tier = "imported"
+
+
+class ComputedTable(AutoTable[R, K, I]):
+    """Rows computed by make() from rows upstream."""
+
+    _tier = "computed"

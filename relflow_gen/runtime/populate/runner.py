@@ -1,0 +1,370 @@
+"""The populate loop of one process: reserve, make, write, record.
+
+For each batch of keys taken from a :class:`KeyFeed`:
+
+1. drop keys in error/ignore status; with ``reserve_jobs``, reserve the batch
+   in the jobs table (one INSERT; a key someone else holds is skipped) and
+   drop keys that were made meanwhile (one SELECT);
+2. per key: reset the maker's buffers, call ``make(key)`` (its reads run in
+   autocommit: no transaction is open), check and prepare what it collected;
+3. commit prepared results (:mod:`.worker_write`): master rows with
+   provenance, part rows, the release of the reservations, in one short
+   transaction per group of cheap makes;
+4. a failing key leaves nothing behind; its error replaces its reservation in
+   the jobs table; without ``suppress_errors`` the error propagates after the
+   results made before it are committed and the remaining reservations released.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from relflow_gen.runtime.query.condition import RowKey
+from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
+from relflow_gen.runtime.populate.heartbeat import Heartbeat
+from relflow_gen.runtime.populate.keys import KeyText, hash_json
+from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_locked
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.populate.make import Maker
+    from relflow_gen.core.meta import TableMeta
+    from relflow_gen.runtime.populate.host import PopulateHost
+
+log = logging.getLogger("relflow_gen")
+
+
+def _never() -> bool:
+    return False
+
+#: commit a group of results once it holds this much make() time, keys or bytes
+GROUP_SECONDS = 0.1
+GROUP_KEYS = 100
+GROUP_BYTES = 8 << 20
+#: reserve about this much work per round trip to the jobs table (1..MAX_BATCH keys)
+BATCH_SECONDS = 0.2
+MAX_BATCH = 64
+#: failures kept with their tracebacks in a PopulateReport (the count is always exact)
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class RunOptions:
+    reserve_jobs: bool = False
+    suppress_errors: bool = False
+    max_calls: int | None = None
+    group_commit: bool = True
+    stale_after: float = STALE_SECONDS
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+
+    @property
+    def record_errors(self) -> bool:
+        return self.reserve_jobs or self.suppress_errors
+
+
+@dataclass
+class Failure:
+    """A key whose make() failed (picklable: crosses process boundaries)."""
+
+    table: str
+    key: dict[str, Any]
+    error_type: str
+    message: str
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.key}: {self.error_type}: {self.message}"
+
+
+@dataclass
+class Tally:
+    made: int = 0
+    failed: int = 0
+    skipped: int = 0
+    busy: int = 0  # skipped because another worker holds the key
+    calls: int = 0
+    errors: list[Failure] = field(default_factory=list)
+    listener: Callable[[Tally], None] | None = None
+
+    def changed(self) -> None:
+        if self.listener is not None:
+            self.listener(self)
+
+
+class KeyFeed(Protocol):
+    def take(self, n: int) -> list[dict[str, Any]]:
+        """Up to ``n`` more keys ([] when there are none)."""
+
+
+class ListFeed:
+    def __init__(self, keys: Sequence[dict[str, Any]]) -> None:
+        self.keys = keys
+        self.pos = 0
+
+    def take(self, n: int) -> list[dict[str, Any]]:
+        out = list(self.keys[self.pos : self.pos + n])
+        self.pos += len(out)
+        return out
+
+
+Entry = tuple[dict[str, Any], "str | None", "str | None"]  # key, hash, canonical json
+
+
+class Runner:
+    def __init__(
+        self,
+        pipeline: PopulateHost,
+        meta: TableMeta,
+        maker_cls: type[Maker[Any, Any]],
+        key_names: Sequence[str],
+        options: RunOptions,
+        code_hash: str,
+        tally: Tally,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        take_call: Callable[[], bool] | None = None,
+    ) -> None:
+        self.conn = conn = pipeline.connection
+        self.pipeline = pipeline
+        self.meta = meta
+        self.table = meta.full_name
+        self.names = list(key_names)
+        self.key_text = KeyText(self.names)
+        self.options = options
+        self.tally = tally
+        self.should_stop = should_stop or _never
+        self.take_call = take_call or (self._local_call if options.max_calls is not None else None)
+        self.maker = maker_cls(pipeline)
+        self.me = WorkerIdentity.current(conn)
+        self.clock = ServerClock(conn)
+        self.store = JobStore(conn, meta.schema)
+        known = pipeline.meta.by_name
+        parts = {p: known[p] for p in meta.parts}
+        self.builder = ResultBuilder(conn, meta, parts, self.names, self.me.made_by, code_hash)
+        self.lookup = KeyLookup(conn, meta, self.names)
+        order = {t.full_name: i for i, t in enumerate(pipeline.meta.tables)}
+        self.writer = ResultWriter(
+            conn, meta, order, self.lookup, self.store if options.reserve_jobs else None, self.me.token
+        )
+        self.pending: list[Result] = []
+        self.pending_bytes = 0
+        self.pending_since = 0.0
+        self.avg_seconds: float | None = None
+        self.blocked: dict[str, str] = {}
+        self.busy: list[Entry] = []
+        self.heartbeat: Heartbeat | None = None
+
+    # -- the loop ---------------------------------------------------------------
+    def run(self, feed: KeyFeed) -> None:
+        try:
+            self._start()
+            if self._loop(feed) and self.busy and not self.should_stop():
+                self._retry_reclaimed()
+        except BaseException:
+            self._finish(quiet=True)
+            raise
+        self._finish(quiet=False)
+
+    def _start(self) -> None:
+        self.blocked = self.store.blocked(self.table)
+        if self.options.reserve_jobs:
+            self._reclaim()
+            self.heartbeat = Heartbeat(
+                self.conn.params, self.meta.schema, self.me.token, self.clock.offset, self.options.heartbeat_seconds
+            ).start()
+
+    def _reclaim(self) -> set[str]:
+        got = retry_locked(
+            lambda: self.store.reclaim(
+                [self.table], self.me, self.clock.now(), self.pipeline.meta.by_name, self.options.stale_after
+            )
+        )
+        return {job.key_hash for job, _ in got}
+
+    def _loop(self, feed: KeyFeed) -> bool:
+        """Make the keys of the feed; False when stopped early (max_calls, stop request)."""
+        while not self.should_stop():
+            keys = feed.take(self._batch_size())
+            if not keys:
+                return True
+            if not self._make_all(self._admit(keys)):
+                return False
+        return False
+
+    def _retry_reclaimed(self) -> None:
+        """Keys skipped because others held them: retry those whose holder turned out dead."""
+        reclaimed = self._reclaim()
+        again = [e for e in self.busy if e[1] in reclaimed]
+        self.busy = []
+        if again:
+            self.tally.skipped -= len(again)
+            self.tally.busy -= len(again)
+            self._make_all(self._admit([e[0] for e in again]))
+
+    def _make_all(self, entries: list[Entry]) -> bool:
+        """Make the admitted keys; False when populate must stop (max_calls, stop request)."""
+        should_stop, take_call = self.should_stop, self.take_call
+        for i, entry in enumerate(entries):
+            if (should_stop is not _never and should_stop()) or (take_call is not None and not take_call()):
+                self._release(entries[i:])
+                return False
+            self._make(entry)
+            if self._should_flush():
+                self._flush()
+        return True
+
+    def _batch_size(self) -> int:
+        if not self.options.reserve_jobs:
+            return MAX_BATCH
+        if self.avg_seconds is None:
+            return 1
+        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self.avg_seconds, 1e-6))))
+
+    def _local_call(self) -> bool:
+        limit = self.options.max_calls
+        return limit is None or self.tally.calls < limit
+
+    # -- admission: error/ignore, reservation, made meanwhile -------------------------
+    def _admit(self, keys: list[dict[str, Any]]) -> list[Entry]:
+        tally = self.tally
+        hashing = self.options.reserve_jobs or bool(self.blocked)
+        entries: list[Entry] = []
+        for k in keys:
+            if hashing:
+                text = self.key_text(k)
+                h = hash_json(text)
+                if h in self.blocked:
+                    tally.skipped += 1
+                    continue
+                entries.append((k, h, text))
+            else:
+                entries.append((k, None, None))
+        if not self.options.reserve_jobs or not entries:
+            tally.changed()
+            return entries
+        pairs = [(e[1] or "", e[2] or "") for e in entries]
+        got: set[str] = retry_locked(lambda: self.store.reserve(self.table, pairs, self.me, self.clock.now()))
+        mine = [e for e in entries if e[1] in got]
+        others = [e for e in entries if e[1] not in got]
+        self.busy += others
+        tally.skipped += len(others)
+        tally.busy += len(others)
+        done = self.lookup.existing([e[0] for e in mine]) if mine else []
+        if any(done):
+            tally.skipped += sum(done)
+            self._release([e for e, d in zip(mine, done) if d])
+            mine = [e for e, d in zip(mine, done) if not d]
+        tally.changed()
+        return mine
+
+    def _release(self, entries: Sequence[Entry]) -> None:
+        hashes = [e[1] for e in entries if e[1] is not None]
+        if hashes and self.options.reserve_jobs:
+            retry_locked(lambda: self.store.release(self.table, hashes, self.me.token))
+
+    # -- one key ----------------------------------------------------------------------
+    def _make(self, entry: Entry) -> None:
+        key, h, text = entry
+        maker = self.maker
+        self.tally.calls += 1
+        start = time.perf_counter()
+        try:
+            maker.make(RowKey(key))
+            seconds = time.perf_counter() - start
+            rows, parts = maker._take()
+            result = self.builder.build(key, h, text, rows, parts, seconds, self.clock.now())
+        except Exception as exc:
+            maker._take()  # drop what the failed make collected
+            self._failed(key, h, text, exc, traceback.format_exc())
+            return
+        avg = self.avg_seconds
+        self.avg_seconds = seconds if avg is None else 0.8 * avg + 0.2 * seconds
+        if not self.pending:
+            self.pending_since = start
+        self.pending.append(result)
+        self.pending_bytes += result.nbytes
+
+    def _should_flush(self) -> bool:
+        if not self.pending:
+            return False
+        if not self.options.group_commit or len(self.pending) >= GROUP_KEYS or self.pending_bytes >= GROUP_BYTES:
+            return True
+        expected = self.avg_seconds or 0.0
+        return time.perf_counter() - self.pending_since + expected >= GROUP_SECONDS
+
+    def _flush(self) -> None:
+        results, self.pending, self.pending_bytes = self.pending, [], 0
+        if not results:
+            return
+        outcome = self.writer.flush(results)
+        tally = self.tally
+        tally.made += len(outcome.made)
+        tally.skipped += len(outcome.skipped)
+        first: Exception | None = None
+        for r, exc in outcome.failed:
+            text = "".join(traceback.format_exception_only(type(exc), exc))
+            if not self._failed(r.key, r.hash, r.text, exc, text, reraise=False) and first is None:
+                first = exc
+        tally.changed()
+        if first is not None:
+            raise first
+
+    # -- failures ------------------------------------------------------------------------
+    def _failed(
+        self,
+        key: dict[str, Any],
+        h: str | None,
+        text: str | None,
+        exc: Exception,
+        stack: str,
+        *,
+        reraise: bool = True,
+    ) -> bool:
+        """Count and record a failed key; re-raises (or returns False) without suppress_errors."""
+        tally = self.tally
+        tally.failed += 1
+        if len(tally.errors) < MAX_REPORTED_ERRORS:  # all of them are in the jobs table
+            tally.errors.append(Failure(self.table, dict(key), type(exc).__name__, str(exc), stack))
+        tally.changed()
+        log.warning("make() of %s %s failed: %s: %s", self.table, key, type(exc).__name__, exc)
+        if self.options.record_errors:
+            if h is None or text is None:
+                text = self.key_text(key)
+                h = hash_json(text)
+            hh, tt = h, text
+            message = f"{type(exc).__name__}: {exc}"
+            try:
+                retry_locked(
+                    lambda: self.store.record(self.table, hh, tt, "error", self.me, self.clock.now(), message, stack)
+                )
+            except Exception as record_exc:  # noqa: BLE001 - the make error matters more
+                log.error("could not record the error of %s %s: %s", self.table, key, record_exc)
+        if self.options.suppress_errors:
+            return True
+        if reraise:
+            raise exc
+        return False
+
+    # -- the end ----------------------------------------------------------------------------
+    def _finish(self, *, quiet: bool) -> None:
+        try:
+            if quiet:
+                try:
+                    self._flush()
+                except Exception as exc:  # noqa: BLE001 - an error is already propagating
+                    log.error("could not write the results made before the error: %s", exc)
+            else:
+                self._flush()
+        finally:
+            try:
+                if self.options.reserve_jobs:
+                    retry_locked(lambda: self.store.release_all(self.me.token))
+            except Exception as exc:  # noqa: BLE001
+                log.error("could not release the reservations of this worker: %s", exc)
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
+
