@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from relflow_gen.cli.main import main
-from relflow_gen.emit.package import EmitOptions, emit
-from relflow_gen.emit.models import header_text
-from relflow_gen.emit.svg import dot_available, render_svg
 from relflow_gen.compiler.frontend import compile_file, read_file
+from relflow_gen.emit.models import header_text
+from relflow_gen.emit.package import EmitOptions, emit
+from relflow_gen.emit.svg import dot_available, render_svg
 from relflow_gen.emit.write import apply, plan
 
 

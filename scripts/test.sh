@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need on a fresh Debian/Ubuntu machine, then run them.
 # This is the README's test command; .ci/run runs exactly this.
+#
+#   bash scripts/test.sh            # lint (ruff), then the whole test suite
+#   bash scripts/test.sh -k delete  # extra arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +18,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
-exec python3 -m pytest -n 2 "$@"
+. scripts/venv.sh
+relflow_venv "[dev]"
+
+ruff check --quiet .
+exec python -m pytest -n 2 "$@"

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, settings
 
 from relflow_gen.compiler.frontend import compile_text
 from relflow_gen.compiler.metadata import schema_meta
-from relflow_gen.runtime.engine.connection import Connection
-from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.core.meta import SchemaMeta
+from relflow_gen.runtime.dynamic import pipeline_class
+from relflow_gen.runtime.engine.connection import Connection
 from relflow_gen.runtime.pipeline import Pipeline
 
 settings.register_profile(

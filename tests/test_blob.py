@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relflow_gen.core.errors import RelflowError
-from relflow_gen.runtime.blob import format as blob
 from relflow_gen.runtime.blob import BlobError, decode, encode
+from relflow_gen.runtime.blob import format as blob
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blob-format.md"
 HEADER = b"RFBL\x01\x00"
@@ -157,7 +157,7 @@ PYTHON_VALUES = [
     dt.date(1, 1, 1),
     dt.date(9999, 12, 31),
     dt.datetime(2024, 5, 17, 12, 30, 1, 999999),
-    dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.timezone.utc),
+    dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.UTC),
     dt.datetime(2024, 5, 17, 12, 30, tzinfo=UTC2),
     dt.datetime(2024, 5, 17, tzinfo=dt.timezone(-dt.timedelta(hours=23, minutes=59, microseconds=1), "far west")),
     dt.datetime(2021, 11, 7, 1, 30, fold=1),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from relflow_gen.cli.main import main
 from relflow_gen.cli.config import ConfigError, Overrides, resolve
+from relflow_gen.cli.main import main
 from relflow_gen.emit.write import Change, ForeignFileError, apply, diff, generated_files, plan, write_atomic
 
 SCHEMA = """\

@@ -15,10 +15,10 @@ from urllib.parse import quote, urlparse
 
 import pymysql
 import pytest
+from runtime_support import open_pipeline
 
 from relflow_gen.runtime import ConnectError, Connection, DuplicateError, LockError
 from relflow_gen.runtime.engine.connection import parse_url
-from runtime_support import open_pipeline
 
 ENV = ("RELFLOW_DB_USER", "RELFLOW_DB_PASSWORD", "RELFLOW_DB_HOST", "RELFLOW_DB_PORT")
 

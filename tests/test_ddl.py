@@ -20,14 +20,14 @@ from urllib.parse import urlparse
 
 import pymysql
 import pytest
-
 from golden.cases import CASE_IDS, CASES, Case, generated
-from relflow_gen.emit.sql import DIALECTS, SEPARATOR, Dialect, ddl_statements
+
 from relflow_gen.compiler.ir import Project
 from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.compiler.naming import sql_table_name
-from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.core.meta import PROVENANCE_COLUMNS
+from relflow_gen.emit.sql import DIALECTS, SEPARATOR, Dialect, ddl_statements
+from relflow_gen.runtime.dynamic import pipeline_class
 
 # table -> (columns in order, primary key in order, foreign keys)
 Fk = tuple[str, tuple[str, ...], tuple[str, ...]]  # (parent table, child columns, parent columns)

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from golden.cases import CASE_IDS, CASES, REPO, Case, generated, makers_package, read_tree, run_mypy, stubs, write_tree
+
 from relflow_gen.cli.build import generate
 from relflow_gen.cli.main import main
 from relflow_gen.compiler.ir import Project, from_json

@@ -10,19 +10,19 @@ import xml.dom.minidom
 
 import pytest
 
-from relflow_gen.emit import literals as lit
-from relflow_gen.runtime.diagram import to_dot, to_mermaid
-from relflow_gen.emit.package import EmitOptions, emit
-from relflow_gen.emit.layout import Atom, Group, block, call, flat, subscript, tup
-from relflow_gen.emit.models import HEADER_MARKER, header_text, package_model
-from relflow_gen.emit.names import RESERVED, SUFFIXES, table_stems, unique
-from relflow_gen.emit.sql import ddl_statements
-from relflow_gen.emit.svg import dot_available, postprocess, render_svg
 from relflow_gen.compiler.frontend import compile_text
 from relflow_gen.compiler.ir import Project
 from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.core.meta import REQUIRED, Attr, SqlDefault
 from relflow_gen.core.types import TypeSpec
+from relflow_gen.emit import literals as lit
+from relflow_gen.emit.layout import Atom, Group, block, call, flat, subscript, tup
+from relflow_gen.emit.models import HEADER_MARKER, header_text, package_model
+from relflow_gen.emit.names import RESERVED, SUFFIXES, table_stems, unique
+from relflow_gen.emit.package import EmitOptions, emit
+from relflow_gen.emit.sql import ddl_statements
+from relflow_gen.emit.svg import dot_available, postprocess, render_svg
+from relflow_gen.runtime.diagram import to_dot, to_mermaid
 
 LAB = """\
 schema lab "A lab"
@@ -174,7 +174,7 @@ def test_unsupported_values_are_an_error() -> None:
     with pytest.raises(lit.LiteralError):
         lit.py_value(object(), lit.Imports())
     with pytest.raises(lit.LiteralError):
-        lit.py_value(datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc), lit.Imports())
+        lit.py_value(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC), lit.Imports())
 
 
 def test_attr_literal_leaves_out_defaults() -> None:
@@ -337,8 +337,8 @@ def test_strings_are_quoted_as_black_quotes_them(text: str) -> None:
 
 
 def test_an_imported_schema_may_not_hide_a_pipeline_attribute() -> None:
-    from relflow_gen.emit.package import EmitError
     from relflow_gen.compiler.frontend import compile_file
+    from relflow_gen.emit.package import EmitError
 
     sources = {
         "main.rf": 'schema main\nimport "tables.rf"\nmanual A {\n    a: int32\n    ---\n    -> tables.B\n}\n',

@@ -104,7 +104,7 @@ def test_check_command_takes_all_examples_at_once(capsys: pytest.CaptureFixture[
 # Tiers of every table
 # ---------------------------------------------------------------------------
 
-L, M, I, C, P = Tier.LOOKUP, Tier.MANUAL, Tier.IMPORTED, Tier.COMPUTED, Tier.PART
+L, M, I, C, P = Tier.LOOKUP, Tier.MANUAL, Tier.IMPORTED, Tier.COMPUTED, Tier.PART  # noqa: E741
 
 TIERS: dict[str, dict[str, Tier]] = {
     "lab/lab.rf": {

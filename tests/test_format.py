@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from relflow_gen.cli.main import main
-from relflow_gen.fmt.formatter import format_text
 from relflow_gen.compiler.frontend import Compilation, compile_file, read_file
 from relflow_gen.compiler.ir import to_data
 from relflow_gen.core.types import quote
+from relflow_gen.fmt.formatter import format_text
 
 HERE = Path(__file__).parent
 REPO = HERE.parent

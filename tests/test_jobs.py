@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from runtime_fixtures import pipeline_from
 
 from relflow_gen.runtime import Maker
+from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate import jobs as jobs_module
 from relflow_gen.runtime.populate.jobs import JobStore, ServerClock, WorkerIdentity, pid_alive
-from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_from_json, key_hash, key_json
-from runtime_fixtures import pipeline_from
 
 SRC = """
 schema jb

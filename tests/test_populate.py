@@ -5,14 +5,15 @@ Every test runs on SQLite and on the throwaway MariaDB (``db_url``).
 
 from __future__ import annotations
 
-import socket
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from runtime_fixtures import pipeline_from
 
-from relflow_gen.runtime import InsertError, Maker, MakeError, MissingParentError
+from relflow_gen.runtime import InsertError, MakeError, Maker, MissingParentError
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.run import (
     MissingMakerError,
@@ -21,7 +22,6 @@ from relflow_gen.runtime.populate.run import (
     default_key_source,
     parents_join,
 )
-from runtime_fixtures import pipeline_from
 
 LAB = """
 schema lab

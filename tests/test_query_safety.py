@@ -191,7 +191,7 @@ def test_restrictions_treat_values_as_data(db: Any, index: int, monkeypatch: pyt
         # len, bool and `in` run the same statements for either value
         assert len(q_hostile) == len(hostile_rows)
         assert bool(q_hostile) == bool(hostile_rows)
-        assert sql_of(spy) == sql_of_call(spy, lambda: (len(q_benign), bool(q_benign)))
+        assert sql_of(spy) == sql_of_call(spy, lambda: (len(q_benign), bool(q_benign)))  # noqa: B023
     assert ({"note_id": value} in db.Note) is True
     assert ({"note_id": value + "x"} in db.Note) is False
 

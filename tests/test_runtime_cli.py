@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runtime_fixtures import pipeline_from
 
 from relflow_gen.cli import run as run_cli
 from relflow_gen.runtime.cli import main
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_fixtures import pipeline_from
 
 LAB = """
 schema lab

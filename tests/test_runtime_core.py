@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from runtime_support import open_pipeline
 
 from relflow_gen.runtime import (
     DuplicateError,
@@ -25,7 +26,6 @@ from relflow_gen.runtime import (
     TierError,
 )
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_support import open_pipeline
 
 SRC = """
 schema core
@@ -131,7 +131,7 @@ BAD_ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
     "datetime for date": (row(born=dt.datetime(2020, 1, 1)), "born", "expected a date, not a datetime"),
     "int for date": (row(born=20200101), "born", "expected a datetime.date"),
     "timestamp out of range": (row(made=dt.datetime(1969, 12, 31)), "made", "outside the timestamp range"),
-    "aware datetime": (row(made=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)), "made", "timezone-aware"),
+    "aware datetime": (row(made=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)), "made", "timezone-aware"),
 }
 
 
@@ -228,7 +228,7 @@ def test_ignore_extra_fields(db: Pipeline) -> None:
 
 def test_defaults_and_null(db: Pipeline) -> None:
     items = db.table("Item")
-    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     items.insert1(row(item_id=1))
     items.insert1(row(item_id=2, grade="y", born=dt.date(2021, 3, 4), note=None))
     items.insert1(row(item_id=3, note="given", made=dt.datetime(2020, 5, 6, 7, 8, 9)))

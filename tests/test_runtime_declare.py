@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from runtime_support import compiled, databases, open_pipeline, table_names
 
+from relflow_gen.core.meta import TableMeta
+from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import DeclareError, TierError
 from relflow_gen.runtime.engine.connection import Connection
-from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.pipeline import Pipeline
-from relflow_gen.core.types import TypeSpec
-from runtime_support import compiled, databases, open_pipeline, table_names
 
 SRC = """
 schema decl

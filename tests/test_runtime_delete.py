@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from runtime_support import counts, open_pipeline, table_names
 
 from relflow_gen.runtime import MissingParentError, TierError
 from relflow_gen.runtime.pipeline import Pipeline
-from runtime_support import counts, open_pipeline, table_names
 
 SRC = """
 schema casc

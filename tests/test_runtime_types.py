@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from relflow_gen.runtime.engine.codec import TIMESTAMP_MAX, TIMESTAMP_MIN
-from relflow_gen.core.types import TYPES
 from runtime_support import open_pipeline
+
+from relflow_gen.core.types import TYPES
+from relflow_gen.runtime.engine.codec import TIMESTAMP_MAX, TIMESTAMP_MIN
 
 settings.load_profile("runtime")
 

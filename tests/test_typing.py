@@ -18,7 +18,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from golden.cases import CASES, REPO, generated, run_mypy, write_tree
 
 TYPING = REPO / "tests" / "typing"

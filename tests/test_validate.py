@@ -15,9 +15,9 @@ from relflow_gen.compiler.frontend import compile_file, compile_text
 from relflow_gen.compiler.ir import Span, Table, Tier, Value
 from relflow_gen.compiler.keywords import sql_reserved
 from relflow_gen.compiler.naming import snake_case, sql_table_name, suggest_camel, suggest_snake
-from relflow_gen.core.types import TypeSpec, resolve_type
 from relflow_gen.compiler.validate import validate
 from relflow_gen.compiler.values import check_default, check_value, comparable
+from relflow_gen.core.types import TypeSpec, resolve_type
 
 
 def diags(source: str) -> list[Diagnostic]:

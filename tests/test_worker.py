@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runtime_fixtures import pipeline_from
 
 from relflow_gen.runtime import Maker, U
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.run import PopulateError
-from runtime_fixtures import pipeline_from
 
 WORK = """
 schema wk

@@ -24,8 +24,8 @@ import pytest
 
 from relflow_gen.compiler.frontend import compile_file
 from relflow_gen.compiler.metadata import schema_meta
-from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.core.meta import SchemaMeta, TableMeta
+from relflow_gen.runtime.dynamic import pipeline_class
 from relflow_gen.runtime.pipeline import Pipeline
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from relflow_gen.cli.config import BuildConfig, Overrides, resolve
 from relflow_gen.compiler.diagnostics import render_all
-from relflow_gen.emit.package import EmitError, EmitOptions, default_package_name, emit
-from relflow_gen.emit.models import header_text
-from relflow_gen.emit.svg import render_svg
-from relflow_gen.core.errors import UsageError
 from relflow_gen.compiler.frontend import compile_file, read_file
 from relflow_gen.compiler.ir import Project
+from relflow_gen.core.errors import UsageError
+from relflow_gen.emit.models import header_text
+from relflow_gen.emit.package import EmitError, EmitOptions, default_package_name, emit
 from relflow_gen.emit.stubs import stub_files
+from relflow_gen.emit.svg import render_svg
 from relflow_gen.emit.write import ForeignFileError, apply, create_new, diff, plan, summary
 
 EXIT_OK = 0

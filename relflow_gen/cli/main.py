@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_more(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _register_more(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands defined by later stages (build, stubs, run) register here."""
     build_cli.register(sub)
     run_cli.register(sub)

@@ -18,7 +18,19 @@ from dataclasses import dataclass, field
 from lark import Token, Tree
 
 from relflow_gen.compiler.diagnostics import Diagnostic
-from relflow_gen.compiler.ir import Attribute, BodyItem, ContentRow, ForeignKey, Import, Index, Schema, Span, Table, Tier, Value
+from relflow_gen.compiler.ir import (
+    Attribute,
+    BodyItem,
+    ContentRow,
+    ForeignKey,
+    Import,
+    Index,
+    Schema,
+    Span,
+    Table,
+    Tier,
+    Value,
+)
 from relflow_gen.compiler.parse import Comment, ParseResult
 from relflow_gen.core.types import TypeProblem, TypeSpec, resolve_type
 

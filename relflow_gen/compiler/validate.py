@@ -33,8 +33,8 @@ from relflow_gen.compiler.naming import (
     suggest_camel,
     suggest_snake,
 )
-from relflow_gen.core.types import quote
 from relflow_gen.compiler.values import NO_LITERAL_DEFAULT, check_default, check_value, comparable, describe
+from relflow_gen.core.types import quote
 
 
 def validate(project: Project) -> list[Diagnostic]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relflow_gen.emit import literals as lit
-from relflow_gen.emit.layout import block, subscript
 from relflow_gen.core.meta import Attr
 from relflow_gen.core.types import python_annotation
+from relflow_gen.emit import literals as lit
+from relflow_gen.emit.layout import block, subscript
 
 #: black's line length for generated code (emit.py formats with it).
 LINE_LENGTH = 100

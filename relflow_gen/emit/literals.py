@@ -23,9 +23,9 @@ import math
 import uuid
 from collections.abc import Iterable
 
-from relflow_gen.emit.layout import Atom, Group, Node, call, kw, tup
 from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
+from relflow_gen.emit.layout import Atom, Group, Node, call, kw, tup
 
 
 class LiteralError(ValueError):

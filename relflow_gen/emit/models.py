@@ -14,9 +14,9 @@ from relflow_gen.emit import literals as lit
 from relflow_gen.emit.layout import Atom, Group, block, call, prefixed, subscript, tup
 
 __all__ = ["Field", "HEADER_MARKER", "NamingError", "PackageModel", "TableModel", "header_text", "package_model"]
+from relflow_gen.core.meta import SchemaMeta, TableMeta
 from relflow_gen.emit.fields import LINE_LENGTH, Field, insert_field, key_field, row_field
 from relflow_gen.emit.names import constant_names, namespace_names, pipeline_name, table_stems
-from relflow_gen.core.meta import SchemaMeta, TableMeta
 from relflow_gen.runtime.pipeline import Pipeline
 
 #: The words every generated file's header starts with; :mod:`relflow_gen.emit.write`

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import black
-from black.mode import TargetVersion
 import jinja2
+from black.mode import TargetVersion
 
-from relflow_gen.runtime.diagram import to_dot, to_mermaid
-from relflow_gen.emit.models import NamingError, PackageModel, header_text, package_model
-from relflow_gen.emit.sql import DIALECTS, ddl_text
 from relflow_gen.compiler.ir import Project, to_data
 from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.core.resources import templates_dir
+from relflow_gen.emit.models import NamingError, PackageModel, header_text, package_model
+from relflow_gen.emit.sql import DIALECTS, ddl_text
+from relflow_gen.runtime.diagram import to_dot, to_mermaid
 
 #: black's settings for generated code; fixed so that output never depends on the user's setup.
 LINE_LENGTH = 100

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.backends.base import Backend, ConnectionParams
 from relflow_gen.runtime.backends.mysql import MySQLBackend
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
-from relflow_gen.core.meta import SchemaMeta
 
 Dialect = Literal["mysql", "sqlite"]
 DIALECTS: tuple[Dialect, ...] = ("mysql", "sqlite")

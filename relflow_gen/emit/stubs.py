@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relflow_gen.emit.package import EmitError, EmitOptions, environment, format_python
+from relflow_gen.compiler.ir import Project
+from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.emit.fields import Field
 from relflow_gen.emit.models import NamingError, PackageModel, TableModel, package_model
 from relflow_gen.emit.names import module_name
-from relflow_gen.compiler.ir import Project
-from relflow_gen.compiler.metadata import schema_meta
+from relflow_gen.emit.package import EmitError, EmitOptions, environment, format_python
 
 
 @dataclass(frozen=True)

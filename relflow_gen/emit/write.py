@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from relflow_gen.emit.models import HEADER_MARKER
 from relflow_gen.core.errors import UsageError
+from relflow_gen.emit.models import HEADER_MARKER
 
 #: How far into a file the header is looked for (the SVG has it after the XML declaration).
 HEADER_WINDOW = 512

@@ -39,12 +39,12 @@ from typing import Any
 from lark import Token, Tree
 
 from relflow_gen.compiler.diagnostics import Diagnostic
-from relflow_gen.core.errors import RelflowError
-from relflow_gen.fmt.layout import Line, Source, display_width, render
 from relflow_gen.compiler.ir import Span, to_data
 from relflow_gen.compiler.lower import lower
 from relflow_gen.compiler.parse import ParseResult, parse
+from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.types import quote
+from relflow_gen.fmt.layout import Line, Source, display_width, render
 
 KEYWORD_WORDS = {"null": "null", "true": "true", "false": "false", "current_timestamp": "CURRENT_TIMESTAMP"}
 

@@ -4,6 +4,7 @@ Generated code imports from here; users mostly meet it through the generated
 package (``lab_pipeline.connect(url)``), the query operators and the errors.
 """
 
+from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.engine.connection import Connection
 from relflow_gen.runtime.errors import (
@@ -22,12 +23,11 @@ from relflow_gen.runtime.errors import (
     QueryError,
     TierError,
 )
-from relflow_gen.runtime.populate.make import Maker, PartSink
-from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
 from relflow_gen.runtime.pipeline import Namespace, Pipeline
+from relflow_gen.runtime.populate.auto import AutoTable, ComputedTable, ImportedTable
+from relflow_gen.runtime.populate.make import Maker, PartSink
 from relflow_gen.runtime.populate.run import PopulateReport
 from relflow_gen.runtime.query import AndList, Not, Query, Row, RowKey, U
-from relflow_gen.runtime.populate.auto import AutoTable, ComputedTable, ImportedTable
 from relflow_gen.runtime.tables.table import LookupTable, ManualTable, PartTable, Table
 
 __all__ = [

@@ -34,11 +34,11 @@ from types import ModuleType
 from typing import Any
 
 from relflow_gen.core.errors import RelflowError, UsageError
-from relflow_gen.runtime.populate.make import Maker
+from relflow_gen.runtime.commands import COMMANDS, add_populate_options
 from relflow_gen.runtime.diagram import to_mermaid
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.keysource import key_source
-from relflow_gen.runtime.commands import COMMANDS, add_populate_options
+from relflow_gen.runtime.populate.make import Maker
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from relflow_gen.core.errors import UsageError
-from relflow_gen.runtime.populate.jobs import Job
 from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.jobs import Job
 from relflow_gen.runtime.populate.keysource import pending_keys
 from relflow_gen.runtime.populate.run import PopulateReport, generated_base, populate_all
 

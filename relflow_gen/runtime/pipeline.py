@@ -14,16 +14,15 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.backends.base import ConnectionParams
 from relflow_gen.runtime.engine.connection import Connection
-from relflow_gen.runtime.tables.declare import DeclareReport, declare
 from relflow_gen.runtime.errors import QueryError
-from relflow_gen.core.meta import SchemaMeta
-
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
 from relflow_gen.runtime.populate.make import Maker
 from relflow_gen.runtime.populate.manage import Jobs
 from relflow_gen.runtime.populate.run import PopulateReport, populate_all
+from relflow_gen.runtime.tables.declare import DeclareReport, declare
 from relflow_gen.runtime.tables.table import Table
 
 

@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .compute import boundary, box_counts
 from fractals_pipeline import BoxDimensionKey, BoxDimensionMaker
+
+from .compute import boundary, box_counts
 
 
 class MakeBoxDimension(BoxDimensionMaker):

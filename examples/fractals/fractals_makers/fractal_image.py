@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .compute import escape_time
 from fractals_pipeline import FractalImageKey, FractalImageMaker
+
+from .compute import escape_time
 
 
 class MakeFractalImage(FractalImageMaker):

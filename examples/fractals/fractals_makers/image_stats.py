@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .compute import boundary, entropy
 from fractals_pipeline import ImageStatsKey, ImageStatsMaker
+
+from .compute import boundary, entropy
 
 
 class MakeImageStats(ImageStatsMaker):

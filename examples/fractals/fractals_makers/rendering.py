@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .compute import png, render
 from fractals_pipeline import RenderingKey, RenderingMaker
+
+from .compute import png, render
 
 
 class MakeRendering(RenderingMaker):

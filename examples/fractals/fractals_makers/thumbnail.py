@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .compute import block_average
 from fractals_pipeline import ThumbnailKey, ThumbnailMaker
+
+from .compute import block_average
 
 
 class MakeThumbnail(ThumbnailMaker):

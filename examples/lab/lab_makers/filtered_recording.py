@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .signal import band_filter, mad
 from lab_pipeline import FilteredRecordingKey, FilteredRecordingMaker
+
+from .signal import band_filter, mad
 
 
 class MakeFilteredRecording(FilteredRecordingMaker):

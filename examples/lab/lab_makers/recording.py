@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime
 
-from .signal import seed_of, simulate_trace
 from lab_pipeline import RecordingKey, RecordingMaker
+
+from .signal import seed_of, simulate_trace
 
 
 class MakeRecording(RecordingMaker):

@@ -6,8 +6,9 @@ relflow-gen never overwrites it.
 
 from __future__ import annotations
 
-from .signal import cluster_amplitudes, detect
 from lab_pipeline import SpikeSortingKey, SpikeSortingMaker
+
+from .signal import cluster_amplitudes, detect
 
 
 class MakeSpikeSorting(SpikeSortingMaker):

@@ -25,10 +25,10 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
-from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.core.meta import TableMeta
-from relflow_gen.runtime.backends import base
+from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
+from relflow_gen.runtime.backends import base
 
 # MySQL error numbers
 ER_DUP_ENTRY = 1062
@@ -339,7 +339,7 @@ _COLUMN_LITERALS: dict[type, Callable[[Sequence[Any]], list[str]]] = {
     dt.date: _quoted_iso,
     dt.datetime: _quoted_iso,
     dt.time: _quoted_iso,
-    decimal.Decimal: lambda col: ["{:f}".format(v) for v in col],
+    decimal.Decimal: lambda col: [f"{v:f}" for v in col],
     bytes: lambda col: list(map(_bytes_literal, col)),
 }
 
@@ -362,7 +362,7 @@ def literal(v: Any) -> str:
     if isinstance(v, (bytes, bytearray, memoryview)):
         return _bytes_literal(v)
     if isinstance(v, decimal.Decimal):
-        return "{:f}".format(v)
+        return f"{v:f}"
     if isinstance(v, (dt.date, dt.time)):  # datetime is a date
         return _QUOTED(v.isoformat(" ") if isinstance(v, dt.datetime) else v.isoformat())
     if hasattr(v, "item") and callable(v.item):  # a numpy scalar

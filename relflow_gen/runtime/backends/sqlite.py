@@ -20,11 +20,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from relflow_gen.core.types import TypeSpec, sql_string
-from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT
 from relflow_gen.core.meta import TableMeta
-from relflow_gen.runtime.backends import base
+from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
+from relflow_gen.runtime.backends import base
+from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT
 
 #: SQLite INTEGER is signed 64-bit: uint64 values above INT64_MAX are stored as their
 #: two's-complement pattern (negative) and decoded back; ordering by them is corrected

@@ -12,9 +12,10 @@ conversion for the driver happens afterwards (:meth:`Backend.encoder`).
 
 from __future__ import annotations
 
+import array
 import datetime as dt
-import functools
 import decimal
+import functools
 import json
 import math
 import struct
@@ -159,18 +160,13 @@ def _float32_column(col: Column, nullable: bool) -> Column | None:
     _null_ok(col, nullable, types)
     if not types <= {float, int} or not col:
         return None
-    import numpy as np
-
     present = [v for v in col if v is not None] if nullable else col
     try:
-        wide = np.array(present, dtype=np.float64)
-    except OverflowError:
+        rounded: Column = array.array("f", present).tolist()  # C's double -> float, round to nearest
+    except (OverflowError, TypeError):
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        single = wide.astype(np.float32)
-    if not np.isfinite(single).all():  # NaN, infinity or out of range: the per-value check says which
+    if not all(map(math.isfinite, rounded)):  # NaN, infinity or out of range: the per-value check says which
         return None
-    rounded: Column = single.astype(np.float64).tolist()
     if len(present) == len(col):
         return rounded
     it = iter(rounded)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from relflow_gen.runtime.errors import TierError
 from relflow_gen.runtime.populate.keysource import key_source, progress
 from relflow_gen.runtime.populate.run import populate, provenance
-from relflow_gen.runtime.errors import TierError
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.tables.table import Table
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from relflow_gen.core.types import TypeSpec
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
+from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.populate.identity import ServerClock, WorkerIdentity, dead_reason, pid_alive
 from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_from_json, key_json
 
@@ -39,7 +39,6 @@ __all__ = [
     "STALE_SECONDS",
     "Job",
     "JobStore",
-    "Jobs",
     "ServerClock",
     "WorkerIdentity",
     "jobs_table_meta",

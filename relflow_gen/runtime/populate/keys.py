@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.engine.codec import ValueProblem, check_value
 from relflow_gen.runtime.errors import QueryError
-from relflow_gen.core.meta import TableMeta
 
 
 def _plain(value: Any) -> Any:

@@ -17,18 +17,18 @@ import multiprocessing
 import queue
 import signal
 import traceback
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.runtime.errors import PopulateError
 from relflow_gen.runtime.populate.progress import ProgressBar
-from relflow_gen.runtime.populate.runner import MAX_REPORTED_ERRORS, Failure, RunOptions, Runner, Tally
+from relflow_gen.runtime.populate.runner import MAX_REPORTED_ERRORS, Failure, Runner, RunOptions, Tally
 
 if TYPE_CHECKING:
-    from relflow_gen.runtime.populate.make import Maker
     from relflow_gen.core.meta import TableMeta
     from relflow_gen.runtime.populate.host import PopulateHost
+    from relflow_gen.runtime.populate.make import Maker
 
 log = logging.getLogger("relflow_gen")
 

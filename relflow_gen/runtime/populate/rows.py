@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.meta import TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
-from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.tables.table import prepare_rows
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ See docs/populate.md for the whole story.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import logging
@@ -28,26 +27,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from relflow_gen.runtime.populate import jobs
-from relflow_gen.runtime.errors import MissingMakerError, PopulateError, QueryError, TierError
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
+from relflow_gen.runtime.errors import MissingMakerError, PopulateError, TierError
+from relflow_gen.runtime.populate import jobs
 from relflow_gen.runtime.populate.keysource import (
     default_key_source,
     key_source,
-    maker_instance,
-    maker_source,
     parents_join,
     pending_keys,
     progress,
 )
-from relflow_gen.runtime.populate.progress import progress_bar
-from relflow_gen.runtime.query.expr import Col, compile_select
 from relflow_gen.runtime.populate.pool import run_pool
-from relflow_gen.runtime.populate.runner import Failure, ListFeed, RunOptions, Runner, Tally
+from relflow_gen.runtime.populate.progress import progress_bar
+from relflow_gen.runtime.populate.runner import Failure, ListFeed, Runner, RunOptions, Tally
+from relflow_gen.runtime.query.expr import Col, compile_select
 
 if TYPE_CHECKING:
-    from relflow_gen.runtime.populate.make import Maker
     from relflow_gen.runtime.populate.host import PopulateHost
+    from relflow_gen.runtime.populate.make import Maker
     from relflow_gen.runtime.query.api import Query
     from relflow_gen.runtime.tables.table import Table
 

@@ -24,16 +24,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from relflow_gen.runtime.query.condition import RowKey
-from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.heartbeat import Heartbeat
+from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
 from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_locked
+from relflow_gen.runtime.query.condition import RowKey
 
 if TYPE_CHECKING:
-    from relflow_gen.runtime.populate.make import Maker
     from relflow_gen.core.meta import TableMeta
     from relflow_gen.runtime.populate.host import PopulateHost
+    from relflow_gen.runtime.populate.make import Maker
 
 log = logging.getLogger("relflow_gen")
 

@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.errors import DuplicateError, LockError, MakeError, MissingParentError
-from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
-from relflow_gen.runtime.tables.table import write_rows
 from relflow_gen.runtime.populate.rows import Params, Plan, RowPreparer
+from relflow_gen.runtime.tables.table import write_rows
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.engine.connection import Connection
@@ -214,7 +214,7 @@ class ResultWriter:
         outcome = Outcome()
         for r in results:  # one key per transaction to find the culprits
             try:
-                retry_locked(lambda: self._write([r]))
+                retry_locked(lambda: self._write([r]))  # noqa: B023 - called at once
                 outcome.made.append(r)
             except (DuplicateError, MissingParentError) as exc:
                 one = self._classify(r, exc)

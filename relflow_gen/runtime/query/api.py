@@ -18,7 +18,7 @@ from relflow_gen.runtime.backends.base import Backend, Decoder
 from relflow_gen.runtime.engine.codec import decode_rows
 from relflow_gen.runtime.errors import FetchOneError, QueryError
 from relflow_gen.runtime.query import expr, sqltext
-from relflow_gen.runtime.query.condition import Not, RowKey, fast_restrict, attribute_resolver, compile_condition
+from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
 from relflow_gen.runtime.query.expr import Col, Select
 
 if TYPE_CHECKING:

@@ -16,13 +16,22 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from relflow_gen.core.types import TypeSpec
-
 from relflow_gen.runtime.backends.base import Backend
 from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
 from relflow_gen.runtime.errors import QueryError
 from relflow_gen.runtime.query import sqltext
-from relflow_gen.runtime.query.expr import shape_cache, with_condition, Col, Params, Select, check_lineage, compile_select, separate, shared_names, wrap
-
+from relflow_gen.runtime.query.expr import (
+    Col,
+    Params,
+    Select,
+    check_lineage,
+    compile_select,
+    separate,
+    shape_cache,
+    shared_names,
+    with_condition,
+    wrap,
+)
 
 
 class HasSelect(Protocol):

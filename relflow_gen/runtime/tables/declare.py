@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.backends.base import Backend, ColumnInfo
 from relflow_gen.runtime.errors import DeclareError
-from relflow_gen.core.meta import TableMeta
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.tables.host import TableHost

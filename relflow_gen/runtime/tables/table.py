@@ -15,10 +15,10 @@ from contextlib import nullcontext
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from relflow_gen.core.meta import FK, REQUIRED, SqlDefault, TableMeta
+from relflow_gen.core.types import quote
 from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
 from relflow_gen.runtime.errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
-from relflow_gen.core.types import quote
-from relflow_gen.core.meta import FK, REQUIRED, SqlDefault, TableMeta
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import table_select
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
