@@ -1,0 +1,1 @@
+"""The ``relflow-gen`` command line: check, format, build, stubs, run."""

@@ -1,0 +1,1 @@
+"""``relflow-gen format``: the canonical layout of `.rf` files, comments kept."""
