@@ -161,4 +161,5 @@ PROVENANCE_COLUMNS: Final = (
     ("_make_seconds", TypeSpec("float64")),
     ("_made_by", TypeSpec("varchar", (255,))),
     ("_make_hash", TypeSpec("char", (16,))),
+    ("_input_hash", TypeSpec("char", (32,))),
 )

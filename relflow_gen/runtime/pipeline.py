@@ -21,7 +21,9 @@ from relflow_gen.runtime.errors import QueryError
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
 from relflow_gen.runtime.populate.make import Maker
 from relflow_gen.runtime.populate.manage import Jobs
+from relflow_gen.runtime.populate.plan import Plan, plan
 from relflow_gen.runtime.populate.run import PopulateReport, populate_all
+from relflow_gen.runtime.populate.staleness import Outdated, RefreshPlan, outdated, refresh
 from relflow_gen.runtime.tables.declare import DeclareReport, declare
 from relflow_gen.runtime.tables.table import Table
 
@@ -107,6 +109,38 @@ class Pipeline:
     def populate_all(self, *restrictions: object, **options: Any) -> PopulateReport:
         """Populate every imported/computed table in dependency order (options as for populate())."""
         return populate_all(self, *restrictions, **options)
+
+    def outdated(self, *tables: str, code: bool = True, inputs: bool = True) -> dict[str, Outdated]:
+        """Outdated rows per imported/computed table, with their reasons (docs/staleness.md)."""
+        return outdated(self, tables or None, code=code, inputs=inputs)
+
+    def refresh(
+        self,
+        *tables: str,
+        code: bool = True,
+        inputs: bool = True,
+        dry_run: bool = False,
+        reserve_jobs: bool = False,
+        processes: int = 1,
+        suppress_errors: bool = False,
+        display_progress: bool = False,
+    ) -> tuple[RefreshPlan, PopulateReport | None]:
+        """Delete outdated rows with their dependents and make them again (docs/staleness.md)."""
+        return refresh(
+            self,
+            tables or None,
+            code=code,
+            inputs=inputs,
+            dry_run=dry_run,
+            reserve_jobs=reserve_jobs,
+            processes=processes,
+            suppress_errors=suppress_errors,
+            display_progress=display_progress,
+        )
+
+    def plan(self) -> Plan:
+        """A whole-pipeline dry run: per table, keys ready now and later, jobs, outdated rows, time."""
+        return plan(self)
 
     @property
     def jobs(self) -> Jobs:

@@ -76,6 +76,34 @@ class Backend(ABC):
     def __init__(self, params: ConnectionParams) -> None:
         self.params = params
 
+    # ---- fingerprints of rows (staleness) ---------------------------------
+    #: codec kinds whose values enter a fingerprint by their digest, not their text
+    DIGESTED_KINDS = frozenset({"uuid", "bytes", "blob"})
+
+    @abstractmethod
+    def digest_sql(self, sql: str) -> str:
+        """SQL for the first 32 hex digits of the sha256 of a string or bytes expression."""
+
+    @abstractmethod
+    def text_sql(self, sql: str) -> str:
+        """SQL for a value as text (or bytes), deterministically, for fingerprints."""
+
+    @abstractmethod
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        """SQL concatenating the parts (NULL when any part is NULL)."""
+
+    @abstractmethod
+    def length_sql(self, sql: str) -> str:
+        """SQL for the length of what :meth:`text_sql` or :meth:`digest_sql` returned."""
+
+    def fingerprint_field(self, spec: TypeSpec, sql: str) -> str:
+        """One self-delimiting field of a fingerprint: ``<length>:<text>``, or ``-`` for NULL.
+
+        Values that can be large or binary (blobs, bytes, uuids) enter by their digest.
+        """
+        value = self.digest_sql(sql) if spec.kind in self.DIGESTED_KINDS else self.text_sql(sql)
+        return f"COALESCE({self.concat_sql([self.length_sql(value), chr(39) + ':' + chr(39), value])}, '-')"
+
     # ---- connection -----------------------------------------------------
     @abstractmethod
     def connect(self) -> Any:

@@ -128,6 +128,19 @@ class MySQLBackend(base.Backend):
     def column_type(self, spec: TypeSpec) -> str:
         return spec.mysql()
 
+    def digest_sql(self, sql: str) -> str:
+        return f"LEFT(SHA2({sql}, 256), 32)"
+
+    def text_sql(self, sql: str) -> str:
+        # bytes, not characters: no collation to mix with the literals around it
+        return f"CAST({sql} AS BINARY)"
+
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        return "CONCAT(" + ", ".join(parts) + ")"
+
+    def length_sql(self, sql: str) -> str:
+        return f"LENGTH({sql})"
+
     def select_expr(self, spec: TypeSpec | None, sql: str) -> str:
         if spec is not None and spec.name == "float32":
             return f"CAST({sql} AS DOUBLE)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import itertools
 import json
 import os
@@ -58,6 +59,7 @@ class SQLiteBackend(base.Backend):
             path or ":memory:", isolation_level=None, check_same_thread=False, timeout=timeout
         )
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("rf_sha256", 1, _sha256, deterministic=True)
         # LIKE compares case-sensitively, as MySQL does with the binary collation the schemas use
         conn.execute("PRAGMA case_sensitive_like = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -68,6 +70,18 @@ class SQLiteBackend(base.Backend):
 
     def begin(self, cursor: Any, *, immediate: bool) -> None:
         cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    def digest_sql(self, sql: str) -> str:
+        return f"rf_sha256({sql})"
+
+    def text_sql(self, sql: str) -> str:
+        return f"CAST({sql} AS TEXT)"
+
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        return "(" + " || ".join(parts) + ")"
+
+    def length_sql(self, sql: str) -> str:
+        return f"length({sql})"
 
     def connection_id(self, cursor: Any) -> int:
         return 0
@@ -257,3 +271,11 @@ def _iso_datetime(v: dt.datetime) -> str:
 
 def _uuid_bytes(v: uuid.UUID) -> bytes:
     return v.bytes
+
+
+def _sha256(value: object) -> str | None:
+    """``rf_sha256(x)``: the first 32 hex digits of the sha256 of text (UTF-8) or bytes; NULL stays NULL."""
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:32]

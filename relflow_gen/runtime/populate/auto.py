@@ -6,11 +6,13 @@ operations on top: the key source, populate(), progress and provenance.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from relflow_gen.runtime.errors import TierError
+from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import key_source, progress
 from relflow_gen.runtime.populate.run import populate, provenance
+from relflow_gen.runtime.populate.staleness import outdated
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.tables.table import Table
 
@@ -49,6 +51,18 @@ class AutoTable(Table[R, K, I]):
     def progress(self) -> tuple[int, int]:
         """(keys done, keys in the key source)."""
         return progress(self._host, self._meta)
+
+    def outdated(self, *, code: bool = True, inputs: bool = True) -> Self:
+        """These rows where they are out of date: made by other code than the registered maker's
+        (``code``), from parent rows that changed since (``inputs``), or from upstream rows that
+        are out of date. A query: it composes with the algebra (docs/staleness.md)."""
+        found = outdated(self._host, code=code, inputs=inputs).get(self.full_name)
+        return self & (found.query.proj() if found is not None else [])
+
+    def code_fingerprint(self) -> str | None:
+        """The fingerprint of the registered maker's code (None without a maker); rows record it."""
+        maker = self._host.maker_for(self.full_name)
+        return code_fingerprint(maker) if maker is not None else None
 
     def provenance(self, *restrictions: object) -> list[dict[str, Any]]:
         """How each row was made: its key with made_at, make_seconds, made_by (host:pid), make_hash."""

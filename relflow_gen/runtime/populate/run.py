@@ -17,7 +17,6 @@ See docs/populate.md for the whole story.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import random
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.runtime.errors import MissingMakerError, PopulateError, TierError
 from relflow_gen.runtime.populate import jobs
+from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import (
     default_key_source,
     key_source,
@@ -129,15 +129,6 @@ def generated_base(pipeline: PopulateHost, meta: TableMeta) -> str:
         if isinstance(obj, type) and getattr(obj, "__table__", None) == meta.full_name and inspect.isabstract(obj):
             return f"{obj.__module__.split('.')[0]}.{obj.__name__}"
     return f"relflow_gen.runtime.Maker (with __table__ = {meta.full_name!r})"
-
-
-def code_fingerprint(cls: type[Any]) -> str:
-    """First 16 hex digits of the sha256 of a maker class's source code."""
-    try:
-        text = inspect.getsource(cls)
-    except (OSError, TypeError):
-        text = f"{cls.__module__}.{cls.__qualname__}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------ populate

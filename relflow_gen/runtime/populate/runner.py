@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from relflow_gen.runtime.populate.heartbeat import Heartbeat
+from relflow_gen.runtime.populate.inputs import InputStamp
 from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
 from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_locked
@@ -148,7 +149,13 @@ class Runner:
         self.lookup = KeyLookup(conn, meta, self.names)
         order = {t.full_name: i for i, t in enumerate(pipeline.meta.tables)}
         self.writer = ResultWriter(
-            conn, meta, order, self.lookup, self.store if options.reserve_jobs else None, self.me.token
+            conn,
+            meta,
+            order,
+            self.lookup,
+            self.store if options.reserve_jobs else None,
+            self.me.token,
+            InputStamp(conn, pipeline.meta, meta, self.names),
         )
         self.pending: list[Result] = []
         self.pending_bytes = 0

@@ -133,7 +133,7 @@ class ResultBuilder:
         encoded = [key[n] if enc is None else enc(key[n]) for n, enc in self.key_enc]
         plan, params = self.master.prepare(rows)
         self._check(meta, key, encoded, plan, params, rows)
-        prov = (self.enc_time(made_at), seconds, self.made_by, self.code_hash)
+        prov = (self.enc_time(made_at), seconds, self.made_by, self.code_hash, None)  # _input_hash: at commit
         columns = self.master_columns.get(plan.columns)
         if columns is None:
             columns = self.master_columns[plan.columns] = plan.columns + PROVENANCE_NAMES
@@ -194,7 +194,9 @@ class ResultWriter:
         lookup: KeyLookup,
         store: JobStore | None,
         token: str,
+        stamp: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
     ) -> None:
+        self.stamp = stamp  # records the input fingerprints of the rows written, in their transaction
         self.conn = conn
         self.table = table
         self.order = order
@@ -235,6 +237,8 @@ class ResultWriter:
         with self.conn.transaction():
             for (_, columns), (meta, params) in ordered:
                 write_rows(self.conn, meta, columns, params, skip_duplicates=False)
+            if self.stamp is not None:
+                self.stamp([r.key for r in results])
             if self.store is not None:
                 hashes = [r.hash for r in results if r.hash is not None]
                 if hashes:

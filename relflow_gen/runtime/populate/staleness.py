@@ -1,0 +1,222 @@
+"""Staleness: rows made by other code, or from other inputs, than the current ones.
+
+Every imported/computed row records, in hidden provenance columns, the code
+fingerprint of the maker that made it (``_make_hash``, :mod:`.fingerprint`)
+and the fingerprint of its inputs when it was committed (``_input_hash``): a
+digest of the rows of its direct parents that its foreign keys reference
+(every attribute, in heading order; blobs, bytes and uuids by their own
+digest). Fields are length-prefixed (``<length>:<text>``, ``-`` for NULL) and
+each parent row is marked present (``R``) or missing (``-``), so different
+inputs never concatenate to the same text. The digest is computed in SQL, by
+the same expression at commit time and when checking, so checking 100k rows
+is one statement per table, not one per row.
+
+A row is outdated when
+
+* ``code``: its maker's fingerprint differs from the registered maker's;
+* ``inputs``: the digest of its parents' rows now differs from the recorded
+  one (rows made before input fingerprints were recorded have none and are
+  not reported for this reason);
+* ``upstream``: a row it was made from (through a foreign key, or its master
+  for a part) is outdated.
+
+:func:`outdated` gives, per table, a query of the outdated rows (composable
+with the algebra) and the reasons; :func:`refresh` deletes them with their
+dependents and makes them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from relflow_gen.core.meta import SchemaMeta
+from relflow_gen.runtime.errors import TierError
+from relflow_gen.runtime.populate.fingerprint import code_fingerprint
+from relflow_gen.runtime.populate.inputs import INPUT_HASH, input_fingerprint_sql
+from relflow_gen.runtime.populate.jobs import make_key_names
+from relflow_gen.runtime.populate.run import PopulateReport, populate
+from relflow_gen.runtime.query import expr
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.populate.host import PopulateHost
+    from relflow_gen.runtime.tables.table import Table
+
+MAKE_HASH = "_make_hash"
+REASONS = ("code", "inputs", "upstream")
+
+
+# ------------------------------------------------------------------ outdated rows
+
+
+@dataclass
+class Outdated:
+    """The outdated rows of one table: a query of them and one query per reason."""
+
+    table: str
+    query: Table[Any, Any, Any]
+    reasons: dict[str, Table[Any, Any, Any]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {reason: len(q) for reason, q in self.reasons.items()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The primary key of each outdated row with the list of its reasons."""
+        by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+        pk = self.query.primary_key
+        for reason, q in self.reasons.items():
+            for k in q.keys(order_by="KEY"):
+                entry = by_key.setdefault(tuple(k[n] for n in pk), {**{n: k[n] for n in pk}, "reasons": []})
+                entry["reasons"].append(reason)
+        return [by_key[k] for k in sorted(by_key, key=repr)]
+
+
+def _base_alias(table: Table[Any, Any, Any]) -> str:
+    return table._base.sources[0].alias
+
+
+def code_outdated(table: Table[Any, Any, Any], fingerprint: str) -> Table[Any, Any, Any]:
+    """Rows of ``table`` made by code whose fingerprint is not ``fingerprint``."""
+    backend = table.connection.backend
+    col = f"{_base_alias(table)}.{backend.quote(MAKE_HASH)}"
+    cond = f"({col} IS NULL OR {col} <> {backend.placeholder})"
+    return table._derive(expr.restrict(backend, table._select, cond, (fingerprint,)))
+
+
+def inputs_outdated(table: Table[Any, Any, Any], schema: SchemaMeta) -> Table[Any, Any, Any]:
+    """Rows of ``table`` whose parents' rows changed since they were made."""
+    backend = table.connection.backend
+    alias = _base_alias(table)
+    col = f"{alias}.{backend.quote(INPUT_HASH)}"
+    now = input_fingerprint_sql(backend, schema, table.meta, alias)
+    cond = f"({col} IS NOT NULL AND {col} <> {now})"
+    return table._derive(expr.restrict(backend, table._select, cond, ()))
+
+
+def outdated(
+    host: PopulateHost,
+    tables: Sequence[str] | None = None,
+    *,
+    code: bool = True,
+    inputs: bool = True,
+) -> dict[str, Outdated]:
+    """The outdated rows of every imported/computed table (and their parts), in dependency order.
+
+    ``tables`` limits the result to these tables (the reasons still come from
+    upstream); ``code`` / ``inputs`` choose the reasons checked (``upstream``
+    follows from them). Code is compared for tables with a registered maker.
+    """
+    schema = host.meta
+    found: dict[str, Outdated] = {}
+    for meta in schema.tables:
+        if not (meta.is_auto or (meta.is_part and meta.master and schema.by_name[meta.master].is_auto)):
+            continue
+        table = host.table(meta.full_name)
+        reasons: dict[str, Table[Any, Any, Any]] = {}
+        if meta.is_auto:
+            maker = host.maker_for(meta.full_name)
+            if code and maker is not None:
+                reasons["code"] = code_outdated(table, code_fingerprint(maker))
+            if inputs:
+                reasons["inputs"] = inputs_outdated(table, schema)
+        for fk in meta.foreign_keys:
+            parent = found.get(fk.parent)
+            if parent is None or fk.parent == meta.full_name:
+                continue
+            renames = {child: par for child, par in fk.attrs if child != par}
+            name = "master" if fk.is_master else f"upstream {fk.parent}"
+            reasons[name] = table & parent.query.proj(**renames)
+        if reasons:
+            found[meta.full_name] = Outdated(meta.full_name, table & [r.proj() for r in reasons.values()], reasons)
+    if tables is None:
+        return found
+    wanted = {host.table(t).full_name for t in tables}
+    for name in wanted:
+        if not schema.by_name[name].is_auto:
+            raise TierError(f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows go out of date")
+    return {name: o for name, o in found.items() if name in wanted}
+
+
+# ------------------------------------------------------------------ refresh
+
+
+@dataclass
+class RefreshPlan:
+    """What refresh deletes (outdated rows and their dependents) and makes again."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # table -> rows to delete (cascade included)
+    keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # auto table -> make keys to make again
+
+
+def refresh_plan(host: PopulateHost, found: Mapping[str, Outdated]) -> RefreshPlan:
+    """The rows refresh would delete (dry-run counts of the cascade) and the keys it would make again."""
+    plan = RefreshPlan()
+    for name, out in found.items():
+        meta = host.meta.by_name[name]
+        if not meta.is_auto:
+            continue
+        names = make_key_names(meta) or list(meta.primary_key)
+        keys = {tuple(k[n] for n in names): {n: k[n] for n in names} for k in out.query.keys()}
+        if keys:
+            plan.keys[name] = list(keys.values())
+    for name in plan.keys:
+        for table, n in found[name].query.delete(dry_run=True).items():
+            plan.counts[table] = max(plan.counts.get(table, 0), n)
+    return plan
+
+
+def refresh(
+    host: PopulateHost,
+    tables: Sequence[str] | None = None,
+    *,
+    code: bool = True,
+    inputs: bool = True,
+    dry_run: bool = False,
+    reserve_jobs: bool = False,
+    processes: int = 1,
+    suppress_errors: bool = False,
+    display_progress: bool = False,
+) -> tuple[RefreshPlan, PopulateReport | None]:
+    """Delete the outdated rows of ``tables`` (all when None) with their dependents, then make them again.
+
+    Returns the plan (rows deleted per table, keys made again per table) and the
+    populate report (None with ``dry_run``, which changes nothing).
+    """
+    found = outdated(host, code=code, inputs=inputs)
+    schema = host.meta
+    chosen = list(found) if tables is None else [host.table(t).full_name for t in tables]
+    for name in chosen:
+        if not schema.by_name[name].is_auto:
+            raise TierError(f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows are refreshed")
+    affected = set(chosen)
+    for name in chosen:
+        affected |= {t.full_name for t in schema.descendants(name) if t.is_auto}
+    plan = refresh_plan(host, {n: o for n, o in found.items() if n in affected})
+    deleted = refresh_plan(host, {n: o for n, o in found.items() if n in chosen})
+    plan.counts = deleted.counts
+    if dry_run:
+        return plan, None
+    for meta in schema.tables:  # upstream first: its cascade takes the rows downstream along
+        if meta.full_name in chosen and meta.full_name in found:
+            found[meta.full_name].query.delete()
+    report = PopulateReport("refresh")
+    for meta in schema.tables:
+        keys = plan.keys.get(meta.full_name)
+        if not keys or meta.full_name not in affected:
+            continue
+        if host.maker_for(meta.full_name) is None:
+            report.no_maker.append(meta.full_name)
+            continue
+        report.add(
+            populate(
+                host,
+                meta.full_name,
+                keys,
+                reserve_jobs=reserve_jobs,
+                processes=processes,
+                suppress_errors=suppress_errors,
+                display_progress=display_progress,
+            )
+        )
+    return plan, report
