@@ -30,7 +30,12 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fmt": (("relflow_gen.fmt",), ("compiler", "core")),
     "compiler": (("relflow_gen.compiler",), ("core",)),
     "runtime-cli": (
-        ("relflow_gen.runtime.cli", "relflow_gen.runtime.commands", "relflow_gen.runtime.dynamic"),
+        (
+            "relflow_gen.runtime.cli",
+            "relflow_gen.runtime.commands",
+            "relflow_gen.runtime.dynamic",
+            "relflow_gen.runtime.staleness_cli",
+        ),
         ("pipeline",),
     ),
     "pipeline": (("relflow_gen.runtime.pipeline", "relflow_gen.runtime"), ("populate",)),

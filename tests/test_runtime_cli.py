@@ -104,7 +104,7 @@ def _status_line(out: str, table: str) -> list[str]:
 def test_status_populate_with_workers_errors_and_retry(cli: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.run("status") == 0
     out = capsys.readouterr().out
-    assert _status_line(out, "lab.Recording") == ["lab.Recording", "imported", "0", "12", "0", "0", "0"]
+    assert _status_line(out, "lab.Recording") == ["lab.Recording", "imported", "0", "12", "0", "0", "0", "0"]
     assert _status_line(out, "lab.Session")[:3] == ["lab.Session", "manual", "12"]
 
     cli.flag.write_text("x")  # sessions 0, 5 and 10 fail
@@ -115,7 +115,7 @@ def test_status_populate_with_workers_errors_and_retry(cli: Setup, capsys: pytes
 
     assert cli.run("status") == 0
     out = capsys.readouterr().out
-    assert _status_line(out, "lab.Recording")[2:] == ["9", "3", "0", "3", "0"]
+    assert _status_line(out, "lab.Recording")[2:] == ["9", "3", "0", "3", "0", "0"]
     assert _status_line(out, "lab.Summary")[2:4] == ["9", "0"]
 
     assert cli.run("errors", "--traceback") == 0

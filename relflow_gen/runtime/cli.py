@@ -34,6 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from relflow_gen.core.errors import RelflowError, UsageError
+from relflow_gen.runtime import staleness_cli
 from relflow_gen.runtime.commands import COMMANDS, add_populate_options
 from relflow_gen.runtime.diagram import to_mermaid
 from relflow_gen.runtime.pipeline import Pipeline
@@ -90,6 +91,8 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p.add_argument("--workers", type=int, default=1, metavar="N")
     p.add_argument("--reserve-jobs", action="store_true")
     p.add_argument("--suppress-errors", action="store_true")
+
+    staleness_cli.register(sub)
 
     p = sub.add_parser("ignore", help="mark keys of a table not to be made (or --clear the marks)")
     p.add_argument("table", metavar="TABLE")
@@ -151,13 +154,18 @@ def _run(db: Pipeline, args: Any) -> int:
         return EXIT_OK
     if args.command == "status":
         return _status(db)
-    code: int = COMMANDS[args.command](db, args)
+    command = COMMANDS.get(args.command) or staleness_cli.COMMANDS[args.command]
+    code: int = command(db, args)
     return code
 
 
 def _status(db: Pipeline) -> int:
     counts = db.jobs.counts()
-    header = f"{'table':34s} {'tier':9s} {'done':>9s} {'pending':>9s} {'reserved':>9s} {'errors':>7s} {'ignored':>8s}"
+    stale = {name: len(o.keys) for name, o in db.outdated().items()}
+    header = (
+        f"{'table':34s} {'tier':9s} {'done':>9s} {'pending':>9s} {'reserved':>9s} {'errors':>7s} "
+        f"{'ignored':>8s} {'outdated':>9s}"
+    )
     print(header)
     print("-" * len(header))
     for t in db.tables():
@@ -166,13 +174,16 @@ def _status(db: Pipeline) -> int:
         if meta.is_auto:
             pending = str(len(key_source(db, meta)))
             c = counts.get(meta.full_name, {})
-            extra = f"{c.get('reserved', 0):>9d} {c.get('error', 0):>7d} {c.get('ignore', 0):>8d}"
+            extra = (
+                f"{c.get('reserved', 0):>9d} {c.get('error', 0):>7d} {c.get('ignore', 0):>8d} "
+                f"{stale.get(meta.full_name, 0):>9d}"
+            )
         else:
-            pending, extra = "-", f"{'-':>9s} {'-':>7s} {'-':>8s}"
+            pending, extra = "-", f"{'-':>9s} {'-':>7s} {'-':>8s} {'-':>9s}"
         print(f"{meta.full_name:34s} {meta.tier:9s} {done:>9d} {pending:>9s} {extra}")
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if missing:
-        print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE)")
+        print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)")
     return EXIT_OK
 
 

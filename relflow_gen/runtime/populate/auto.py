@@ -57,7 +57,10 @@ class AutoTable(Table[R, K, I]):
         (``code``), from parent rows that changed since (``inputs``), or from upstream rows that
         are out of date. A query: it composes with the algebra (docs/staleness.md)."""
         found = outdated(self._host, code=code, inputs=inputs).get(self.full_name)
-        return self & (found.query.proj() if found is not None else [])
+        if found is None or not found.keys:
+            return self & []
+        pk = self.primary_key
+        return self & [dict(zip(pk, k)) for k in sorted(found.keys, key=repr)]
 
     def code_fingerprint(self) -> str | None:
         """The fingerprint of the registered maker's code (None without a maker); rows record it."""

@@ -165,7 +165,7 @@ def plan(host: PopulateHost) -> Plan:
                 reserved=c.get("reserved", 0),
                 error=c.get("error", 0),
                 ignored=c.get("ignore", 0),
-                outdated=len(found.query) if found is not None else 0,
+                outdated=len(found.keys) if found is not None else 0,
                 median_seconds=median,
                 estimate_seconds=None if median is None else median * todo,
                 exact=is_exact,

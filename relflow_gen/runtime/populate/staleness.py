@@ -50,26 +50,40 @@ REASONS = ("code", "inputs", "upstream")
 # ------------------------------------------------------------------ outdated rows
 
 
+Key = tuple[Any, ...]  # primary-key values in primary-key order
+
+
 @dataclass
 class Outdated:
-    """The outdated rows of one table: a query of them and one query per reason."""
+    """The outdated rows of one table: their keys by reason, and a query of them."""
 
-    table: str
-    query: Table[Any, Any, Any]
-    reasons: dict[str, Table[Any, Any, Any]] = field(default_factory=dict)
+    table: Table[Any, Any, Any]
+    reasons: dict[str, set[Key]] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> set[Key]:
+        out: set[Key] = set()
+        for keys in self.reasons.values():
+            out |= keys
+        return out
+
+    @property
+    def query(self) -> Table[Any, Any, Any]:
+        """The outdated rows as a restriction of the table (composes with the algebra)."""
+        pk = self.table.primary_key
+        return self.table & [dict(zip(pk, k)) for k in sorted(self.keys, key=repr)]
 
     def counts(self) -> dict[str, int]:
-        return {reason: len(q) for reason, q in self.reasons.items()}
+        return {reason: len(keys) for reason, keys in self.reasons.items()}
 
     def rows(self) -> list[dict[str, Any]]:
         """The primary key of each outdated row with the list of its reasons."""
-        by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
-        pk = self.query.primary_key
-        for reason, q in self.reasons.items():
-            for k in q.keys(order_by="KEY"):
-                entry = by_key.setdefault(tuple(k[n] for n in pk), {**{n: k[n] for n in pk}, "reasons": []})
-                entry["reasons"].append(reason)
-        return [by_key[k] for k in sorted(by_key, key=repr)]
+        pk = self.table.primary_key
+        out = []
+        for key in sorted(self.keys, key=repr):
+            reasons = [reason for reason, keys in self.reasons.items() if key in keys]
+            out.append({**dict(zip(pk, key)), "reasons": reasons})
+        return out
 
 
 def _base_alias(table: Table[Any, Any, Any]) -> str:
@@ -94,6 +108,24 @@ def inputs_outdated(table: Table[Any, Any, Any], schema: SchemaMeta) -> Table[An
     return table._derive(expr.restrict(backend, table._select, cond, ()))
 
 
+def _keys(query: Table[Any, Any, Any]) -> set[Key]:
+    pk = query.primary_key
+    return {tuple(k[n] for n in pk) for k in query.keys()}
+
+
+def _derived_from(table: Table[Any, Any, Any], attrs: Sequence[tuple[str, str]], parent_pk: Sequence[str], bad: set[Key]) -> set[Key]:
+    """Keys of the rows of ``table`` whose foreign key (``attrs``: child, parent) points at a key in ``bad``."""
+    child_of = dict((par, child) for child, par in attrs)
+    cols = [child_of[n] for n in parent_pk]
+    pk = table.primary_key
+    extra = [c for c in cols if c not in pk]
+    out: set[Key] = set()
+    for row in (table.proj(*extra) if extra else table.proj()).fetch():
+        if tuple(row[c] for c in cols) in bad:
+            out.add(tuple(row[n] for n in pk))
+    return out
+
+
 def outdated(
     host: PopulateHost,
     tables: Sequence[str] | None = None,
@@ -106,6 +138,9 @@ def outdated(
     ``tables`` limits the result to these tables (the reasons still come from
     upstream); ``code`` / ``inputs`` choose the reasons checked (``upstream``
     follows from them). Code is compared for tables with a registered maker.
+    The rows outdated for their own reasons are found in SQL, one statement per
+    table and reason; the rows made from them are found table by table
+    downstream, only where there is something to follow.
     """
     schema = host.meta
     found: dict[str, Outdated] = {}
@@ -113,22 +148,22 @@ def outdated(
         if not (meta.is_auto or (meta.is_part and meta.master and schema.by_name[meta.master].is_auto)):
             continue
         table = host.table(meta.full_name)
-        reasons: dict[str, Table[Any, Any, Any]] = {}
+        entry = Outdated(table)
         if meta.is_auto:
             maker = host.maker_for(meta.full_name)
             if code and maker is not None:
-                reasons["code"] = code_outdated(table, code_fingerprint(maker))
+                entry.reasons["code"] = _keys(code_outdated(table, code_fingerprint(maker)))
             if inputs:
-                reasons["inputs"] = inputs_outdated(table, schema)
+                entry.reasons["inputs"] = _keys(inputs_outdated(table, schema))
         for fk in meta.foreign_keys:
             parent = found.get(fk.parent)
             if parent is None or fk.parent == meta.full_name:
                 continue
-            renames = {child: par for child, par in fk.attrs if child != par}
+            bad = parent.keys
             name = "master" if fk.is_master else f"upstream {fk.parent}"
-            reasons[name] = table & parent.query.proj(**renames)
-        if reasons:
-            found[meta.full_name] = Outdated(meta.full_name, table & [r.proj() for r in reasons.values()], reasons)
+            entry.reasons[name] = _derived_from(table, fk.attrs, schema.by_name[fk.parent].primary_key, bad) if bad else set()
+        if entry.reasons:
+            found[meta.full_name] = entry
     if tables is None:
         return found
     wanted = {host.table(t).full_name for t in tables}
@@ -157,7 +192,11 @@ def refresh_plan(host: PopulateHost, found: Mapping[str, Outdated]) -> RefreshPl
         if not meta.is_auto:
             continue
         names = make_key_names(meta) or list(meta.primary_key)
-        keys = {tuple(k[n] for n in names): {n: k[n] for n in names} for k in out.query.keys()}
+        pk = out.table.primary_key
+        keys = {}
+        for key in out.keys:
+            row = dict(zip(pk, key))
+            keys[tuple(row[n] for n in names)] = {n: row[n] for n in names}
         if keys:
             plan.keys[name] = list(keys.values())
     for name in plan.keys:
