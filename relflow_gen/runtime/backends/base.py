@@ -96,6 +96,14 @@ class Backend(ABC):
     def length_sql(self, sql: str) -> str:
         """SQL for the length of what :meth:`text_sql` or :meth:`digest_sql` returned."""
 
+    def keys_in_sql(self, cols: Sequence[str], n: int) -> str:
+        """A condition true for rows whose ``cols`` equal one of ``n`` bound tuples (in order)."""
+        ph = self.placeholder
+        if len(cols) == 1:
+            return f"{cols[0]} IN ({', '.join([ph] * n)})"
+        one = "(" + " AND ".join(f"{c} = {ph}" for c in cols) + ")"
+        return "(" + " OR ".join([one] * n) + ")"
+
     def fingerprint_field(self, spec: TypeSpec, sql: str) -> str:
         """One self-delimiting field of a fingerprint: ``<length>:<text>``, or ``-`` for NULL.
 

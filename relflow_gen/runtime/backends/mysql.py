@@ -128,6 +128,12 @@ class MySQLBackend(base.Backend):
     def column_type(self, spec: TypeSpec) -> str:
         return spec.mysql()
 
+    def keys_in_sql(self, cols: Sequence[str], n: int) -> str:
+        if len(cols) == 1:
+            return super().keys_in_sql(cols, n)
+        one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+        return f"({', '.join(cols)}) IN ({', '.join([one] * n)})"
+
     def digest_sql(self, sql: str) -> str:
         return f"LEFT(SHA2({sql}, 256), 32)"
 

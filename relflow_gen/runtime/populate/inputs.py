@@ -54,11 +54,11 @@ class InputStamp:
         self.conn = conn
         self.head = f"UPDATE {ref} SET {q(INPUT_HASH)} = {input_fingerprint_sql(backend, schema, meta, ref)} WHERE "
         self.encoders = [(n, backend.encoder(meta.by_name[n].type)) for n in key_names]
-        self.one = "(" + " AND ".join(f"{ref}.{q(n)} = {backend.placeholder}" for n in key_names) + ")"
+        self.cols = [f"{ref}.{q(n)}" for n in key_names]
         self.per_statement = max(1, min(500, backend.max_params // max(1, len(key_names))))
 
     def __call__(self, keys: Sequence[Mapping[str, Any]]) -> None:
         for start in range(0, len(keys), self.per_statement):
             chunk = keys[start : start + self.per_statement]
             params = [k[n] if enc is None else enc(k[n]) for k in chunk for n, enc in self.encoders]
-            self.conn.execute(self.head + " OR ".join([self.one] * len(chunk)), params)
+            self.conn.execute(self.head + self.conn.backend.keys_in_sql(self.cols, len(chunk)), params)

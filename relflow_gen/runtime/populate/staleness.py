@@ -199,9 +199,11 @@ def refresh_plan(host: PopulateHost, found: Mapping[str, Outdated]) -> RefreshPl
             keys[tuple(row[n] for n in names)] = {n: row[n] for n in names}
         if keys:
             plan.keys[name] = list(keys.values())
+    counts: dict[str, int] = {}
     for name in plan.keys:
         for table, n in found[name].query.delete(dry_run=True).items():
-            plan.counts[table] = max(plan.counts.get(table, 0), n)
+            counts[table] = max(counts.get(table, 0), n)
+    plan.counts = {t.full_name: counts[t.full_name] for t in host.meta.tables if counts.get(t.full_name)}
     return plan
 
 

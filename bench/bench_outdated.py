@@ -1,0 +1,243 @@
+"""Staleness costs: finding outdated rows, and recording input fingerprints at make time.
+
+1. ``outdated`` over 100k computed rows with two parents each (``computed C {-> A -> B}``,
+   1000 x 100 keys), after 10 rows of A changed (1,000 rows of C outdated), against a
+   hand-written SQL query computing the same set with the raw driver (sqlite3 / pymysql),
+   in the same run. Target: <= 1.5x.
+2. populate of a W2-style pipeline (``computed Dst {-> Src}``, a trivial make) with and
+   without the input fingerprint recorded in the commit's transaction. Target: <= 10% over.
+
+On SQLite (a temp file, WAL) and on MariaDB (a throwaway server from tests/mariadb.py, or
+``--mysql URL``). Run: ``python bench/bench_outdated.py [--backend sqlite|mysql|both]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import pymysql  # noqa: E402
+
+from relflow_gen.compiler.frontend import compile_text  # noqa: E402
+from relflow_gen.compiler.metadata import schema_meta  # noqa: E402
+from relflow_gen.runtime import Maker, Pipeline  # noqa: E402
+from relflow_gen.runtime.dynamic import pipeline_class  # noqa: E402
+from relflow_gen.runtime.populate import inputs  # noqa: E402
+
+SCHEMA = """
+schema stale
+
+manual A {
+    a_id: int32
+    ---
+    x: float64
+    label: varchar(16)
+}
+
+manual B {
+    b_id: int32
+    ---
+    y: float64
+}
+
+computed C {
+    -> A
+    -> B
+    ---
+    z: float64
+}
+
+manual Src {
+    src_id: int32
+    ---
+    value: float64
+}
+
+computed Dst {
+    -> Src
+    ---
+    doubled: float64
+}
+"""
+
+N_A, N_B, CHANGED = 1000, 100, 10
+
+
+class MakeDst(Maker[Any, Any]):
+    __table__ = "stale.Dst"
+
+    def make(self, key: Any) -> None:
+        value = (self.db.Src & key).fetch1()["value"]
+        self.insert1({**key, "doubled": 2 * value})
+
+
+def open_pipeline(url: str) -> Pipeline:
+    comp = compile_text(SCHEMA, "stale.rf")
+    assert comp.project is not None
+    db = pipeline_class(schema_meta(comp.project))(url)
+    db.register(MakeDst)
+    return db
+
+
+def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def fill(db: Pipeline) -> None:
+    a, b, c = db.table("A"), db.table("B"), db.table("C")
+    a.insert([{"a_id": i, "x": i * 0.5, "label": f"a{i}"} for i in range(N_A)])
+    b.insert([{"b_id": j, "y": j * 0.25} for j in range(N_B)])
+    c.insert(
+        ({"a_id": i, "b_id": j, "z": i + j * 0.1} for i in range(N_A) for j in range(N_B)), allow_direct_insert=True
+    )
+    conn = db.connection
+    backend = conn.backend
+    meta = db.meta.by_name["stale.C"]
+    ref = backend.table_ref(meta.schema, meta.sql_name)
+    fp = inputs.input_fingerprint_sql(backend, db.meta, meta, ref)
+    with conn.transaction():  # what populate records at commit, for every row at once
+        conn.execute(f"UPDATE {ref} SET {backend.quote(inputs.INPUT_HASH)} = {fp}")
+    for i in range(0, N_A, N_A // CHANGED):
+        a.update1({"a_id": i, "x": -1.0, "label": f"a{i}"})
+
+
+def hand_written(backend: str, refs: dict[str, str]) -> str:
+    """The floor: the same set, written by hand (same field encoding, so the same digests)."""
+    if backend == "sqlite":
+        def field(col: str) -> str:
+            return f"COALESCE(length(CAST({col} AS TEXT)) || ':' || CAST({col} AS TEXT), '-')"
+
+        a = "'R' || " + " || ".join(field(f"pa.{c}") for c in ("a_id", "x", "label"))
+        b = "'R' || " + " || ".join(field(f"pb.{c}") for c in ("b_id", "y"))
+        fp = (
+            f"rf_sha256(COALESCE((SELECT {a} FROM {refs['A']} pa WHERE pa.a_id = c.a_id), '-') || "
+            f"COALESCE((SELECT {b} FROM {refs['B']} pb WHERE pb.b_id = c.b_id), '-'))"
+        )
+    else:
+        def field(col: str) -> str:
+            return f"COALESCE(CONCAT(LENGTH(CAST({col} AS BINARY)), ':', CAST({col} AS BINARY)), '-')"
+
+        a = "CONCAT('R', " + ", ".join(field(f"pa.{c}") for c in ("a_id", "x", "label")) + ")"
+        b = "CONCAT('R', " + ", ".join(field(f"pb.{c}") for c in ("b_id", "y")) + ")"
+        fp = (
+            f"LEFT(SHA2(CONCAT(COALESCE((SELECT {a} FROM {refs['A']} pa WHERE pa.a_id = c.a_id), '-'), "
+            f"COALESCE((SELECT {b} FROM {refs['B']} pb WHERE pb.b_id = c.b_id), '-')), 256), 32)"
+        )
+    return (
+        f"SELECT c.a_id, c.b_id FROM {refs['C']} c "
+        f"WHERE c._input_hash IS NOT NULL AND c._input_hash <> {fp}"
+    )
+
+
+def raw_connection(url: str) -> tuple[Any, str]:
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        conn.create_function(
+            "rf_sha256",
+            1,
+            lambda v: None if v is None else hashlib.sha256(v if isinstance(v, bytes) else str(v).encode()).hexdigest()[:32],
+            deterministic=True,
+        )
+        return conn, "sqlite"
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    conn = pymysql.connect(host=u.hostname, port=u.port, user=u.username or "root", password=u.password or "")
+    return conn, "mysql"
+
+
+def measure(name: str, url: str, repeat: int) -> None:
+    db = open_pipeline(url)
+    fill(db)
+    backend = db.connection.backend
+    refs = {n: backend.table_ref("stale", db.meta.by_name[f"stale.{n}"].sql_name) for n in ("A", "B", "C")}
+    raw, kind = raw_connection(url)
+    sql = hand_written(kind, refs)
+
+    def floor() -> set[tuple[int, int]]:
+        cur = raw.cursor()
+        cur.execute(sql)
+        return {(int(a), int(b)) for a, b in cur.fetchall()}
+
+    def ours() -> set[tuple[Any, ...]]:
+        return db.outdated(code=False)["stale.C"].keys
+
+    t_floor, expected = best(repeat, floor)
+    t_ours, got = best(repeat, ours)
+    assert got == expected and len(got) == CHANGED * N_B, (len(got), len(expected))
+    print(f"{name}: outdated over {N_A * N_B:,} rows ({len(got):,} outdated)")
+    print(f"  hand-written SQL   {t_floor * 1000:8.1f} ms")
+    print(f"  db.outdated()      {t_ours * 1000:8.1f} ms   {t_ours / t_floor:.2f}x  (target <= 1.5x)")
+
+    src, dst = db.table("Src"), db.table("Dst")
+    src.insert([{"src_id": i, "value": float(i)} for i in range(2000)])
+    stamp = inputs.InputStamp.__call__
+
+    def populate(with_stamp: bool) -> float:
+        dst.delete_quick()
+        inputs.InputStamp.__call__ = stamp if with_stamp else (lambda self, keys: None)  # type: ignore[method-assign]
+        try:
+            start = time.perf_counter()
+            report = dst.populate()
+            assert report.made == 2000
+            return time.perf_counter() - start
+        finally:
+            inputs.InputStamp.__call__ = stamp  # type: ignore[method-assign]
+
+    runs: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeat):
+        for flag in (False, True):
+            runs[flag].append(populate(flag))
+    off, on = min(runs[False]), min(runs[True])
+    print(f"  populate 2,000 keys without input fingerprints {off * 1000:8.1f} ms")
+    print(f"  populate 2,000 keys with input fingerprints    {on * 1000:8.1f} ms   +{(on / off - 1) * 100:.1f}%  (target <= 10%)")
+    raw.close()
+    db.close()
+
+
+@contextmanager
+def mysql_url(given: str | None) -> Iterator[str]:
+    if given:
+        yield given
+        return
+    from mariadb import throwaway_server
+
+    with throwaway_server() as url:
+        yield url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "mysql", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mysql", default=os.environ.get("RELFLOW_BENCH_MYSQL"), help="mysql:// URL of a server")
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            measure("SQLite", f"sqlite:///{tmp}/stale.db", args.repeat)
+    if args.backend in ("mysql", "both"):
+        with mysql_url(args.mysql) as url:
+            sep = "&" if "?" in url else "?"
+            measure("MariaDB", f"{url}{sep}prefix=benchstale_", args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
