@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS `alltypes`.`__measure` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`sample_id`),
     FOREIGN KEY (`sample_id`) REFERENCES `alltypes`.`sample` (`sample_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`other_kind`) REFERENCES `alltypes`.`#kind` (`kind`) ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS "alltypes.__measure" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("sample_id"),
     FOREIGN KEY ("sample_id") REFERENCES "alltypes.sample" ("sample_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("other_kind") REFERENCES "alltypes.#kind" ("kind") ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS `shared`.`__item_summary` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`item_id`),
     FOREIGN KEY (`item_id`) REFERENCES `shared`.`item` (`item_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Computed in an imported schema: its maker lives in the root''s package';
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS `clashes`.`__computed` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`p_id`, `l_id`),
     FOREIGN KEY (`p_id`) REFERENCES `clashes`.`part` (`p_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`l_id`) REFERENCES `clashes`.`#lookup` (`l_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -100,6 +102,7 @@ CREATE TABLE IF NOT EXISTS `clashes`.`_imported` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`item_id`, `foo_bar_id`),
     FOREIGN KEY (`item_id`) REFERENCES `shared`.`item` (`item_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`foo_bar_id`) REFERENCES `clashes`.`foo_bar` (`foo_bar_id`) ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS "shared.__item_summary" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("item_id"),
     FOREIGN KEY ("item_id") REFERENCES "shared.item" ("item_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -76,6 +77,7 @@ CREATE TABLE IF NOT EXISTS "clashes.__computed" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("p_id", "l_id"),
     FOREIGN KEY ("p_id") REFERENCES "clashes.part" ("p_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("l_id") REFERENCES "clashes.#lookup" ("l_id") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -103,6 +105,7 @@ CREATE TABLE IF NOT EXISTS "clashes._imported" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("item_id", "foo_bar_id"),
     FOREIGN KEY ("item_id") REFERENCES "shared.item" ("item_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("foo_bar_id") REFERENCES "clashes.foo_bar" ("foo_bar_id") ON UPDATE RESTRICT ON DELETE RESTRICT

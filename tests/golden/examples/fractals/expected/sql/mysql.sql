@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__fractal_image` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`),
     FOREIGN KEY (`fractal_id`) REFERENCES `fractals`.`fractal_params` (`fractal_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`resolution`) REFERENCES `fractals`.`#resolution` (`resolution`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__rendering` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`, `colormap`),
     FOREIGN KEY (`fractal_id`, `resolution`) REFERENCES `fractals`.`__fractal_image` (`fractal_id`, `resolution`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`colormap`) REFERENCES `fractals`.`#color_map` (`colormap`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -79,6 +81,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__thumbnail` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`, `colormap`),
     FOREIGN KEY (`fractal_id`, `resolution`, `colormap`) REFERENCES `fractals`.`__rendering` (`fractal_id`, `resolution`, `colormap`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='A small preview of a rendering';
@@ -95,6 +98,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__image_stats` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`),
     FOREIGN KEY (`fractal_id`, `resolution`) REFERENCES `fractals`.`__fractal_image` (`fractal_id`, `resolution`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Summary statistics of the iteration counts';
@@ -109,6 +113,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__histogram` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`, `histogram_id`),
     FOREIGN KEY (`fractal_id`, `resolution`) REFERENCES `fractals`.`__fractal_image` (`fractal_id`, `resolution`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`histogram_id`) REFERENCES `fractals`.`#histogram_spec` (`histogram_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -123,6 +128,7 @@ CREATE TABLE IF NOT EXISTS `fractals`.`__box_dimension` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`fractal_id`, `resolution`),
     FOREIGN KEY (`fractal_id`, `resolution`) REFERENCES `fractals`.`__fractal_image` (`fractal_id`, `resolution`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Box-counting (Minkowski) dimension of the boundary of the set';

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__fractal_image" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution"),
     FOREIGN KEY ("fractal_id") REFERENCES "fractals.fractal_params" ("fractal_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("resolution") REFERENCES "fractals.#resolution" ("resolution") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -71,6 +72,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__rendering" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution", "colormap"),
     FOREIGN KEY ("fractal_id", "resolution") REFERENCES "fractals.__fractal_image" ("fractal_id", "resolution") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("colormap") REFERENCES "fractals.#color_map" ("colormap") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -88,6 +90,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__thumbnail" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution", "colormap"),
     FOREIGN KEY ("fractal_id", "resolution", "colormap") REFERENCES "fractals.__rendering" ("fractal_id", "resolution", "colormap") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -105,6 +108,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__image_stats" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution"),
     FOREIGN KEY ("fractal_id", "resolution") REFERENCES "fractals.__fractal_image" ("fractal_id", "resolution") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -120,6 +124,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__histogram" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution", "histogram_id"),
     FOREIGN KEY ("fractal_id", "resolution") REFERENCES "fractals.__fractal_image" ("fractal_id", "resolution") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("histogram_id") REFERENCES "fractals.#histogram_spec" ("histogram_id") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -137,6 +142,7 @@ CREATE TABLE IF NOT EXISTS "fractals.__box_dimension" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("fractal_id", "resolution"),
     FOREIGN KEY ("fractal_id", "resolution") REFERENCES "fractals.__fractal_image" ("fractal_id", "resolution") ON UPDATE RESTRICT ON DELETE RESTRICT
 );

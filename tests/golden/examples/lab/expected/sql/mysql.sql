@@ -140,6 +140,7 @@ CREATE TABLE IF NOT EXISTS `lab`.`_recording` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`subject_id`, `session_id`),
     FOREIGN KEY (`subject_id`, `session_id`) REFERENCES `lab`.`session` (`subject_id`, `session_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Raw voltage trace of a session, read from the acquisition system';
@@ -154,6 +155,7 @@ CREATE TABLE IF NOT EXISTS `lab`.`__filtered_recording` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`subject_id`, `session_id`, `filter_id`),
     FOREIGN KEY (`subject_id`, `session_id`) REFERENCES `lab`.`_recording` (`subject_id`, `session_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`filter_id`) REFERENCES `lab`.`#filter_params` (`filter_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -171,6 +173,7 @@ CREATE TABLE IF NOT EXISTS `lab`.`__spike_sorting` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`subject_id`, `session_id`, `filter_id`, `sorting_id`),
     FOREIGN KEY (`subject_id`, `session_id`, `filter_id`) REFERENCES `lab`.`__filtered_recording` (`subject_id`, `session_id`, `filter_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`sorting_id`) REFERENCES `lab`.`#sorting_params` (`sorting_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -204,6 +207,7 @@ CREATE TABLE IF NOT EXISTS `lab`.`__neuron_stats` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`),
     FOREIGN KEY (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`) REFERENCES `lab`.`__spike_sorting__unit` (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Firing statistics of one sorted unit';
@@ -221,6 +225,7 @@ CREATE TABLE IF NOT EXISTS `lab`.`__trial_response` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`, `trial_id`),
     FOREIGN KEY (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`) REFERENCES `lab`.`__spike_sorting__unit` (`subject_id`, `session_id`, `filter_id`, `sorting_id`, `unit_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`subject_id`, `session_id`, `trial_id`) REFERENCES `lab`.`session__trial` (`subject_id`, `session_id`, `trial_id`) ON UPDATE RESTRICT ON DELETE RESTRICT

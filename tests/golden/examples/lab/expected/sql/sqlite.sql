@@ -167,6 +167,7 @@ CREATE TABLE IF NOT EXISTS "lab._recording" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("subject_id", "session_id"),
     FOREIGN KEY ("subject_id", "session_id") REFERENCES "lab.session" ("subject_id", "session_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -182,6 +183,7 @@ CREATE TABLE IF NOT EXISTS "lab.__filtered_recording" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("subject_id", "session_id", "filter_id"),
     FOREIGN KEY ("subject_id", "session_id") REFERENCES "lab._recording" ("subject_id", "session_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("filter_id") REFERENCES "lab.#filter_params" ("filter_id") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -202,6 +204,7 @@ CREATE TABLE IF NOT EXISTS "lab.__spike_sorting" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("subject_id", "session_id", "filter_id", "sorting_id"),
     FOREIGN KEY ("subject_id", "session_id", "filter_id") REFERENCES "lab.__filtered_recording" ("subject_id", "session_id", "filter_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("sorting_id") REFERENCES "lab.#sorting_params" ("sorting_id") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -239,6 +242,7 @@ CREATE TABLE IF NOT EXISTS "lab.__neuron_stats" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id"),
     FOREIGN KEY ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id") REFERENCES "lab.__spike_sorting__unit" ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -257,6 +261,7 @@ CREATE TABLE IF NOT EXISTS "lab.__trial_response" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id", "trial_id"),
     FOREIGN KEY ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id") REFERENCES "lab.__spike_sorting__unit" ("subject_id", "session_id", "filter_id", "sorting_id", "unit_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("subject_id", "session_id", "trial_id") REFERENCES "lab.session__trial" ("subject_id", "session_id", "trial_id") ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS `languages`.`__language_reach` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`language`),
     FOREIGN KEY (`language`) REFERENCES `languages`.`#language` (`language`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='How many of our people speak a language, and how well';
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS `languages`.`__family_reach` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`family`),
     FOREIGN KEY (`family`) REFERENCES `languages`.`#language_family` (`family`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Speakers of a family, counting every language of its branches';
@@ -98,6 +100,7 @@ CREATE TABLE IF NOT EXISTS `languages`.`__language_profile` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`person_id`),
     FOREIGN KEY (`person_id`) REFERENCES `languages`.`person` (`person_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`best_foreign_level`) REFERENCES `languages`.`#cefr_level` (`cefr_level`) ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS "languages.__language_reach" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("language"),
     FOREIGN KEY ("language") REFERENCES "languages.#language" ("language") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -104,6 +105,7 @@ CREATE TABLE IF NOT EXISTS "languages.__family_reach" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("family"),
     FOREIGN KEY ("family") REFERENCES "languages.#language_family" ("family") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -119,6 +121,7 @@ CREATE TABLE IF NOT EXISTS "languages.__language_profile" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("person_id"),
     FOREIGN KEY ("person_id") REFERENCES "languages.person" ("person_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("best_foreign_level") REFERENCES "languages.#cefr_level" ("cefr_level") ON UPDATE RESTRICT ON DELETE RESTRICT

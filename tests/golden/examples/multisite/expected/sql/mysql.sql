@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS `multisite`.`_recording` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`session_id`),
     FOREIGN KEY (`session_id`) REFERENCES `multisite`.`session` (`session_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Raw signals of all probes of a session, read from the acquisition files';
@@ -75,6 +76,7 @@ CREATE TABLE IF NOT EXISTS `multisite`.`__probe_quality` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`session_id`, `probe_id`),
     FOREIGN KEY (`session_id`) REFERENCES `multisite`.`_recording` (`session_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`session_id`, `probe_id`) REFERENCES `multisite`.`session__probe` (`session_id`, `probe_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -104,6 +106,7 @@ CREATE TABLE IF NOT EXISTS `multisite`.`__probe_lfp` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`session_id`, `probe_id`),
     FOREIGN KEY (`session_id`, `probe_id`) REFERENCES `multisite`.`__probe_quality` (`session_id`, `probe_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Local field potential of a probe: its good channels low-passed and downsampled';
@@ -130,6 +133,7 @@ CREATE TABLE IF NOT EXISTS `multisite`.`__probe_coherence` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`session_id`, `probe_a`, `probe_b`, `band`),
     FOREIGN KEY (`session_id`, `probe_a`) REFERENCES `multisite`.`__probe_lfp` (`session_id`, `probe_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`session_id`, `probe_b`) REFERENCES `multisite`.`__probe_lfp` (`session_id`, `probe_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,

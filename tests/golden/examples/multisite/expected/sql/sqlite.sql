@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS "multisite._recording" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("session_id"),
     FOREIGN KEY ("session_id") REFERENCES "multisite.session" ("session_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -83,6 +84,7 @@ CREATE TABLE IF NOT EXISTS "multisite.__probe_quality" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("session_id", "probe_id"),
     FOREIGN KEY ("session_id") REFERENCES "multisite._recording" ("session_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("session_id", "probe_id") REFERENCES "multisite.session__probe" ("session_id", "probe_id") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -114,6 +116,7 @@ CREATE TABLE IF NOT EXISTS "multisite.__probe_lfp" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("session_id", "probe_id"),
     FOREIGN KEY ("session_id", "probe_id") REFERENCES "multisite.__probe_quality" ("session_id", "probe_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -144,6 +147,7 @@ CREATE TABLE IF NOT EXISTS "multisite.__probe_coherence" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("session_id", "probe_a", "probe_b", "band"),
     FOREIGN KEY ("session_id", "probe_a") REFERENCES "multisite.__probe_lfp" ("session_id", "probe_id") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("session_id", "probe_b") REFERENCES "multisite.__probe_lfp" ("session_id", "probe_id") ON UPDATE RESTRICT ON DELETE RESTRICT,

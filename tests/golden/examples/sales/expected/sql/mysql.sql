@@ -136,6 +136,7 @@ CREATE TABLE IF NOT EXISTS `sales`.`__order_total` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`order_number`),
     FOREIGN KEY (`order_number`) REFERENCES `sales`.`sales_order` (`order_number`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Totals of one order, from its lines';
@@ -151,6 +152,7 @@ CREATE TABLE IF NOT EXISTS `sales`.`__monthly_sales` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`month`),
     FOREIGN KEY (`month`) REFERENCES `sales`.`sales_month` (`month`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB COMMENT='Sales of a closed month';
@@ -185,6 +187,7 @@ CREATE TABLE IF NOT EXISTS `sales`.`__rep_monthly_sales` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`employee_number`, `month`),
     FOREIGN KEY (`employee_number`) REFERENCES `sales`.`employee` (`employee_number`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`month`) REFERENCES `sales`.`sales_month` (`month`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -201,6 +204,7 @@ CREATE TABLE IF NOT EXISTS `sales`.`__customer_balance` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`customer_number`, `month`),
     FOREIGN KEY (`customer_number`) REFERENCES `sales`.`customer` (`customer_number`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`month`) REFERENCES `sales`.`sales_month` (`month`) ON UPDATE RESTRICT ON DELETE RESTRICT

@@ -161,6 +161,7 @@ CREATE TABLE IF NOT EXISTS "sales.__order_total" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("order_number"),
     FOREIGN KEY ("order_number") REFERENCES "sales.sales_order" ("order_number") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -177,6 +178,7 @@ CREATE TABLE IF NOT EXISTS "sales.__monthly_sales" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("month"),
     FOREIGN KEY ("month") REFERENCES "sales.sales_month" ("month") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
@@ -218,6 +220,7 @@ CREATE TABLE IF NOT EXISTS "sales.__rep_monthly_sales" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("employee_number", "month"),
     FOREIGN KEY ("employee_number") REFERENCES "sales.employee" ("employee_number") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("month") REFERENCES "sales.sales_month" ("month") ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -237,6 +240,7 @@ CREATE TABLE IF NOT EXISTS "sales.__customer_balance" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("customer_number", "month"),
     FOREIGN KEY ("customer_number") REFERENCES "sales.customer" ("customer_number") ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY ("month") REFERENCES "sales.sales_month" ("month") ON UPDATE RESTRICT ON DELETE RESTRICT

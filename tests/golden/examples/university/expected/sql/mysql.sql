@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS `university`.`__section_grades` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`dept`, `course`, `term_year`, `term`, `section`),
     FOREIGN KEY (`dept`, `course`, `term_year`, `term`, `section`) REFERENCES `university`.`section` (`dept`, `course`, `term_year`, `term`, `section`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`term_year`, `term`) REFERENCES `university`.`grades_finalized` (`term_year`, `term`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -166,6 +167,7 @@ CREATE TABLE IF NOT EXISTS `university`.`__student_gpa` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`student_id`, `term_year`, `term`),
     FOREIGN KEY (`student_id`) REFERENCES `university`.`student` (`student_id`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`term_year`, `term`) REFERENCES `university`.`grades_finalized` (`term_year`, `term`) ON UPDATE RESTRICT ON DELETE RESTRICT
@@ -183,6 +185,7 @@ CREATE TABLE IF NOT EXISTS `university`.`__department_stats` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`dept`, `term_year`, `term`),
     FOREIGN KEY (`dept`) REFERENCES `university`.`department` (`dept`) ON UPDATE RESTRICT ON DELETE RESTRICT,
     FOREIGN KEY (`term_year`, `term`) REFERENCES `university`.`grades_finalized` (`term_year`, `term`) ON UPDATE RESTRICT ON DELETE RESTRICT
