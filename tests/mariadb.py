@@ -51,6 +51,8 @@ def throwaway_server() -> Iterator[str]:
         raise RuntimeError("no mariadbd/mysqld binary")
     root = Path(tempfile.mkdtemp(prefix="relflow-mariadb-"))
     data, sock, pid_file, log = root / "data", root / "sock", root / "pid", root / "err.log"
+    scratch = root / "tmp"  # the server's own temp folder: nothing else on the machine can touch its files
+    scratch.mkdir()
     user = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run(
         [
@@ -76,6 +78,7 @@ def throwaway_server() -> Iterator[str]:
             "--bind-address=127.0.0.1",
             f"--pid-file={pid_file}",
             f"--log-error={log}",
+            f"--tmpdir={scratch}",
             "--max-allowed-packet=256M",
             "--innodb-flush-log-at-trx-commit=2",
             "--skip-log-bin",
