@@ -33,6 +33,8 @@ class RawDB:
         self.kind = "sqlite" if u.scheme == "sqlite" else "mysql"
         self.prefix = parse_qs(u.query).get("prefix", [""])[0]
         self.schemas: set[str] = set()
+        self.path = u.path  # SQLite: the database file
+        self.server = url.split("?", 1)[0]  # MariaDB: the server URL
         if self.kind == "sqlite":
             import sqlite3
 
