@@ -45,12 +45,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-import numpy as np  # noqa: E402
-
 import bench_core  # noqa: E402
 import bench_delete  # noqa: E402
 import bench_populate  # noqa: E402
 import bench_query  # noqa: E402
+import numpy as np  # noqa: E402
 from bench_common import RawDB, Timing, mysql_server, open_pipeline, paired  # noqa: E402
 
 #: (floor, ours, reset) of one workload
@@ -424,7 +423,7 @@ def write_results(folder: Path, results: list[Result], before: str, after: str) 
     import pymysql
 
     meta = {
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "uptime_before": before,
         "uptime_after": after,
         "python": platform.python_version(),
