@@ -23,6 +23,7 @@ from typing import Any
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,7 +103,8 @@ def assert_same(a: object, b: object, path: str = "value") -> None:
 
 def round_trip(value: object) -> object:
     data = encode(value)
-    assert isinstance(data, bytes) and data[:5] == b"RFBL\x01"
+    assert isinstance(data, bytes) and data[:5] in (b"RFBL\x01", b"RFBL\x02")
+    assert (data[4], data[5]) in ((1, blob.CODEC_STORED), (2, blob.CODEC_ZSTD))  # the lowest version that reads it
     back = decode(data)
     assert_same(value, back)
     return back
@@ -428,10 +430,10 @@ def codec(data: bytes) -> int:
 def test_compressible_payloads_are_compressed() -> None:
     zeros = np.zeros(1 << 20)
     data = encode(zeros)
-    assert codec(data) == blob.CODEC_ZLIB and len(data) < zeros.nbytes // 100
+    assert codec(data) == blob.CODEC_ZSTD and len(data) < zeros.nbytes // 100
     round_trip(zeros)
     smooth = np.arange(1 << 18, dtype=np.int64)  # compresses to ~20 %
-    assert codec(encode(smooth)) == blob.CODEC_ZLIB
+    assert codec(encode(smooth)) == blob.CODEC_ZSTD
     round_trip({"a": np.zeros(5000, dtype=np.uint8), "b": "x" * 5000})
 
 
@@ -531,8 +533,15 @@ def body(hex_: str) -> bytes:
 
 
 def zlib_blob(payload: bytes, declared: int | None = None) -> bytes:
+    """A version-1 zlib blob, as releases before format version 2 wrote them."""
     size = len(payload) if declared is None else declared
     return b"RFBL\x01\x01" + struct.pack("<Q", size) + zlib.compress(payload)
+
+
+def zstd_blob(payload: bytes, declared: int | None = None, frame_size: bool = True) -> bytes:
+    size = len(payload) if declared is None else declared
+    frame = zstandard.ZstdCompressor(write_content_size=frame_size).compress(payload)
+    return b"RFBL\x02\x02" + struct.pack("<Q", size) + frame
 
 
 @pytest.mark.parametrize(
@@ -542,8 +551,10 @@ def zlib_blob(payload: bytes, declared: int | None = None) -> bytes:
         (b"RFB", "too short"),
         (b"\x80\x04\x95\x00\x00\x00", "not a relflow blob: it starts with b'\\x80\\x04\\x95\\x00'"),  # a pickle
         (b"mYm\x00S\x00", "not a relflow blob"),
-        (b"RFBL\x02\x00N", "at byte 4: blob format version 2 is not supported"),
+        (b"RFBL\x03\x00N", "at byte 4: blob format version 3 is not supported"),
         (b"RFBL\x01\x07N", "at byte 5: unknown codec 7"),
+        (b"RFBL\x01\x02N", "at byte 5: codec 2 is not part of blob format version 1"),
+        (b"RFBL\x02\x00N", None),  # a stored blob may carry version 2
         (HEADER, "at byte 6: data ends where a value tag was expected"),
         (body("4e 4e"), "at byte 7: 1 unexpected bytes after the value"),
         (body("ff"), "at byte 6: unknown value tag (0xff)"),
@@ -618,6 +629,16 @@ def zlib_blob(payload: bytes, declared: int | None = None) -> bytes:
         (b"RFBL\x01\x01" + struct.pack("<Q", 1) + b"not zlib at all", "corrupt zlib stream"),
         (zlib_blob(b"NN"), "at byte 1 of the decompressed body: 1 unexpected bytes after the value"),
         (zlib_blob(b"\x00"), "at byte 0 of the decompressed body: unknown value tag (0x00)"),
+        (b"RFBL\x02\x02\x05", "decompressed body size needs 8 bytes but only 1 remain"),
+        (zstd_blob(b"N", declared=2**40), "at byte 6: declared body size 1099511627776 is impossible"),
+        (zstd_blob(b"l\x01" * 5000 + b"N", declared=10), "the zstd frame declares 10001 bytes, the blob header 10 bytes"),
+        (zstd_blob(b"NN", frame_size=False), "the zstd frame declares no size, the blob header 2 bytes"),
+        (zstd_blob(b"N" * 100)[:-3], "corrupt zstd frame"),
+        (zstd_blob(b"N") + b"junk", "corrupt zstd frame"),
+        (b"RFBL\x02\x02" + struct.pack("<Q", 1) + b"not zstd at all", "corrupt zstd frame header"),
+        (zstd_blob(b"NN"), "at byte 1 of the decompressed body: 1 unexpected bytes after the value"),
+        (zstd_blob(b"\x00"), "at byte 0 of the decompressed body: unknown value tag (0x00)"),
+        (zstd_blob(b"N"), None),
     ],
 )
 def test_malformed_blobs_are_reported(data: bytes, message: str | None) -> None:
@@ -633,6 +654,31 @@ def test_decompression_bomb_is_bounded() -> None:
     bomb = zlib.compress(bytes(50 << 20), 9)  # 50 MB of zeros in ~50 kB
     with pytest.raises(BlobError, match="inflates to more than the declared 1000 bytes"):
         decode(b"RFBL\x01\x01" + struct.pack("<Q", 1000) + bomb)
+    bomb = zstandard.ZstdCompressor(level=19).compress(bytes(50 << 20))
+    with pytest.raises(BlobError, match="the zstd frame declares 52428800 bytes, the blob header 1000 bytes"):
+        decode(b"RFBL\x02\x02" + struct.pack("<Q", 1000) + bomb)
+
+
+#: blobs written by releases before format version 2 (zlib), byte for byte: they must keep decoding
+OLD_BLOBS = [
+    (
+        zlib_blob(bytes.fromhex("41 00 70 03 3c 66 38 01 04" + " 00" * 8 + " 00" * 6 + " f0 3f" + " 00" * 7 + " 40" + " 00" * 6 + " 08 40")),
+        np.arange(4, dtype="<f8"),
+    ),
+    (bytes.fromhex("52 46 42 4c 01 00 4e"), None),
+    (bytes.fromhex("52 46 42 4c 01 00 54"), True),
+]
+
+
+@pytest.mark.parametrize(("data", "value"), OLD_BLOBS, ids=["zlib array", "stored None", "stored True"])
+def test_version_1_blobs_still_decode(data: bytes, value: object) -> None:
+    assert data[4] == 1
+    assert_same(value, decode(data))
+
+
+def test_blobs_that_version_1_readers_can_read_keep_version_1() -> None:
+    assert encode(np.random.default_rng(0).random(1000))[4:6] == b"\x01\x00"  # stored
+    assert encode(np.zeros(1000))[4:6] == b"\x02\x02"  # zstd needs version 2
 
 
 def test_huge_declared_sizes_fail_fast_without_allocating() -> None:
@@ -801,7 +847,7 @@ def test_property_nested_values_round_trip(value: object) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64))
 def test_property_arbitrary_bodies_decode_or_raise_blob_error(data: bytes) -> None:
-    for blob_bytes in (HEADER + data, zlib_blob(data)):
+    for blob_bytes in (HEADER + data, zlib_blob(data), zstd_blob(data)):
         try:
             decode(blob_bytes)
         except BlobError:
@@ -826,8 +872,8 @@ def _corpus() -> list[bytes]:
     out = []
     for v in values:
         data = encode(v)
-        if data[5] == blob.CODEC_ZLIB:
-            data = HEADER + zlib.decompress(data[14:])
+        if data[5] == blob.CODEC_ZSTD:
+            data = HEADER + zstandard.ZstdDecompressor().decompress(data[14:])
         out.append(data[len(HEADER) :])
     return out
 

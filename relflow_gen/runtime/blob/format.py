@@ -7,7 +7,8 @@
 ('>f8', True)
 
 A blob is a header (magic ``RFBL``, a version byte, a codec byte) followed by one value in a
-tagged, recursive encoding, stored as is or zlib-compressed when that pays. The format is
+tagged, recursive encoding, stored as is or zstd-compressed when that pays (blobs written by
+earlier versions may be zlib-compressed: they still decode). The format is
 specified completely in ``docs/blob-format.md``. This module holds the header and compression;
 the body is handled by ``blob_encode`` / ``blob_decode`` (values, with tags from ``blob_tags``),
 ``blob_dtype`` (numpy dtype descriptions) and ``blob_io`` (varints, bounds-checked reading).
@@ -21,7 +22,10 @@ a value or raises :class:`BlobError` saying what is wrong and at which byte.
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
+
+import zstandard
 
 from relflow_gen.runtime.blob.decoder import decode_value
 from relflow_gen.runtime.blob.encoder import encode_value
@@ -30,26 +34,50 @@ from relflow_gen.runtime.blob.io import BlobError, Reader, Writer
 __all__ = ["BlobError", "decode", "encode", "MAGIC", "VERSION"]
 
 MAGIC = b"RFBL"
-VERSION = 1
+#: the newest format version this module reads and writes; a blob carries the lowest version
+#: that can read it (stored blobs stay version 1, readable by every release)
+VERSION = 2
 CODEC_STORED = 0
-CODEC_ZLIB = 1
+CODEC_ZLIB = 1  # version 1 and later (written by releases before version 2)
+CODEC_ZSTD = 2  # version 2 and later
+#: the codecs each format version may use
+_CODECS = {1: (CODEC_STORED, CODEC_ZLIB), 2: (CODEC_STORED, CODEC_ZLIB, CODEC_ZSTD)}
 
 _HEADER = struct.Struct("<4sBB")  # magic, version, codec
-_BODY_SIZE = struct.Struct("<Q")  # zlib codec only: size of the decompressed body
-_STORED_HEADER = _HEADER.pack(MAGIC, VERSION, CODEC_STORED)
-_ZLIB_HEADER = _HEADER.pack(MAGIC, VERSION, CODEC_ZLIB)
+_BODY_SIZE = struct.Struct("<Q")  # compressed codecs only: size of the decompressed body
+_STORED_HEADER = _HEADER.pack(MAGIC, 1, CODEC_STORED)
+_ZSTD_HEADER = _HEADER.pack(MAGIC, 2, CODEC_ZSTD)
 
 #: Bodies shorter than this are never compressed (the gain would be a few bytes at best).
 COMPRESS_MIN_SIZE = 1024
 #: Compression is kept only when it shrinks the body to at most this fraction of its size.
 COMPRESS_RATIO = 0.8
-#: zlib level: 1 is several times faster than the default 6 and loses little on numeric data.
-ZLIB_LEVEL = 1
+#: zstd level, chosen by measurement (bench/bench_blob.py): on numeric arrays level 1 compresses
+#: about 3x faster than zlib level 1, as small or smaller, and decompresses about 2x faster;
+#: higher zstd levels cost more time for a few percent.
+ZSTD_LEVEL = 1
 #: The decision samples this many pieces of this many bytes spread over a large body.
 _SAMPLE_PIECES = 4
 _SAMPLE_PIECE = 4096
 #: Deflate cannot expand data more than about 1032:1, so a larger declared size is a lie.
 _MAX_DEFLATE_EXPANSION = 1032
+#: Nor can zstd more than 32768:1 (a 4-byte run-length block holds at most 128 KiB).
+_MAX_ZSTD_EXPANSION = 32768
+_CONTEXTS = threading.local()  # zstd contexts are not safe to share between threads
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    ctx: zstandard.ZstdCompressor | None = getattr(_CONTEXTS, "compressor", None)
+    if ctx is None:
+        ctx = _CONTEXTS.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return ctx
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    ctx: zstandard.ZstdDecompressor | None = getattr(_CONTEXTS, "decompressor", None)
+    if ctx is None:
+        ctx = _CONTEXTS.decompressor = zstandard.ZstdDecompressor()
+    return ctx
 #: Compression is fed in slices this large and abandoned when the output so far is too big
 #: (zlib holds back up to some tens of KiB, hence the slack).
 _SLICE = 1 << 20
@@ -98,13 +126,42 @@ def _open(mv: memoryview) -> Reader:
     magic, version, codec = _HEADER.unpack_from(mv)
     if magic != MAGIC:
         top.fail(f"not a relflow blob: it starts with {bytes(magic)!r}, expected {MAGIC!r}")
-    if version != VERSION:
-        top.fail(f"blob format version {version} is not supported (this relflow-gen reads version {VERSION})", 4)
+    if version not in _CODECS:
+        top.fail(
+            f"blob format version {version} is not supported (this relflow-gen reads versions 1 to {VERSION})", 4
+        )
+    if codec not in _CODECS[version]:
+        if codec in _CODECS[VERSION]:
+            top.fail(f"codec {codec} is not part of blob format version {version}", 5)
+        top.fail(f"unknown codec {codec} (0 = stored, 1 = zlib, 2 = zstd)", 5)
     if codec == CODEC_STORED:
         return Reader(mv, _HEADER.size)
     if codec == CODEC_ZLIB:
         return Reader(memoryview(_inflate(mv, top)), 0, base=0, where="decompressed body")
-    top.fail(f"unknown codec {codec} (0 = stored, 1 = zlib)", 5)
+    return Reader(memoryview(_unzstd(mv, top)), 0, base=0, where="decompressed body")
+
+
+def _unzstd(mv: memoryview, top: Reader) -> bytes:
+    top.pos = _HEADER.size
+    (size,) = top.unpack(_BODY_SIZE, "decompressed body size")
+    assert isinstance(size, int)
+    stream = mv[top.pos :]
+    if size > _MAX_ZSTD_EXPANSION * len(stream) + 64:
+        top.fail(f"declared body size {size} is impossible for a {len(stream)}-byte zstd frame", _HEADER.size)
+    try:
+        framed = zstandard.frame_content_size(stream)
+    except zstandard.ZstdError as exc:
+        top.fail(f"corrupt zstd frame header: {exc}")
+    if framed != size:
+        said = "no size" if framed < 0 else f"{framed} bytes"
+        top.fail(f"the zstd frame declares {said}, the blob header {size} bytes")
+    try:  # allocates exactly the declared size; bytes after the frame are an error
+        body = _decompressor().decompress(stream, allow_extra_data=False)
+    except zstandard.ZstdError as exc:
+        top.fail(f"corrupt zstd frame: {exc}")
+    if len(body) != size:  # pragma: no cover - the library checks the frame's content size
+        top.fail(f"zstd frame decompresses to {len(body)} bytes, the header declares {size}")
+    return body
 
 
 def _inflate(mv: memoryview, top: Reader) -> bytes:
@@ -133,17 +190,17 @@ def _inflate(mv: memoryview, top: Reader) -> bytes:
 
 
 def _sample_compresses(chunks: list[bytes | bytearray | memoryview], size: int) -> bool:
-    """Cheaply guess whether compressing pays: compress a few spread pieces, each on its own, at level 1.
+    """Cheaply guess whether compressing pays: compress a few spread pieces, each on its own.
 
     Pieces compressed separately predict the ratio of the whole well (a joined sample does not:
-    zlib finds matches across the seams that the real data does not have).
+    the compressor finds matches across the seams that the real data does not have).
     """
     if size <= _SAMPLE_PIECES * _SAMPLE_PIECE:
         return True  # small enough to simply try
     step = (size - _SAMPLE_PIECE) // (_SAMPLE_PIECES - 1)
     packed = 0
     for i in range(_SAMPLE_PIECES):
-        packed += len(zlib.compress(_piece(chunks, i * step, _SAMPLE_PIECE), 1))
+        packed += len(_compressor().compress(_piece(chunks, i * step, _SAMPLE_PIECE)))
     return packed <= COMPRESS_RATIO * _SAMPLE_PIECES * _SAMPLE_PIECE
 
 
@@ -164,13 +221,13 @@ def _piece(chunks: list[bytes | bytearray | memoryview], start: int, length: int
 
 
 def _compress(chunks: list[bytes | bytearray | memoryview], size: int) -> bytes | None:
-    """The zlib-codec blob, or None when it does not shrink the body to ``COMPRESS_RATIO`` or less.
+    """The zstd-codec blob, or None when it does not shrink the body to ``COMPRESS_RATIO`` or less.
 
     The body is fed in slices of ``_SLICE`` bytes and given up as soon as the output so far shows
     that the sample misled: a wrong guess costs one slice or so, not the whole body.
     """
-    deflater = zlib.compressobj(ZLIB_LEVEL)
-    parts = [_ZLIB_HEADER, _BODY_SIZE.pack(size)]
+    deflater = _compressor().compressobj(size=size)  # the frame records the body size
+    parts = [_ZSTD_HEADER, _BODY_SIZE.pack(size)]
     fed = packed = 0
     for chunk in chunks:
         view = memoryview(chunk)

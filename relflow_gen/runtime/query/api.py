@@ -22,6 +22,8 @@ from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver,
 from relflow_gen.runtime.query.expr import Col, Select
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from relflow_gen.runtime.engine.connection import Connection
 
 R = TypeVar("R")
@@ -246,6 +248,7 @@ class Query(Generic[R]):
         limit: int | None = None,
         offset: int | None = None,
         as_frame: Literal[False] = False,
+        format: Literal["dict"] = "dict",
     ) -> list[R]: ...
 
     @overload
@@ -258,6 +261,7 @@ class Query(Generic[R]):
         limit: int | None = None,
         offset: int | None = None,
         as_frame: Literal[False] = False,
+        format: Literal["dict"] = "dict",
     ) -> list[Row]: ...
 
     @overload
@@ -267,7 +271,19 @@ class Query(Generic[R]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        as_frame: Literal[False] = False,
+        format: Literal["array"],
+    ) -> NDArray[Any]: ...
+
+    @overload
+    def fetch(
+        self,
+        *attrs: str,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
         as_frame: Literal[True],
+        format: Literal["dict"] = "dict",
     ) -> Any: ...
 
     def fetch(
@@ -277,12 +293,20 @@ class Query(Generic[R]):
         limit: int | None = None,
         offset: int | None = None,
         as_frame: bool = False,
+        format: Literal["dict", "array"] = "dict",
     ) -> Any:
-        """All rows as dicts (the table's row type); ``as_frame=True`` gives a pandas DataFrame.
+        """All rows as dicts (the table's row type); ``as_frame=True`` gives a pandas DataFrame,
+        ``format="array"`` a numpy structured array (one field per attribute).
 
         ``order_by``: attribute names with optional ``ASC``/``DESC``, or ``"KEY"``.
         """
+        if format not in ("dict", "array"):
+            raise QueryError(f'fetch(format={format!r}): the formats are "dict" and "array"')
+        if format == "array" and as_frame:
+            raise QueryError('fetch(): choose as_frame=True or format="array", not both')
         names, rows, cols = self._run(attrs, order_by, limit, offset)
+        if format == "array":
+            return _structured_array(self._conn.backend, names, rows, cols)
         out = self._decode(names, rows, cols)
         if as_frame:
             import pandas as pd
@@ -482,6 +506,70 @@ def _decoder(backend: Backend, col: Col) -> Decoder | None:
             quantum = decimal.Decimal(1).scaleb(-int(spec.args[1]))
             return lambda v: _as_decimal(v).quantize(quantum)
     return backend.decoder(spec)
+
+
+#: numpy field types that the drivers' values convert to directly (no decoder needed)
+_NUMPY_TYPES = {
+    **{f"int{b}": f"i{b // 8}" for b in (8, 16, 32, 64)},
+    **{f"uint{b}": f"u{b // 8}" for b in (8, 16, 32, 64)},
+    "float32": "f4",
+    "float64": "f8",
+    "bool": "?",
+    "date": "M8[D]",
+    "datetime": "M8[us]",
+    "timestamp": "M8[us]",
+}
+#: the ones whose field can hold NULL (as NaN / NaT)
+_NULLABLE_NUMPY = {"float32", "float64", "date", "datetime", "timestamp"}
+
+
+def _structured_array(backend: Backend, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> NDArray[Any]:
+    """A numpy structured array of ``rows``: numbers, booleans and dates in numpy types, others as objects.
+
+    A column of a numpy type takes the driver's values as they are (numpy converts them, as it
+    would for a hand-written ``np.array(cursor.fetchall(), dtype)``); the other columns (strings,
+    decimals, blobs, JSON, UUIDs, times, nullable integers) hold the same Python values as
+    ``fetch()``.
+    """
+    import numpy as np
+
+    decoders = _plan(backend, cols)[1]
+    fields: list[tuple[str, str]] = []
+    convert: list[tuple[int, Decoder]] = []
+    for i, (name, col, decoder) in enumerate(zip(names, cols, decoders)):
+        spec = col.type
+        kind = spec.kind if spec is not None else ""
+        if spec is not None and col.lineage is not None and spec.name in _NUMPY_TYPES and (
+            not col.nullable or spec.name in _NULLABLE_NUMPY
+        ):
+            fields.append((name, _NUMPY_TYPES[spec.name]))
+            if spec.name == "uint64" and decoder is not None:  # SQLite stores it as a signed integer
+                convert.append((i, decoder))
+            continue
+        if col.lineage is None and kind in ("int", "float") and not col.nullable:
+            fields.append((name, "i8" if kind == "int" else "f8"))
+        else:
+            fields.append((name, "O"))
+        if decoder is not None:
+            convert.append((i, decoder))
+    dtype = np.dtype(fields)
+    if not convert:
+        return np.array(rows, dtype=dtype)
+    out = np.empty(len(rows), dtype=dtype)
+    columns: list[Sequence[Any]] = list(zip(*rows)) if rows else [() for _ in names]
+    decode = dict(convert)
+    for i, name in enumerate(names):
+        values = columns[i]
+        if i in decode:
+            dec = decode[i]
+            values = [None if v is None else dec(v) for v in values]
+        if dtype[i].kind == "O":  # element by element: a value may itself be a sequence (JSON, tuples)
+            field = out[name]
+            for j, v in enumerate(values):
+                field[j] = v
+        else:
+            out[name] = values
+    return out
 
 
 def _as_int(v: Any) -> int:
