@@ -18,15 +18,13 @@ from relflow_gen.cli.config import BuildConfig, Overrides, resolve
 from relflow_gen.compiler.diagnostics import render_all
 from relflow_gen.compiler.frontend import compile_file, read_file
 from relflow_gen.compiler.ir import Project
-from relflow_gen.core.errors import UsageError
+from relflow_gen.core.errors import ExitCode, UsageError
 from relflow_gen.emit.models import header_text
 from relflow_gen.emit.package import EmitError, EmitOptions, default_package_name, emit
 from relflow_gen.emit.stubs import stub_files
 from relflow_gen.emit.svg import render_svg
 from relflow_gen.emit.write import ForeignFileError, apply, create_new, diff, plan, summary
 
-EXIT_OK = 0
-EXIT_DIFFERENCES = 1
 SVG = "diagram.svg"
 
 
@@ -123,7 +121,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     cfg = _config(args)
     gen = _generate(cfg, svg=cfg.svg)
     if gen is None:
-        return EXIT_DIFFERENCES
+        return ExitCode.DIAGNOSTICS
     out_dir = cfg.package_dir(gen.package)
     # Without Graphviz an existing diagram.svg is left alone (neither compared nor removed).
     keep = {SVG} if cfg.svg and SVG not in gen.files else set()
@@ -136,9 +134,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         if changes:
             sys.stdout.write(diff(changes, shown))
             print(f"relflow-gen: {shown} is stale ({summary(changes)}); run `relflow-gen build`", file=sys.stderr)
-            return EXIT_DIFFERENCES
+            return ExitCode.DIAGNOSTICS
         print(f"{shown}: up to date ({len(gen.files)} files)")
-        return EXIT_OK
+        return ExitCode.OK
     try:
         apply(changes, out_dir)
     except OSError as exc:
@@ -146,14 +144,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{shown}: {summary(changes)} ({len(gen.files)} files)")
     if args.stubs:
         return _write_stubs(cfg, gen)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_stubs(args: argparse.Namespace) -> int:
     cfg = _config(args)
     gen = _generate(cfg, svg=False)
     if gen is None:
-        return EXIT_DIFFERENCES
+        return ExitCode.DIAGNOSTICS
     return _write_stubs(cfg, gen)
 
 
@@ -167,7 +165,7 @@ def _write_stubs(cfg: BuildConfig, gen: Generated) -> int:
         files = stub_files(gen.project, EmitOptions(gen.package, cfg.schema), makers_package)
     except EmitError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DIFFERENCES
+        return ExitCode.DIAGNOSTICS
     try:
         created = create_new(files, makers_dir)
     except OSError as exc:
@@ -180,7 +178,7 @@ def _write_stubs(cfg: BuildConfig, gen: Generated) -> int:
         print(f"{shown}: {existing} file(s) exist and were left unchanged")
     if created and "__init__.py" not in created and any(n != "__init__.py" for n in created):
         print(f"{shown}: add the new classes to MAKERS in {shown}/__init__.py", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _display(cfg: BuildConfig, path: Path) -> str:

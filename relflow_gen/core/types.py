@@ -16,6 +16,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from relflow_gen.core.errors import RelflowError
+
 Arg = int | str
 
 
@@ -144,7 +146,7 @@ ALIASES: dict[str, str] = {
 _INT_ALIASES = {k for k, v in ALIASES.items() if TYPES[v].kind == "int"}
 
 
-class TypeProblem(ValueError):
+class TypeProblem(RelflowError, ValueError):
     """A type spelling that does not resolve; carries a hint for diagnostics."""
 
     def __init__(self, message: str, hint: str | None = None, code: str = "E0119") -> None:

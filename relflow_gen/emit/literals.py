@@ -23,12 +23,13 @@ import math
 import uuid
 from collections.abc import Iterable
 
+from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.emit.layout import Atom, Group, Node, call, kw, tup
 
 
-class LiteralError(ValueError):
+class LiteralError(RelflowError, ValueError):
     """A value the generated code cannot spell (a bug upstream: the IR was validated)."""
 
 

@@ -14,6 +14,7 @@ from relflow_gen.emit import literals as lit
 from relflow_gen.emit.layout import Atom, Group, block, call, prefixed, subscript, tup
 
 __all__ = ["Field", "HEADER_MARKER", "NamingError", "PackageModel", "TableModel", "header_text", "package_model"]
+from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.meta import SchemaMeta, TableMeta
 from relflow_gen.emit.fields import LINE_LENGTH, Field, insert_field, key_field, row_field
 from relflow_gen.emit.names import constant_names, namespace_names, pipeline_name, table_stems
@@ -32,7 +33,7 @@ TIER_CLASSES = {
 }
 
 
-class NamingError(ValueError):
+class NamingError(RelflowError, ValueError):
     """The schema asks for a Python name the generated package cannot use."""
 
 

@@ -23,6 +23,7 @@ from black.mode import TargetVersion
 
 from relflow_gen.compiler.ir import Project, to_data
 from relflow_gen.compiler.metadata import schema_meta
+from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.resources import templates_dir
 from relflow_gen.emit.models import NamingError, PackageModel, header_text, package_model
 from relflow_gen.emit.sql import DIALECTS, ddl_text
@@ -41,7 +42,7 @@ PYTHON_FILES: tuple[tuple[str, str], ...] = (
 )
 
 
-class EmitError(Exception):
+class EmitError(RelflowError):
     """The project cannot be emitted as asked (reported like a diagnostic, exit 1)."""
 
 

@@ -33,15 +33,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from relflow_gen.core.errors import RelflowError, UsageError
+from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
 from relflow_gen.runtime.commands import COMMANDS, add_populate_options
 from relflow_gen.runtime.diagram import to_mermaid
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.keysource import key_source
 from relflow_gen.runtime.populate.make import Maker
-
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argparse.ArgumentParser:
@@ -63,47 +61,73 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what populate does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("declare", help="create missing tables and insert lookup contents")
-    sub.add_parser("status", help="per table: done, pending, reserved, errors, ignored")
+    _command(sub, "declare", "create missing tables and insert lookup contents")
+    _command(sub, "status", "per table: done, pending, reserved, errors, ignored")
 
-    p = sub.add_parser("populate", help="make the missing keys of imported/computed tables")
+    p = _command(sub, "populate", "make the missing keys of imported/computed tables")
     add_populate_options(p)
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (implies --reserve-jobs)")
-    p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
-    p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
+    _add_run_options(p)
 
-    p = sub.add_parser("worker", help="reserve, make, repeat until nothing is left (or forever with --watch)")
+    p = _command(
+        sub,
+        "worker",
+        "reserve, make, repeat until nothing is left (or forever with --watch)",
+        "Reserve keys, make them and repeat until a round finds nothing to do; other workers (on this or "
+        "other hosts) share the work through the jobs table. SIGTERM or Ctrl-C stops after the current key.",
+    )
     add_populate_options(p)
     p.add_argument("--watch", action="store_true", help="keep polling for new work instead of stopping")
     p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="seconds between polls (default 10)")
     p.add_argument("--stop-on-error", action="store_true", help="stop at the first failure")
 
-    p = sub.add_parser("jobs", help="list reservations, errors and ignored keys")
-    p.add_argument("tables", nargs="*", metavar="TABLE")
-    p.add_argument("--status", choices=("reserved", "error", "ignore"), action="append")
+    p = _command(sub, "jobs", "list reservations, errors and ignored keys")
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to list (default: all)")
+    p.add_argument(
+        "--status",
+        choices=("reserved", "error", "ignore"),
+        action="append",
+        help="list only jobs of this status; repeatable (default: all)",
+    )
 
-    p = sub.add_parser("errors", help="list recorded errors")
-    p.add_argument("tables", nargs="*", metavar="TABLE")
+    p = _command(sub, "errors", "list recorded errors")
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to list (default: all)")
     p.add_argument("--traceback", action="store_true", help="print the stack of each error")
 
-    p = sub.add_parser("retry", help="clear the errors of tables (all when none given) and populate them again")
+    p = _command(sub, "retry", "clear the errors of tables (all when none given) and populate them again")
     add_populate_options(p)
-    p.add_argument("--workers", type=int, default=1, metavar="N")
-    p.add_argument("--reserve-jobs", action="store_true")
-    p.add_argument("--suppress-errors", action="store_true")
+    _add_run_options(p)
 
     staleness_cli.register(sub)
 
-    p = sub.add_parser("ignore", help="mark keys of a table not to be made (or --clear the marks)")
-    p.add_argument("table", metavar="TABLE")
+    p = _command(sub, "ignore", "mark keys of a table not to be made (or --clear the marks)")
+    p.add_argument("table", metavar="TABLE", help="the imported/computed table")
     p.add_argument("--key", action="append", default=[], metavar="JSON", help='a key, e.g. \'{"session_id": 3}\'')
     p.add_argument("--restrict", action="append", default=[], metavar="COND", help="all pending keys that match")
     p.add_argument("--all", action="store_true", help="all pending keys of the table")
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
 
-    p = sub.add_parser("diagram", help="print the path of the diagram (svg, dot) or the Mermaid text")
-    p.add_argument("--format", choices=("auto", "svg", "dot", "mermaid"), default="auto")
+    p = _command(sub, "diagram", "print the path of the diagram (svg, dot) or the Mermaid text")
+    p.add_argument(
+        "--format",
+        choices=("auto", "svg", "dot", "mermaid"),
+        default="auto",
+        help="auto (default): the svg, else the dot file, else the Mermaid text",
+    )
     return parser
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line help and a description (the summary when none is given)."""
+    text = description or summary[0].upper() + summary[1:] + "."
+    return sub.add_parser(name, help=summary, description=text)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (implies --reserve-jobs)")
+    p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
+    p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
 
 
 def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: str | None = None) -> int:
@@ -111,39 +135,39 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+        return ExitCode(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "diagram":
         return _diagram(pipeline_cls, args.format)
     if not args.db:
         print(f"{parser.prog}: error: give the database with --db URL (or set RELFLOW_DB_URL)", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         makers = [m for spec in args.makers for m in load_makers(pipeline_cls, spec)]
         check_unique(makers)
         db = pipeline_cls(args.db, declare=args.command == "declare", makers=makers)
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except RelflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURES
+        return ExitCode.FAILURES
     try:
         return _run(db, args)
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except RelflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURES
+        return ExitCode.FAILURES
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - an error of a make(): show where it happened
         traceback.print_exc()
         print(f"error: {type(exc).__name__}: {exc} (recorded in the jobs table with --reserve-jobs)", file=sys.stderr)
-        return EXIT_FAILURES
+        return ExitCode.FAILURES
     finally:
         db.close()
 
@@ -151,7 +175,7 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
 def _run(db: Pipeline, args: Any) -> int:
     if args.command == "declare":
         print(f"declared {len(db.meta.tables)} tables of {db.meta.name} on {db.connection.url}")
-        return EXIT_OK
+        return ExitCode.OK
     if args.command == "status":
         return _status(db)
     command = COMMANDS.get(args.command) or staleness_cli.COMMANDS[args.command]
@@ -184,7 +208,7 @@ def _status(db: Pipeline) -> int:
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if missing:
         print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # ------------------------------------------------------------------ makers
@@ -259,12 +283,12 @@ def _diagram(pipeline_cls: type[Pipeline], fmt: str) -> int:
         for kind, name in (("svg", "diagram.svg"), ("dot", "diagram.dot")):
             if fmt in ("auto", kind) and (folder / name).is_file():
                 print(folder / name)
-                return EXIT_OK
+                return ExitCode.OK
         if fmt in ("auto", "mermaid") and (folder / "diagram.mmd").is_file():
             print((folder / "diagram.mmd").read_text(encoding="utf-8"), end="")
-            return EXIT_OK
+            return ExitCode.OK
     if fmt in ("svg", "dot"):
         print(f"error: the package has no diagram.{fmt} (run relflow-gen build)", file=sys.stderr)
-        return EXIT_FAILURES
+        return ExitCode.FAILURES
     print(to_mermaid(pipeline_cls.meta, f"diagram of {pipeline_cls.meta.name}"), end="\n")
-    return EXIT_OK
+    return ExitCode.OK

@@ -10,13 +10,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from relflow_gen.core.errors import UsageError
+from relflow_gen.core.errors import ExitCode, UsageError
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.jobs import Job
 from relflow_gen.runtime.populate.keysource import pending_keys
 from relflow_gen.runtime.populate.run import PopulateReport, generated_base, populate_all
-
-EXIT_OK, EXIT_FAILURES = 0, 1
 
 
 def add_populate_options(p: argparse.ArgumentParser) -> None:
@@ -29,7 +27,12 @@ def add_populate_options(p: argparse.ArgumentParser) -> None:
         help='restrict the keys: an SQL condition ("session_id > 3") or a JSON object; repeatable (AND)',
     )
     p.add_argument("--max-calls", type=int, default=None, metavar="N", help="at most N make() calls per table")
-    p.add_argument("--order", choices=("original", "reverse", "random"), default="original")
+    p.add_argument(
+        "--order",
+        choices=("original", "reverse", "random"),
+        default="original",
+        help="order in which the keys are made (default: original)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -99,7 +102,7 @@ def _populate(db: Pipeline, args: Any, *, reserve: bool, suppress: bool, workers
 def cmd_populate(db: Pipeline, args: Any) -> int:
     report = _populate(db, args, reserve=args.reserve_jobs, suppress=args.suppress_errors, workers=args.workers)
     _print_report(report)
-    return EXIT_FAILURES if report.failed else EXIT_OK
+    return ExitCode.FAILURES if report.failed else ExitCode.OK
 
 
 def cmd_retry(db: Pipeline, args: Any) -> int:
@@ -132,7 +135,7 @@ def cmd_worker(db: Pipeline, args: Any) -> int:
     except KeyboardInterrupt:
         print("worker stopped", file=sys.stderr)
     print(f"worker: {made} made, {failed} failed")
-    return EXIT_FAILURES if failed else EXIT_OK
+    return ExitCode.FAILURES if failed else ExitCode.OK
 
 
 def _short(text: str | None, width: int = 70) -> str:
@@ -156,7 +159,7 @@ def cmd_jobs(db: Pipeline, args: Any) -> int:
     for j in jobs:
         print(_job_line(j))
     print(f"{len(jobs)} job(s)")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_errors(db: Pipeline, args: Any) -> int:
@@ -166,7 +169,7 @@ def cmd_errors(db: Pipeline, args: Any) -> int:
         if args.traceback and j.error_stack:
             print("    " + j.error_stack.rstrip().replace("\n", "\n    "))
     print(f"{len(errors)} error(s)")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_ignore(db: Pipeline, args: Any) -> int:
@@ -184,7 +187,7 @@ def cmd_ignore(db: Pipeline, args: Any) -> int:
         else:
             n = db.jobs.clear_ignored(name)
         print(f"cleared {n} ignore mark(s) of {name}")
-        return EXIT_OK
+        return ExitCode.OK
     if args.restrict or args.all:
         meta = db.table(name).meta
         maker = db.maker_for(name)
@@ -194,7 +197,7 @@ def cmd_ignore(db: Pipeline, args: Any) -> int:
         raise UsageError("say which keys to ignore: --key JSON, --restrict COND or --all")
     n = db.jobs.ignore(name, keys)
     print(f"ignored {n} key(s) of {name}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 COMMANDS: dict[str, Callable[[Pipeline, Any], int]] = {

@@ -10,11 +10,10 @@ import sys
 import uuid
 from typing import Any
 
-from relflow_gen.core.errors import UsageError
+from relflow_gen.core.errors import ExitCode, UsageError
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.plan import Plan
 
-EXIT_OK, EXIT_FAILURES = 0, 1
 SHOWN = 10  # keys listed per table in text output
 
 
@@ -100,7 +99,7 @@ def cmd_outdated(db: Pipeline, args: argparse.Namespace) -> int:
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if args.json:
         print(json.dumps({"tables": data, "total": total, "code_not_checked": missing}, indent=2))
-        return EXIT_FAILURES if total else EXIT_OK
+        return ExitCode.FAILURES if total else ExitCode.OK
     for name, entry in data.items():
         if not entry["outdated"]:
             continue
@@ -114,7 +113,7 @@ def cmd_outdated(db: Pipeline, args: argparse.Namespace) -> int:
     print(f"total: {total} outdated row(s)")
     if missing and not args.inputs:
         print(f"code not checked, no maker registered: {', '.join(missing)} (give --makers MODULE)", file=sys.stderr)
-    return EXIT_FAILURES if total else EXIT_OK
+    return ExitCode.FAILURES if total else ExitCode.OK
 
 
 def cmd_refresh(db: Pipeline, args: argparse.Namespace) -> int:
@@ -135,12 +134,12 @@ def cmd_refresh(db: Pipeline, args: argparse.Namespace) -> int:
     if not plan.counts:
         print("nothing is outdated")
     if report is None:
-        return EXIT_OK
+        return ExitCode.OK
     for r in report.tables:
         print(f"{r.table}: {r.made} made, {r.failed} failed, {r.skipped} skipped in {r.elapsed:.1f} s")
     if report.no_maker:
         print(f"not made again, no maker registered: {', '.join(report.no_maker)}", file=sys.stderr)
-    return EXIT_FAILURES if report.failed or report.no_maker else EXIT_OK
+    return ExitCode.FAILURES if report.failed or report.no_maker else ExitCode.OK
 
 
 def _seconds(value: float | None) -> str:
@@ -185,7 +184,7 @@ def cmd_plan(db: Pipeline, args: argparse.Namespace) -> int:
         print(json.dumps(plan.to_data(), indent=2))
     else:
         print_plan(plan)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 COMMANDS = {"outdated": cmd_outdated, "refresh": cmd_refresh, "plan": cmd_plan}

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import blob
 
@@ -32,7 +33,7 @@ Checker = Callable[[Column], Column]
 _NoneType = type(None)
 
 
-class ValueProblem(Exception):
+class ValueProblem(RelflowError):
     """A value that does not fit its attribute; ``index`` is its row in the batch."""
 
     def __init__(self, index: int, message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.errors import ArgumentError
 from relflow_gen.runtime.populate.identity import ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.jobs import STALE_SECONDS, Job, JobStore, hash_of_key, key_names_given
 from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_json
@@ -69,7 +70,7 @@ class Jobs:
         hashes: list[str] | None = None
         if key is not None:
             if names is None or len(names) != 1:
-                raise ValueError("clearing by key needs exactly one table")
+                raise ArgumentError("clearing by key needs exactly one table")
             hashes = [hash_of_key(self._pipeline.meta.by_name[names[0]], key)]
         return sum(self._store(s).delete(names, [status], hashes) for s in self._schemas(names))
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.runtime.errors import MissingMakerError, PopulateError, TierError
 from relflow_gen.runtime.populate import jobs
@@ -167,9 +168,9 @@ def populate(
     if t.is_restricted:
         raise TierError("populate the table itself and pass restrictions to populate(...)")
     if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+        raise ArgumentError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     if processes < 1:
-        raise ValueError("processes must be at least 1")
+        raise ArgumentError("processes must be at least 1")
     conn = pipeline.connection
     if conn.in_transaction:
         raise PopulateError("populate() cannot run inside a transaction: make() must not hold one open")

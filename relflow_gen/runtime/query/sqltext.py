@@ -49,11 +49,11 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-class UnterminatedString(ValueError):
-    pass
+class UnterminatedString(QueryError, ValueError):
+    """A quote in an SQL fragment that is never closed."""
 
 
-class BadFragment(ValueError):
+class BadFragment(QueryError, ValueError):
     """A fragment that is not one SQL expression (it could change the statement around it)."""
 
 
