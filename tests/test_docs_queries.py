@@ -8,34 +8,28 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from pathlib import Path
 from typing import Any
 
+from doc_blocks import python_blocks, run_block
 from university_data import loaded_pipeline
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "queries.md"
 
 
-def python_blocks(text: str) -> list[tuple[int, str]]:
-    """(line number, code) of every ```python block."""
-    out = []
-    for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
-        out.append((text[: m.start()].count("\n") + 2, m.group(1)))
-    return out
-
 
 def test_doc_has_examples() -> None:
-    assert len(python_blocks(DOC.read_text())) >= 10
+    blocks = python_blocks(DOC.read_text())
+    assert len(blocks) >= 10
+    assert [b.raises for b in blocks if b.raises] == ["QueryError", "QueryError"]
 
 
 def test_doc_examples_run(tmp_path: Path) -> None:
     db = loaded_pipeline(f"sqlite:///{tmp_path / 'university.db'}")
     namespace: dict[str, Any] = {"db": db, "__name__": "docs_queries"}
     try:
-        for line, code in python_blocks(DOC.read_text()):
-            compiled = compile("\n" * (line - 1) + code, str(DOC), "exec")
+        for block in python_blocks(DOC.read_text()):
             with contextlib.redirect_stdout(io.StringIO()):
-                exec(compiled, namespace)  # noqa: S102 - the documentation's own examples
+                run_block(block, namespace, DOC)
     finally:
         db.close()
