@@ -1,6 +1,6 @@
 """The university data set, loaded through the runtime (for query tests and docs).
 
-``read_rows()`` reads the CSVs in ``shared/data/university/`` and converts
+``read_rows()`` reads the CSVs in ``examples/university/data/`` and converts
 every value to its attribute's Python type (ints, ``Decimal``, ``date``,
 enum strings), using the schema's metadata for the types; the result is the
 plain-Python copy of the data that test oracles answer questions from.
@@ -32,14 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = REPO / "examples" / "university" / "university.rf"
 
 
-def _data_dir() -> Path:
-    for candidate in (REPO.parent / "shared" / "data" / "university", Path("/work/shared/data/university")):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/data/university not found next to the repository")
-
-
-DATA_DIR = _data_dir()
+#: the data set, one CSV per manual table (kept in the repository)
+DATA_DIR = REPO / "examples" / "university" / "data"
 
 #: manual tables with a CSV, in dependency order
 CSV_TABLES = ("Student", "Department", "StudentMajor", "Course", "Term", "Section", "CurrentTerm", "Enroll", "Grade")
