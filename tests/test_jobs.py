@@ -191,13 +191,27 @@ def test_populate_reclaims_before_it_starts(jb: Pipeline) -> None:
 
 
 HEARTBEATS: list[dt.datetime] = []
+#: how long make() waits for the heartbeat thread to move the reservation (generous: a loaded machine)
+HEARTBEAT_PATIENCE = 60.0
 
 
 class SlowResult(MakeResult):
+    """A make() that returns only once the heartbeat of its reservation has moved (or after the patience)."""
+
     def make(self, key: Any) -> None:
-        for _ in range(2):
-            HEARTBEATS.extend(j.heartbeat for j in self.db.jobs.reserved() if j.heartbeat is not None)
-            time.sleep(0.4)
+        def beat() -> dt.datetime | None:
+            return next((j.heartbeat for j in self.db.jobs.reserved()), None)
+
+        first = beat()
+        assert first is not None
+        HEARTBEATS.append(first)
+        deadline = time.monotonic() + HEARTBEAT_PATIENCE
+        while time.monotonic() < deadline:
+            now = beat()
+            if now is not None and now > first:
+                HEARTBEATS.append(now)
+                break
+            time.sleep(0.02)
         super().make(key)
 
 
@@ -207,4 +221,5 @@ def test_heartbeat_moves_while_make_runs(jb: Pipeline, monkeypatch: pytest.Monke
     HEARTBEATS.clear()
     report = db.Result.populate({"day": dt.date(2024, 1, 1)}, reserve_jobs=True, maker=SlowResult)
     assert report.made == 1
-    assert len(HEARTBEATS) == 2 and HEARTBEATS[1] > HEARTBEATS[0]
+    assert len(HEARTBEATS) == 2, f"the heartbeat did not move in {HEARTBEAT_PATIENCE} s"
+    assert HEARTBEATS[1] > HEARTBEATS[0]
