@@ -387,44 +387,6 @@ def test_missing_maker_error_names_the_base_class(lab: Pipeline) -> None:
         db.Stat.populate(maker=MakeRecording)
 
 
-class _Terminal:
-    """A stand-in for stderr on a terminal."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, s: str) -> int:
-        self.text += s
-        return len(s)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_bar_on_a_terminal_only(lab: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    from relflow_gen.runtime.populate.progress import ProgressBar, progress_bar
-
-    assert progress_bar("x", 10, True, stream=_NotATerminal()) is None
-    assert progress_bar("x", 10, False, stream=_Terminal()) is None
-    line = ProgressBar("lab.Stat", 200).render(50, 2, 5.0)
-    assert line.startswith("lab.Stat  25%|######") and "50/200" in line and "10.0 keys/s" in line
-    assert "00:05<00:15" in line and "2 failed" in line
-    term = _Terminal()
-    monkeypatch.setattr(sys, "stderr", term)
-    lab.populate_all(display_progress=True)
-    assert "lab.Recording 100%|" in term.text and "12/12" in term.text and "24/24" in term.text
-
-
-class _NotATerminal(_Terminal):
-    def isatty(self) -> bool:
-        return False
-
-
 class NumpyValues(MakeRecording):
     """Values the checkers convert (numpy scalars); the same row shape key after key."""
 

@@ -1,70 +1,89 @@
-"""A tiny progress bar for populate (stderr, only on a terminal).
+"""The progress bar of populate: tqdm on a terminal, tqdm's widget in a Jupyter notebook.
 
-``lab.Recording   42%|########            | 840/2000 [00:03<00:04, 250.3 keys/s, 2 failed]``
+``lab.Recording:  42%|████▏     | 840/2000 [00:03<00:04, 250.3keys/s, 2 failed]``
+
+Populate reports absolute counts (made + failed + skipped so far, and failed);
+:class:`ProgressBar` turns them into tqdm's increments.  With worker processes
+the parent process draws the bar from the counters the workers share.
+
+tqdm is imported when a bar is first drawn, not with the runtime: its import
+pulls ``importlib.metadata``, ``email`` and ``csv`` into every process that
+merely imports a generated package.
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from typing import TextIO
+from typing import Any, TextIO
 
-WIDTH = 24
+#: how often the bar is redrawn at most (seconds)
+MIN_INTERVAL = 0.1
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where tqdm draws a widget instead of a text line)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    if not callable(get_ipython):
+        return False
+    try:
+        shell = get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # noqa: BLE001 - an unusual IPython: no widget
+        return False
+
+
+def _notebook_bar(label: str, total: int) -> Any | None:
+    """tqdm's notebook widget, or None when ipywidgets is missing."""
+    try:
+        from tqdm.notebook import tqdm as notebook_tqdm  # deferred: tqdm (and ipywidgets) only when drawn
+
+        return notebook_tqdm(total=total, desc=label, unit="keys", mininterval=MIN_INTERVAL)
+    except ImportError:  # tqdm.notebook needs ipywidgets
+        return None
+
+
+def _text_bar(label: str, total: int, stream: TextIO) -> Any:
+    from tqdm import tqdm  # deferred: see the module docstring
+
+    return tqdm(
+        total=total, desc=label, unit="keys", file=stream, mininterval=MIN_INTERVAL, dynamic_ncols=True, leave=True
+    )
 
 
 class ProgressBar:
-    """Redraws one line at most ten times a second; :meth:`close` ends the line."""
+    """Counts of one populate call drawn by a tqdm bar; :meth:`close` ends it."""
 
-    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.monotonic()
-        self._last = 0.0
-        self._drawn = False
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self._failed = 0
 
     def update(self, done: int, failed: int = 0, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        self.stream.write("\r" + self.render(done, failed, now - self.start))
-        self.stream.flush()
-        self._drawn = True
-
-    def render(self, done: int, failed: int, elapsed: float) -> str:
-        total = max(self.total, 1)
-        frac = min(done / total, 1.0)
-        filled = int(frac * WIDTH)
-        bar = "#" * filled + " " * (WIDTH - filled)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else 0.0
-        tail = f", {failed} failed" if failed else ""
-        return (
-            f"{self.label} {frac * 100:3.0f}%|{bar}| {done}/{self.total} "
-            f"[{_clock(elapsed)}<{_clock(eta)}, {rate:.1f} keys/s{tail}]"
-        )
+        bar = self.bar
+        if failed != self._failed:
+            self._failed = failed
+            bar.set_postfix_str(f"{failed} failed", refresh=False)
+        step = done - bar.n
+        if step > 0:
+            bar.update(step)  # tqdm redraws at most every MIN_INTERVAL
+        if force:
+            bar.refresh()
 
     def close(self, done: int, failed: int = 0) -> None:
-        if self._drawn or done:
-            self.update(done, failed, force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+        self.update(done, failed, force=True)
+        self.bar.close()
 
 
 def progress_bar(label: str, total: int, display: bool, stream: TextIO | None = None) -> ProgressBar | None:
-    """A bar when asked for and the stream is a terminal; None otherwise."""
-    out = stream if stream is not None else sys.stderr
+    """A bar when asked for, in a notebook or on a terminal; None otherwise (a log file stays clean)."""
     if not display or total <= 0:
         return None
+    if stream is None and in_notebook():
+        widget = _notebook_bar(label, total)
+        if widget is not None:
+            return ProgressBar(widget)
+    out = stream if stream is not None else sys.stderr
     isatty = getattr(out, "isatty", None)
-    if not callable(isatty) or not isatty():
+    if not in_notebook() and (not callable(isatty) or not isatty()):
         return None
-    return ProgressBar(label, total, out)
+    return ProgressBar(_text_bar(label, total, out))
