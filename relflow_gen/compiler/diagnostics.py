@@ -49,9 +49,35 @@ CODES: dict[str, str] = {
     "E0125": "table without a primary key",
     "E0126": "`-> master` outside a part table",
     "E0127": "duplicate schema name",
-    "E0128": "duplicate contents or index",
+    "E0128": "duplicate index",
+    "E0140": "table other than a part nested in a table",
+    "E0141": "second `---` divider",
+    "E0142": "table blocks nested too deep",
+    "E0143": "bare word where a value is expected",
+    "E0144": "`.proj(...)` not last in a reference, or given twice",
+    "E0145": "index without attributes",
+    "E0146": "second `contents` block",
+    "E0147": "contents row mixes positional and named values",
     # warnings: the schema works, but something in it is redundant
     "W0201": "redundant index or foreign-key option",
+}
+
+#: The stage that reports each code (one stage per code; docs/diagnostics.md shows it):
+#: read (files and imports, :mod:`.frontend`), parse (the grammar, :mod:`.parse`), lower
+#: (one file's tree to IR, :mod:`.lower`), resolve (references and headings across files,
+#: :mod:`.resolve`), validate (the rules of the language, :mod:`.validate`).
+STAGES: dict[str, str] = {
+    "E0001": "parse",
+    **dict.fromkeys(("E0002", "E0003", "E0004", "E0127"), "read"),
+    **dict.fromkeys(("E0119", "E0121", "E0122", "E0140", "E0141", "E0142", "E0143", "E0144", "E0145", "E0146", "E0147"), "lower"),
+    **dict.fromkeys(("E0101", "E0102", "E0103", "E0104", "E0115", "E0116", "E0126"), "resolve"),
+    **dict.fromkeys(
+        (
+            "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0111", "E0112", "E0113", "E0114",
+            "E0117", "E0118", "E0120", "E0123", "E0124", "E0125", "E0128", "W0201",
+        ),
+        "validate",
+    ),
 }
 
 

@@ -35,8 +35,9 @@ from relflow_gen.compiler.parse import Comment, ParseResult
 from relflow_gen.core.types import TypeProblem, TypeSpec, resolve_type
 
 FK_OPTIONS = ("nullable", "unique")
-#: Blocks nested deeper than this are reported once and not lowered (parts do not nest
-#: at all, E0112; the limit only keeps absurd inputs from exhausting the stack).
+#: A top-level block that nests blocks deeper than this is reported once (E0142, at its
+#: name) and its nested blocks are not lowered (parts do not nest at all, E0112; the
+#: limit only keeps absurd inputs from exhausting the stack).
 MAX_NESTING = 8
 KEYWORD_DEFAULTS = ("CURRENT_TIMESTAMP",)
 
@@ -109,7 +110,18 @@ def _string(tok: Tree[Token] | Token) -> str:
     return value if isinstance(value, str) else text[1:-1]
 
 
+@dataclass
+class _Members:
+    """The members of one table block, in the order written."""
+
+    body: list[BodyItem] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    contents: list[ContentRow] = field(default_factory=list)
+    nested: list[Tree[Token]] = field(default_factory=list)  # part blocks, lowered after their master
+
+
 def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -> list[Table]:
+    """A table block and the part blocks inside it: ``[table, *parts]``."""
     tier_node, name_tok, *rest = node.children
     assert isinstance(tier_node, Tree) and isinstance(name_tok, Token)
     tier_tok = tier_node.children[0]
@@ -119,79 +131,87 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -
     if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
         doc = _string(rest[0])
         rest = rest[1:]
-    short = str(name_tok)
     if master is not None and tier is not Tier.PART:
         ctx.error(
-            "E0001",
+            "E0140",
             f"a {tier.value} table cannot be declared inside `{master.name}`; only `part` tables nest",
             ctx.span(tier_tok),
             "move the block to the top level of the file",
         )
-    name = f"{master.name}.{short}" if master is not None else short
-
-    body: list[BodyItem] = []
-    indexes: list[Index] = []
-    contents: list[ContentRow] = []
-    nested: list[Tree[Token]] = []
-    in_key = True
-    divider_seen = False
-    contents_seen = False
-    for member in rest:
-        if not isinstance(member, Tree):
-            continue
-        kind = member.data
-        if kind == "divider":
-            if divider_seen:
-                ctx.error("E0001", "a table has only one `---` divider", ctx.span(member))
-            divider_seen = True
-            in_key = False
-        elif kind == "attribute":
-            attr = _attribute(ctx, member, in_key, f"{ctx.schema}.{name}")
-            if attr is not None:
-                body.append(attr)
-        elif kind == "foreign_key":
-            body.append(_foreign_key(ctx, member, in_key))
-        elif kind == "index":
-            indexes.append(_index(ctx, member))
-        elif kind == "contents":
-            if contents_seen:
-                keyword = member.children[0]
-                ctx.error(
-                    "E0128",
-                    "a table has only one `contents` block",
-                    ctx.span(keyword) if isinstance(keyword, Token) else ctx.span(member),
-                    "move these rows into the first `contents` block",
-                )
-            contents_seen = True
-            contents.extend(_contents(ctx, member))
-        elif kind == "block":
-            nested.append(member)
+    name = f"{master.name}.{name_tok}" if master is not None else str(name_tok)
+    members = _members(ctx, rest, name)
     if tier is Tier.PART and master is not None and not any(
-        isinstance(i, ForeignKey) and i.is_master for i in body
+        isinstance(i, ForeignKey) and i.is_master for i in members.body
     ):
-        body.insert(0, ForeignKey("master", True, span=ctx.span(name_tok)))
+        members.body.insert(0, ForeignKey("master", True, span=ctx.span(name_tok)))
     table = Table(
         schema=ctx.schema,
         name=name,
         tier=tier,
         doc=doc,
         master=master.name if master is not None and tier is Tier.PART else None,
-        body=tuple(body),
-        indexes=tuple(indexes),
-        contents=tuple(contents),
+        body=tuple(members.body),
+        indexes=tuple(members.indexes),
+        contents=tuple(members.contents),
         span=ctx.span(node),
         name_span=ctx.span(name_tok),
     )
-    parts: list[Table] = []
-    for sub in nested:
-        if depth + 1 >= MAX_NESTING:
-            ctx.error("E0001", f"table blocks nested more than {MAX_NESTING} deep", ctx.span(sub.children[1]))
-            break
-        parts.extend(_block(ctx, sub, table, depth + 1))
+    if depth == 0 and _nesting(node) > MAX_NESTING:
+        ctx.error("E0142", f"`{name}` nests table blocks more than {MAX_NESTING} deep", ctx.span(name_tok))
+        return [table]
+    parts = [p for sub in members.nested for p in _block(ctx, sub, table, depth + 1)]
     direct = tuple(p.name for p in parts if p.master == table.name)
     if direct:
         table = dataclasses.replace(table, parts=direct)
     return [table, *parts]
+
+
+def _nesting(node: Tree[Token]) -> int:
+    """How many table blocks deep ``node`` goes (1: no nested block); stops counting past the limit."""
+    deepest, level = 1, [node]
+    while level and deepest <= MAX_NESTING:
+        level = [m for b in level for m in b.children if isinstance(m, Tree) and m.data == "block"]
+        if level:
+            deepest += 1
+    return deepest
+
+
+def _members(ctx: _Ctx, members: list[Tree[Token] | Token], name: str) -> _Members:
+    """Attributes and references (key above `---`), indexes, contents rows and nested blocks."""
+    out = _Members()
+    in_key = True
+    divider_seen = contents_seen = False
+    for member in members:
+        if not isinstance(member, Tree):
+            continue
+        kind = member.data
+        if kind == "divider":
+            if divider_seen:
+                ctx.error("E0141", "a table has only one `---` divider", ctx.span(member))
+            divider_seen = True
+            in_key = False
+        elif kind == "attribute":
+            attr = _attribute(ctx, member, in_key, f"{ctx.schema}.{name}")
+            if attr is not None:
+                out.body.append(attr)
+        elif kind == "foreign_key":
+            out.body.append(_foreign_key(ctx, member, in_key))
+        elif kind == "index":
+            out.indexes.append(_index(ctx, member))
+        elif kind == "contents":
+            if contents_seen:
+                keyword = member.children[0]
+                ctx.error(
+                    "E0146",
+                    "a table has only one `contents` block",
+                    ctx.span(keyword) if isinstance(keyword, Token) else ctx.span(member),
+                    "move these rows into the first `contents` block",
+                )
+            contents_seen = True
+            out.contents.extend(_contents(ctx, member))
+        elif kind == "block":
+            out.nested.append(member)
+    return out
 
 
 def _attribute(ctx: _Ctx, node: Tree[Token], in_key: bool, table: str) -> Attribute | None:
@@ -269,7 +289,7 @@ def _value(ctx: _Ctx, node: Tree[Token] | Token) -> Value | None:
         return Value("bool", low == "true", low, span)
     if text.upper() in KEYWORD_DEFAULTS:
         return Value("keyword", text.upper(), text.upper(), span)
-    ctx.error("E0001", f"`{text}` is not a value", span, 'write strings in quotes, e.g. "' + text + '"')
+    ctx.error("E0143", f"`{text}` is not a value", span, 'write strings in quotes, e.g. "' + text + '"')
     return None
 
 
@@ -299,11 +319,12 @@ def _foreign_key(ctx: _Ctx, node: Tree[Token], in_key: bool) -> ForeignKey:
             tok = child.children[0]
             assert isinstance(tok, Token)
             if proj_seen:
-                ctx.error("E0001", "`.proj(...)` must come last in a reference", ctx.span(tok))
+                ctx.error("E0144", "`.proj(...)` must come last in a reference", ctx.span(tok))
             names.append(str(tok))
         elif child.data == "renames":
             if proj_seen:
-                ctx.error("E0001", "only one `.proj(...)` per reference", ctx.span(child))
+                ctx.error("E0144", "only one `.proj(...)` per reference", ctx.span(child))
+                continue  # its renames are not applied (they would only add consequent errors)
             proj_seen = True
             for r in child.children:
                 if isinstance(r, Tree) and r.data == "rename":
@@ -331,7 +352,7 @@ def _index(ctx: _Ctx, node: Tree[Token]) -> Index:
             elif child.type == "NAME":
                 attrs.append(str(child))
     if not attrs:
-        ctx.error("E0001", "an index names at least one attribute", ctx.span(node))
+        ctx.error("E0145", "an index names at least one attribute", ctx.span(node))
     return Index(tuple(attrs), unique, ctx.span(node))
 
 
@@ -362,7 +383,7 @@ def _contents(ctx: _Ctx, node: Tree[Token]) -> list[ContentRow]:
                 values.append(v)
         if named and positional:
             ctx.error(
-                "E0113",
+                "E0147",
                 "a contents row is either all positional or all `name=value`",
                 ctx.span(row),
             )
