@@ -9,6 +9,7 @@ over a ``{path: text}`` mapping.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from collections.abc import Callable
@@ -49,63 +50,93 @@ def read_file(path: str) -> str | None:
 
 
 def compile_file(path: str, reader: Reader = read_file) -> Compilation:
-    """Compile a root `.rf` file and everything it imports."""
-    sources: dict[str, str] = {}
-    diags: list[Diagnostic] = []
-    schemas: dict[str, Schema] = {}  # by file
-    ordered: list[Schema] = []
-    root = posixpath.normpath(path.replace("\\", "/"))
+    """Compile a root `.rf` file and everything it imports.
 
-    real_files = reader is read_file
-    shown: dict[str, str] = {}  # identity -> path as first written
+    Reads, parses and lowers the root file and, depth first, every file it
+    imports; then checks schema names are unique, resolves all schemas together
+    and validates the project.
+    """
+    loader = _Loader(reader)
+    root_schema = loader.visit(posixpath.normpath(path.replace("\\", "/")), None, ())
+    if root_schema is None:
+        return Compilation(None, loader.diags, loader.sources)
+    diags = loader.diags
+    unique = _unique_names(loader.ordered, diags)
+    visible = {s.name: tuple(i.schema for i in s.imports if i.schema) for s in unique}
+    resolved, res_diags = resolve(tuple(unique), visible)
+    diags.extend(res_diags)
+    project = Project(resolved, root_schema.name)
+    diags.extend(validate(project))
+    return Compilation(project, _dedupe(diags), loader.sources)
 
-    def identity(file: str) -> str:
+
+@dataclass
+class _Loader:
+    """Reads, parses and lowers files, following imports (read stage: E0002, E0003, E0004)."""
+
+    reader: Reader
+    sources: dict[str, str] = field(default_factory=dict)
+    diags: list[Diagnostic] = field(default_factory=list)
+    schemas: dict[str, Schema] = field(default_factory=dict)  # by file identity
+    ordered: list[Schema] = field(default_factory=list)  # imports before the files importing them
+    shown: dict[str, str] = field(default_factory=dict)  # identity -> path as first written
+
+    def identity(self, file: str) -> str:
         """One key per file however its path is spelled (symlinks, ``../a/x.rf``)."""
-        return os.path.realpath(file) if real_files else file
+        return os.path.realpath(file) if self.reader is read_file else file
 
-    def visit(file: str, via: Import | None, stack: tuple[str, ...]) -> Schema | None:
-        key = identity(file)
+    def visit(self, file: str, via: Import | None, stack: tuple[str, ...]) -> Schema | None:
+        """The schema of ``file`` (imported ``via`` an import statement), or None when it has none."""
+        key = self.identity(file)
         if key in stack:
             assert via is not None
-            names = [shown.get(k, k) for k in stack[stack.index(key) :]]
-            cycle = " -> ".join([*names, shown.get(key, file)])
-            diags.append(Diagnostic("E0004", f"import cycle: {cycle}", via.span))
+            names = [self.shown.get(k, k) for k in stack[stack.index(key) :]]
+            cycle = " -> ".join([*names, self.shown.get(key, file)])
+            self.diags.append(Diagnostic("E0004", f"import cycle: {cycle}", via.span))
             return None
-        if key in schemas:
-            return schemas[key]
-        shown.setdefault(key, file)
-        stack = (*stack, key)
-        text = reader(file)
+        if key in self.schemas:
+            return self.schemas[key]
+        self.shown.setdefault(key, file)
+        schema = self._load(file, via)
+        if schema is None:
+            return None
+        schema = self._follow_imports(file, schema, (*stack, key))
+        self.schemas[key] = schema
+        self.ordered.append(schema)
+        return schema
+
+    def _load(self, file: str, via: Import | None) -> Schema | None:
+        """Read, parse and lower one file."""
+        text = self.reader(file)
         if text is None:
             if via is None:
-                diags.append(Diagnostic("E0002", f"cannot read `{file}`", Span.none(file)))
+                self.diags.append(Diagnostic("E0002", f"cannot read `{file}`", Span.none(file)))
             else:
-                diags.append(
+                self.diags.append(
                     Diagnostic("E0003", f"cannot import `{via.path}`: no readable file `{file}`", via.span)
                 )
             return None
         result = parse(text, file)
-        sources[file] = result.text
+        self.sources[file] = result.text
         schema, lowered = lower(result)
-        diags.extend(lowered)
-        if schema is None:
-            return None
-        resolved_imports: list[Import] = []
-        for imp in schema.imports:
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(file), imp.path))
-            child = visit(target, imp, stack)
-            resolved_imports.append(Import(imp.path, child.name if child else "", imp.span))
-        schema = Schema(schema.name, schema.doc, schema.file, tuple(resolved_imports), schema.tables, schema.span)
-        schemas[key] = schema
-        ordered.append(schema)
+        self.diags.extend(lowered)
         return schema
 
-    root_schema = visit(root, None, ())
-    if root_schema is None:
-        return Compilation(None, diags, sources)
+    def _follow_imports(self, file: str, schema: Schema, stack: tuple[str, ...]) -> Schema:
+        """Visit the imports of ``schema`` (paths relative to its file) and record whose schema each is."""
+        resolved: list[Import] = []
+        for imp in schema.imports:
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(file), imp.path))
+            child = self.visit(target, imp, stack)
+            resolved.append(Import(imp.path, child.name if child else "", imp.span))
+        return dataclasses.replace(schema, imports=tuple(resolved))
+
+
+def _unique_names(schemas: list[Schema], diags: list[Diagnostic]) -> list[Schema]:
+    """The schemas with distinct names; a name used by a second file is E0127 (read stage)."""
     names: dict[str, Schema] = {}
     unique: list[Schema] = []
-    for s in ordered:
+    for s in schemas:
         if s.name in names:
             first = names[s.name]
             diags.append(
@@ -119,12 +150,7 @@ def compile_file(path: str, reader: Reader = read_file) -> Compilation:
             continue
         names[s.name] = s
         unique.append(s)
-    visible = {s.name: tuple(i.schema for i in s.imports if i.schema) for s in unique}
-    resolved, res_diags = resolve(tuple(unique), visible)
-    diags.extend(res_diags)
-    project = Project(resolved, root_schema.name)
-    diags.extend(validate(project))
-    return Compilation(project, _dedupe(diags), sources)
+    return unique
 
 
 def compile_text(text: str, file: str = "input.rf") -> Compilation:
