@@ -25,8 +25,8 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
-from relflow_gen.core.meta import TableMeta
-from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
+from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
 
@@ -302,6 +302,140 @@ class MySQLBackend(base.Backend):
         if s == "json":
             s = "longtext"  # MariaDB stores json as longtext with a CHECK
         return s
+
+    # ---- schema evolution ------------------------------------------------------
+    def table_names(self, cursor: Any, schema: str) -> set[str]:
+        cursor.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (self.database_name(schema),)
+        )
+        return {str(r[0]) for r in cursor.fetchall()}
+
+    def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[base.IndexInfo]:
+        cursor.execute(
+            "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND INDEX_NAME <> 'PRIMARY' "
+            "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            (self.database_name(meta.schema), meta.sql_name),
+        )
+        groups: dict[str, tuple[bool, list[str]]] = {}
+        for name, non_unique, column in cursor.fetchall():
+            groups.setdefault(str(name), (not int(non_unique), []))[1].append(str(column))
+        out = [base.IndexInfo(name, tuple(cols), unique) for name, (unique, cols) in groups.items()]
+        return sorted(out, key=lambda i: (i.columns, i.unique))
+
+    def existing_foreign_keys(self, cursor: Any, meta: TableMeta) -> list[base.ForeignKeyInfo]:
+        cursor.execute(
+            "SELECT CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "
+            "REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND REFERENCED_TABLE_NAME IS NOT NULL "
+            "ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
+            (self.database_name(meta.schema), meta.sql_name),
+        )
+        groups: dict[str, list[Any]] = {}
+        for row in cursor.fetchall():
+            groups.setdefault(str(row[0]), []).append(row)
+        return [
+            base.ForeignKeyInfo(
+                f"{rows[0][2]}.{rows[0][3]}", tuple(str(r[1]) for r in rows), tuple(str(r[4]) for r in rows)
+            )
+            for rows in groups.values()
+        ]
+
+    def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
+        cursor.execute(
+            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (self.database_name(meta.schema), meta.sql_name),
+        )
+        return {str(r[0]): _stored_type(self, str(r[1])) for r in cursor.fetchall()}
+
+    def expected_type(self, attr: Attr) -> str:
+        return _stored_type(self, self.column_type(attr.type))
+
+    def parse_type(self, stored: str) -> TypeSpec | None:
+        if stored.startswith("enum(") and stored.endswith(")"):
+            return TypeSpec("enum", tuple(_enum_values(stored[5:-1])))
+        m = re.fullmatch(r"([a-z]+)\((\d+)(?:,(\d+))?\)", stored)
+        if m and m.group(1) in ("char", "varchar", "time", "datetime", "timestamp"):
+            return TypeSpec(m.group(1), (int(m.group(2)),))
+        if m and m.group(1) == "decimal":
+            return TypeSpec("decimal", (int(m.group(2)), int(m.group(3) or 0)))
+        name = _SIMPLE_TYPES.get(stored)
+        return TypeSpec(name) if name else None
+
+    def char_length_sql(self, expr: str) -> str:
+        return f"CHAR_LENGTH({expr})"
+
+    def alter_table_sql(self, meta: TableMeta, tables: Mapping[str, TableMeta], alter: base.TableAlter) -> list[str]:
+        ref = self.table_ref(meta.schema, meta.sql_name)
+        q = self.quote
+        stmts = []
+        for a in alter.modify:  # the NULLs of a column that becomes NOT NULL get the fill first
+            if a.name in alter.fills:
+                fill = self.literal_default(a.type, alter.fills[a.name])
+                stmts.append(f"UPDATE {ref} SET {q(a.name)} = {fill} WHERE {q(a.name)} IS NULL")
+        clauses = [f"DROP INDEX {q(i.name)}" for i in alter.drop_indexes]
+        order = [a.name for a in base.table_columns(meta)]
+        added = {a.name: a for a in alter.add}
+        dropping_defaults = []
+        for a in base.table_columns(meta):
+            if a.name not in added:
+                continue
+            i = order.index(a.name)
+            where = f" AFTER {q(order[i - 1])}" if i else " FIRST"
+            if a.name in alter.fills and a.default is REQUIRED:
+                # existing rows get the fill through a default that is dropped right after
+                filled = Attr(a.name, a.type, a.in_key, a.nullable, alter.fills[a.name], a.comment, a.lineage)
+                clauses.append(f"ADD COLUMN {self.column_ddl(filled)}{where}")
+                dropping_defaults.append(a.name)
+            else:
+                clauses.append(f"ADD COLUMN {self.column_ddl(a)}{where}")
+        clauses += [f"MODIFY COLUMN {self.column_ddl(a)}" for a in alter.modify]
+        clauses += [f"DROP COLUMN {q(c)}" for c in alter.drop]
+        for attrs, unique in alter.add_indexes:
+            clauses.append(f"ADD {'UNIQUE ' if unique else ''}INDEX ({', '.join(q(a) for a in attrs)})")
+        if clauses:
+            stmts.append(f"ALTER TABLE {ref} " + ", ".join(clauses))
+        if dropping_defaults:
+            stmts.append(f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults))
+        return stmts
+
+
+#: stored (normalised) type -> attribute type, for the types without parameters
+_SIMPLE_TYPES = {
+    **{info.mysql.replace(" ", ""): name for name, info in TYPES.items() if not info.params},
+    "longtext": "json",
+    "longblob": "blob",
+}
+
+
+def _stored_type(backend: MySQLBackend, spelling: str) -> str:
+    """A column type as compared by schema evolution: enums keep their values as written."""
+    if spelling.lower().startswith("enum("):
+        return "enum(" + spelling[5:]
+    return backend.normalise_type(spelling)
+
+
+def _enum_values(text: str) -> list[str]:
+    """The values of a MySQL enum body ``'a','b'`` (quotes doubled or backslash-escaped)."""
+    out, cur, i, inside = [], [], 0, False
+    while i < len(text):
+        ch = text[i]
+        if not inside:
+            inside = ch == "'"
+        elif ch == "'" and text[i + 1 : i + 2] == "'":
+            cur.append("'")
+            i += 1
+        elif ch == "\\" and i + 1 < len(text):
+            cur.append(text[i + 1])
+            i += 1
+        elif ch == "'":
+            out.append("".join(cur))
+            cur, inside = [], False
+        else:
+            cur.append(ch)
+        i += 1
+    return out
 
 
 # ------------------------------------------------------------------ SQL literals for INSERT

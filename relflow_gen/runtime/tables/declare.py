@@ -85,7 +85,9 @@ def declare(
             problems.append(f"{t.full_name} ({backend.table_ref(t.schema, t.sql_name)}): {diff}")
     if problems:
         raise DeclareError(
-            "the database does not match the schema; nothing was changed:\n  " + "\n  ".join(problems)
+            "the database does not match the schema; nothing was changed:\n  "
+            + "\n  ".join(problems)
+            + "\n(the `diff` command lists the differences and `migrate` applies them: see docs/evolving.md)"
         )
     by_name = {t.full_name: t for t in tables}
     if missing and conn.in_transaction and not backend.transactional_ddl:
