@@ -142,7 +142,9 @@ def _refusal(c: Change, allow_drop: bool, fills: Mapping[tuple[str, str], Any], 
     if c.code in ("drop_table", "drop_column"):
         return "" if allow_drop else "give --allow-drop to drop it"
     if c.code == "add_column":
-        return "" if (c.table, c.column) in fills else f"give --fill {c.column}=VALUE (or a default in the schema)"
+        if c.rows == 0 or (c.table, c.column) in fills:  # an empty table needs no value
+            return ""
+        return f"give --fill {c.column}=VALUE (or a default in the schema)"
     if c.code == "not_null" and (c.table, c.column) in fills:
         return ""
     if c.code in _CHECKED:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.meta import TableMeta
-from relflow_gen.runtime.backends.base import Backend, ColumnInfo
+from relflow_gen.runtime.backends.base import Backend, ColumnInfo, table_columns
 from relflow_gen.runtime.errors import DeclareError
 
 if TYPE_CHECKING:
@@ -81,7 +81,13 @@ def declare(
             missing.append(t)
             continue
         report.existing.append(t.full_name)
-        for diff in compare(backend, t, actual):
+        diffs = compare(backend, t, actual)
+        if not diffs:  # what the column list does not show (SQLite: an enum's CHECK)
+            stored = backend.existing_types(cursor, t)
+            for a in table_columns(t):
+                if a.name in stored and stored[a.name] != backend.expected_type(a):
+                    diffs.append(f"column `{a.name}` is {stored[a.name]} in the database, the schema says {a.type.render()}")
+        for diff in diffs:
             problems.append(f"{t.full_name} ({backend.table_ref(t.schema, t.sql_name)}): {diff}")
     if problems:
         raise DeclareError(
