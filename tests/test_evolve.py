@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_support import compiled, open_pipeline
 
@@ -193,7 +194,11 @@ def apply_change(tables: list[Tab], op: int, pick: int, n: int) -> list[Tab]:
     return tables
 
 
-@settings(max_examples=6, deadline=None, derandomize=False)
+@settings(
+    max_examples=int(os.environ.get("RELFLOW_TEST_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)  # each example works in databases of its own beside db_url's
 @given(
     steps=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 5)), min_size=1, max_size=4),
     n_rows=st.integers(0, 6),

@@ -104,7 +104,13 @@ def plan(
     result = MigrationPlan(d, [])
     key_tables = [t for t in d.tables() if any(c.kind == KEY and c.table == t for c in d.changes)]
     for table in key_tables:
-        advice = _key_advice(host, d, table, prog)
+        above = [
+            k for k in key_tables if k != table and table in {t.full_name for t in host.meta.descendants(k)}
+        ]
+        if above:
+            advice = f"dropped and recomputed with {above[0]} (see there)"
+        else:
+            advice = _key_advice(host, d, table, prog)
         for c in d.changes:
             if c.table == table:
                 result.refused.append((c, advice))
@@ -112,6 +118,12 @@ def plan(
         if c.table in key_tables:
             continue
         why = _refusal(c, allow_drop, fills, update_contents)
+        added = [a.column for a in d.changes if a.table == c.table and a.code == "add_column"]
+        if why and c.code == "drop_column" and added:
+            why += (
+                f"; if `{c.column}` was renamed to `{added[0]}`: a rename is a drop plus an add, "
+                f"so add `{added[0]}` first (nullable), copy the values, then drop `{c.column}`"
+            )
         if why:
             result.refused.append((c, why))
         else:
@@ -212,7 +224,7 @@ def _key_advice(host: TableHost, d: SchemaDiff, table: str, prog: str) -> str:
         return "not migrated in place"
     state = d.states.get(table)
     affected = [meta, *host.meta.descendants(table)]
-    counts = []
+    counts: dict[str, int] = {}
     drops = []
     for t in affected:
         sql_name = t.sql_name
@@ -222,15 +234,20 @@ def _key_advice(host: TableHost, d: SchemaDiff, table: str, prog: str) -> str:
         if sql_name not in backend.table_names(host.connection._cursor, t.schema):
             continue
         ref = backend.table_ref(t.schema, sql_name)
-        counts.append(f"{t.full_name}: {host.connection.scalar(f'SELECT COUNT(*) FROM {ref}')}")
+        counts[t.full_name] = int(host.connection.scalar(f"SELECT COUNT(*) FROM {ref}"))
         drops.append(f"DROP TABLE {ref};")
+    total = sum(counts.values())
+    shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    pad = "\n        "
     return (
-        "not migrated in place: the rows of "
-        + ", ".join(counts)
-        + " would have to be dropped and recomputed. To do it: keep what cannot be recomputed "
-        "(manual and imported rows), then run "
-        + " ".join(reversed(drops))
-        + f" (dependants first), then `{prog} declare` and `{prog} populate`"
+        f"not migrated in place: {total} row(s) would have to be dropped and recomputed ({shown}). To do it, "
+        "keep what cannot be recomputed (manual and imported rows), then:"
+        + pad
+        + pad.join(reversed(drops))
+        + pad
+        + f"{prog} declare"
+        + pad
+        + f"{prog} populate"
     )
 
 
