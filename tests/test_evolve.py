@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -462,3 +468,74 @@ def test_sqlite_rebuild_keeps_foreign_keys_of_children(tmp_path: Any) -> None:
     with pytest.raises(Exception, match="(?i)foreign key|parent"):
         db.table("Stat").insert([{"subject_id": 99, "value": 0.0}], allow_direct_insert=True)
     db.close()
+
+
+# ---------------------------------------------------------------- SIGKILL during a SQLite rebuild
+
+KILL_OLD = """
+schema evo
+
+manual Big {
+    big_id: int32
+    ---
+    name: varchar(12)
+    value: float64
+}
+
+manual Child {
+    -> Big
+    ---
+    note = null: varchar(8)
+}
+"""
+KILL_NEW = KILL_OLD.replace("name: varchar(12)", "name: varchar(40)")
+
+KILLED_MIGRATE = """
+import sys
+sys.path.insert(0, {tests!r})
+from runtime_support import open_pipeline
+from relflow_gen.runtime import evolve
+from relflow_gen.runtime.populate.jobs import jobs_table_meta
+db = open_pipeline({src!r}, {url!r}, declare=False)
+print("go", flush=True)
+evolve.migrate(db, [jobs_table_meta("evo")])
+print("done", flush=True)
+"""
+
+
+def test_sigkill_during_a_sqlite_rebuild_leaves_one_of_the_two_schemas(tmp_path: Any) -> None:
+    template = tmp_path / "template.db"
+    db = open_pipeline(KILL_OLD, f"sqlite:///{template}")
+    n = 60_000
+    db.table("Big").insert([{"big_id": i, "name": f"n{i}", "value": i / 3} for i in range(n)])
+    db.table("Child").insert([{"big_id": i} for i in range(0, n, 7)])
+    db.close()
+    outcomes = []
+    for attempt, delay in enumerate([0.0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.4, 0.8]):
+        path = tmp_path / f"k{attempt}.db"
+        shutil.copy(template, path)
+        url = f"sqlite:///{path}"
+        code = KILLED_MIGRATE.format(tests=str(Path(__file__).parent), src=KILL_NEW, url=url)
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        old = open_pipeline(KILL_OLD, url, declare=False)
+        new = open_pipeline(KILL_NEW, url, declare=False)
+        at_old = not evolve.diff(old, extra(old))
+        at_new = not evolve.diff(new, extra(new))
+        assert at_old != at_new, (delay, evolve.diff(old, extra(old)).text())
+        outcomes.append("old" if at_old else "new")
+        assert old.connection.scalar("PRAGMA integrity_check") == "ok"
+        assert old.connection.query("PRAGMA foreign_key_check") == []
+        assert len(old.table("Big")) == n and len(old.table("Child")) == len(range(0, n, 7))
+        assert not old.connection.query("SELECT name FROM sqlite_master WHERE name LIKE '%~new'")
+        old.close()
+        if at_old:  # the rerun finishes it
+            evolve.migrate(new, extra(new))
+            assert not evolve.diff(new, extra(new))
+        new.close()
+    print(outcomes)
+    assert "old" in outcomes, outcomes  # at least one kill landed before the commit
