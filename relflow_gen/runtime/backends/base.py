@@ -10,7 +10,8 @@ introspect existing tables for :func:`declare`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -346,6 +347,13 @@ class Backend(ABC):
         return spelling.lower().replace(" ", "")
 
     # ---- schema evolution (relflow_gen.runtime.evolve) -----------------------
+    @contextmanager
+    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+        """Within the block, introspection of these schemas' tables may answer from one
+        read of the catalogue (MySQL: a few queries per schema instead of several per table).
+        Nothing may change the tables inside the block."""
+        yield
+
     @abstractmethod
     def table_names(self, cursor: Any, schema: str) -> set[str]:
         """The sql names of the tables the database holds for a schema."""
@@ -389,8 +397,9 @@ class Backend(ABC):
         the rebuild: create the new table, copy the rows, drop the old, rename.
         """
 
-    def migration_script(self, statements: list[str]) -> list[str]:
-        """The statements of a whole migration as they run (SQLite wraps them in one transaction)."""
+    def migration_script(self, statements: list[str], *, rebuilds: bool = False) -> list[str]:
+        """The statements of a whole migration as they run (SQLite wraps them in one transaction;
+        ``rebuilds``: some table is rebuilt or dropped, so foreign keys are checked at the end)."""
         return statements
 
     def run_migration(self, cursor: Any, statements: list[str]) -> None:

@@ -16,7 +16,8 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pymysql
@@ -59,6 +60,8 @@ class MySQLBackend(base.Backend):
         self.max_statement = _STATEMENT_BYTES
         #: the server's max_allowed_packet (read when connecting)
         self.max_packet = 1 << 24
+        #: the catalogue read by introspecting(), while its block runs
+        self._cached: dict[str, Any] | None = None
 
     def connect(self) -> Any:
         p = self.params
@@ -283,17 +286,50 @@ class MySQLBackend(base.Backend):
         return "other"
 
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
-        cursor.execute(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (self.database_name(meta.schema), meta.sql_name),
-        )
-        rows = cursor.fetchall()
+        rows = self._catalogue(cursor, "columns", meta)
         if not rows:
             return None
         return [
             base.ColumnInfo(str(r[0]), self.normalise_type(str(r[1])), r[2] == "YES", r[3] == "PRI") for r in rows
         ]
+
+    #: catalogue queries by kind: the rows of one table, ordered, after (schema, table)
+    _CATALOGUE = {
+        "columns": "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY "
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({}) {} ORDER BY ORDINAL_POSITION",
+        "indexes": "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME "
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({}) {} AND INDEX_NAME <> 'PRIMARY' "
+        "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        "foreign_keys": "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, "
+        "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        "WHERE TABLE_SCHEMA IN ({}) {} AND REFERENCED_TABLE_NAME IS NOT NULL "
+        "ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
+    }
+
+    def _catalogue(self, cursor: Any, kind: str, meta: TableMeta) -> list[tuple[Any, ...]]:
+        db = self.database_name(meta.schema)
+        cache = self._cached
+        if cache is not None and db in cache["schemas"]:
+            return list(cache[kind].get((db, meta.sql_name), []))
+        cursor.execute(self._CATALOGUE[kind].format("%s", "AND TABLE_NAME = %s"), (db, meta.sql_name))
+        return [tuple(r[2:]) for r in cursor.fetchall()]
+
+    @contextmanager
+    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+        dbs = [self.database_name(s) for s in schemas]
+        cache: dict[str, Any] = {"schemas": set(dbs)}
+        marks = ", ".join(["%s"] * len(dbs))
+        for kind, sql in self._CATALOGUE.items():
+            cursor.execute(sql.format(marks, ""), tuple(dbs))
+            grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+            for r in cursor.fetchall():
+                grouped.setdefault((str(r[0]), str(r[1])), []).append(tuple(r[2:]))
+            cache[kind] = grouped
+        self._cached = cache
+        try:
+            yield
+        finally:
+            self._cached = None
 
     def normalise_type(self, spelling: str) -> str:
         s = spelling.lower().replace(" ", "")
@@ -311,28 +347,15 @@ class MySQLBackend(base.Backend):
         return {str(r[0]) for r in cursor.fetchall()}
 
     def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[base.IndexInfo]:
-        cursor.execute(
-            "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND INDEX_NAME <> 'PRIMARY' "
-            "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-            (self.database_name(meta.schema), meta.sql_name),
-        )
         groups: dict[str, tuple[bool, list[str]]] = {}
-        for name, non_unique, column in cursor.fetchall():
+        for name, non_unique, column in self._catalogue(cursor, "indexes", meta):
             groups.setdefault(str(name), (not int(non_unique), []))[1].append(str(column))
         out = [base.IndexInfo(name, tuple(cols), unique) for name, (unique, cols) in groups.items()]
         return sorted(out, key=lambda i: (i.columns, i.unique))
 
     def existing_foreign_keys(self, cursor: Any, meta: TableMeta) -> list[base.ForeignKeyInfo]:
-        cursor.execute(
-            "SELECT CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "
-            "REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND REFERENCED_TABLE_NAME IS NOT NULL "
-            "ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
-            (self.database_name(meta.schema), meta.sql_name),
-        )
         groups: dict[str, list[Any]] = {}
-        for row in cursor.fetchall():
+        for row in self._catalogue(cursor, "foreign_keys", meta):
             groups.setdefault(str(row[0]), []).append(row)
         return [
             base.ForeignKeyInfo(
@@ -342,12 +365,7 @@ class MySQLBackend(base.Backend):
         ]
 
     def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
-        cursor.execute(
-            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (self.database_name(meta.schema), meta.sql_name),
-        )
-        return {str(r[0]): _stored_type(self, str(r[1])) for r in cursor.fetchall()}
+        return {str(r[0]): _stored_type(self, str(r[1])) for r in self._catalogue(cursor, "columns", meta)}
 
     def expected_type(self, attr: Attr) -> str:
         return _stored_type(self, self.column_type(attr.type))

@@ -380,9 +380,11 @@ class SQLiteBackend(base.Backend):
             *create[1:],
         ]
 
-    def migration_script(self, statements: list[str]) -> list[str]:
+    def migration_script(self, statements: list[str], *, rebuilds: bool = False) -> list[str]:
         if not statements:
             return []
+        if not rebuilds:  # ADD COLUMN, CREATE TABLE/INDEX: nothing a foreign key could lose
+            return ["BEGIN IMMEDIATE", *statements, "COMMIT"]
         # foreign_keys cannot change inside a transaction: off before, checked, on after
         return [
             "PRAGMA foreign_keys = OFF",

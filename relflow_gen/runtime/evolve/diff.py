@@ -143,10 +143,12 @@ def diff(
         if not name.startswith("~") and not name.endswith("~new")  # other hidden tables are not ours to judge
     )
     twins = {(schema, tier_free(name)): name for schema, name in extra_tables}
+    with backend.introspecting(cursor, list(expected)):
+        tables_state = {t.full_name: _introspect(backend, cursor, t) for t in tables}
     for t in tables:
-        cols = backend.existing_columns(cursor, t)
-        if cols is None:
-            states[t.full_name] = TableState(t, False)
+        state = tables_state[t.full_name]
+        states[t.full_name] = state
+        if not state.exists:
             twin = twins.get((t.schema, tier_free(t.sql_name)))
             if twin is not None:
                 n = counter.rows(backend.table_ref(t.schema, twin))
@@ -163,16 +165,6 @@ def diff(
             else:
                 changes.append(Change(t.full_name, SAFE, "new_table", f"new {t.tier} table `{t.sql_name}`"))
             continue
-        state = TableState(
-            t,
-            True,
-            backend.existing_types(cursor, t),
-            {c.name: c.nullable for c in cols},
-            [c.name for c in cols if c.in_key],
-            backend.existing_indexes(cursor, t),
-            backend.existing_foreign_keys(cursor, t),
-        )
-        states[t.full_name] = state
         changes += _table_changes(backend, t, state, by_name, counter)
         if contents and t.tier == "lookup" and t.contents and not any(c.table == t.full_name for c in changes):
             changes += _contents_changes(host, t)
@@ -190,6 +182,21 @@ def diff(
             )
         )
     return SchemaDiff(changes, states, [(s, n) for s, n in extra_tables])
+
+
+def _introspect(backend: Backend, cursor: Any, t: TableMeta) -> TableState:
+    cols = backend.existing_columns(cursor, t)
+    if cols is None:
+        return TableState(t, False)
+    return TableState(
+        t,
+        True,
+        backend.existing_types(cursor, t),
+        {c.name: c.nullable for c in cols},
+        [c.name for c in cols if c.in_key],
+        backend.existing_indexes(cursor, t),
+        backend.existing_foreign_keys(cursor, t),
+    )
 
 
 def _rows_text(n: int | None) -> str:
