@@ -69,9 +69,11 @@ def cmd_migrate(host: TableHost, extra: Sequence[TableMeta], args: argparse.Name
 
 
 def drift_error(host: TableHost, extra: Sequence[TableMeta], prog: str) -> MigrateError | None:
-    """The structural difference between the database and the schema, as the error a data
-    command stops with (None when the tables match)."""
+    """The difference between the database's tables and the schema (columns, types, keys,
+    missing or extra tables), as the error a data command stops with; None when they match."""
     d = diff(host, extra, contents=False, checks=False)
+    # indexes change no result: a missing one does not stop the work (diff still lists it)
+    d.changes = [c for c in d.changes if c.code not in ("add_index", "drop_index", "add_unique")]
     if not d:
         return None
     return MigrateError(
