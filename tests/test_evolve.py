@@ -464,6 +464,29 @@ def test_jobs_and_provenance_columns_are_migrated(db_url: str) -> None:
     db.close()
 
 
+def test_comments_and_docs_are_safe_changes(db_url: str) -> None:
+    base_db(db_url).close()
+    src = changed("    name: varchar(20)\n", "    name: varchar(20)  # as the lab calls them\n")
+    src = changed("manual Subject {", 'manual Subject "the animals" {', src)
+    db = open_pipeline(src, db_url, declare=False)
+    d = evolve.diff(db, extra(db))
+    assert main(type(db), ["--db", db_url, "jobs"], prog="evo") == 0  # no drift: comments change no result
+    if db.connection.backend.name == "sqlite":  # SQLite keeps no comments: nothing differs
+        assert not d
+    else:
+        assert sorted((c.kind, c.code, c.column) for c in d.changes) == [
+            ("SAFE", "comment", "name"),
+            ("SAFE", "doc", None),
+        ]
+        plan = evolve.migrate(db, extra(db))
+        assert any("COMMENT = 'the animals'" in s for s in plan.statements)
+        assert not evolve.diff(db, extra(db))
+        fresh = open_pipeline(src, other_url(db_url, "fresh"))
+        assert snapshot(db.connection, db) == snapshot(fresh.connection, fresh)
+        fresh.close()
+    db.close()
+
+
 def test_an_interrupted_mysql_migrate_is_finished_by_a_rerun(db_url: str) -> None:
     base_db(db_url).close()
     src = changed("name: varchar(20)", "name: varchar(30)")

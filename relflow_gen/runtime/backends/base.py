@@ -66,6 +66,8 @@ class TableAlter:
     fills: dict[str, str] = field(default_factory=dict)
     #: the table is rebuilt (copy into a new table): SQLite when ALTER TABLE cannot do it
     rebuild: bool = False
+    #: a new table comment (the table's doc), where the backend stores one
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -384,6 +386,15 @@ class Backend(ABC):
         Where the backend keeps less than the type (SQLite: no integer widths) the
         widest type of that spelling is returned.
         """
+
+    def existing_comments(self, cursor: Any, meta: TableMeta) -> dict[str, str] | None:
+        """Column -> its comment, and ``""`` -> the table's comment, as stored (None: the
+        backend keeps no comments, as SQLite)."""
+        return None
+
+    def expected_comments(self, meta: TableMeta) -> dict[str, str]:
+        """The comments :meth:`existing_comments` should find."""
+        return {}
 
     def char_length_sql(self, expr: str) -> str:
         """The length in characters of a string expression."""

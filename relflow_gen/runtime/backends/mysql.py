@@ -295,8 +295,10 @@ class MySQLBackend(base.Backend):
 
     #: catalogue queries by kind: the rows of one table, ordered, after (schema, table)
     _CATALOGUE = {
-        "columns": "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY "
-        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({}) {} ORDER BY ORDINAL_POSITION",
+        "columns": "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, "
+        "COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({}) {} ORDER BY ORDINAL_POSITION",
+        "tables": "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA IN ({}) {}",
         "indexes": "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME "
         "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({}) {} AND INDEX_NAME <> 'PRIMARY' "
         "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
@@ -345,6 +347,17 @@ class MySQLBackend(base.Backend):
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (self.database_name(schema),)
         )
         return {str(r[0]) for r in cursor.fetchall()}
+
+    def existing_comments(self, cursor: Any, meta: TableMeta) -> dict[str, str] | None:
+        out = {str(r[0]): str(r[4] or "") for r in self._catalogue(cursor, "columns", meta)}
+        for (comment,) in self._catalogue(cursor, "tables", meta):
+            out[""] = str(comment or "")
+        return out
+
+    def expected_comments(self, meta: TableMeta) -> dict[str, str]:
+        out = {a.name: a.comment[:1000] for a in base.table_columns(meta)}
+        out[""] = meta.doc[:2000]
+        return out
 
     def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[base.IndexInfo]:
         groups: dict[str, tuple[bool, list[str]]] = {}
@@ -412,6 +425,8 @@ class MySQLBackend(base.Backend):
         clauses += [f"DROP COLUMN {q(c)}" for c in alter.drop]
         for attrs, unique in alter.add_indexes:
             clauses.append(f"ADD {'UNIQUE ' if unique else ''}INDEX ({', '.join(q(a) for a in attrs)})")
+        if alter.comment is not None:
+            clauses.append(f"COMMENT = {sql_string(alter.comment[:2000])}")
         if clauses:
             stmts.append(f"ALTER TABLE {ref} " + ", ".join(clauses))
         if dropping_defaults:

@@ -72,8 +72,8 @@ def drift_error(host: TableHost, extra: Sequence[TableMeta], prog: str) -> Migra
     """The difference between the database's tables and the schema (columns, types, keys,
     missing or extra tables), as the error a data command stops with; None when they match."""
     d = diff(host, extra, contents=False, checks=False)
-    # indexes change no result: a missing one does not stop the work (diff still lists it)
-    d.changes = [c for c in d.changes if c.code not in ("add_index", "drop_index", "add_unique")]
+    # indexes and comments change no result: a missing one does not stop the work (diff still lists it)
+    d.changes = [c for c in d.changes if c.code not in ("add_index", "drop_index", "add_unique", "comment", "doc")]
     if not d:
         return None
     return MigrateError(

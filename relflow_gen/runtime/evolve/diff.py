@@ -76,6 +76,7 @@ class TableState:
     key: list[str] = field(default_factory=list)
     indexes: list[IndexInfo] = field(default_factory=list)
     foreign_keys: list[ForeignKeyInfo] = field(default_factory=list)
+    comments: dict[str, str] | None = None
 
 
 @dataclass
@@ -196,6 +197,7 @@ def _introspect(backend: Backend, cursor: Any, t: TableMeta) -> TableState:
         [c.name for c in cols if c.in_key],
         backend.existing_indexes(cursor, t),
         backend.existing_foreign_keys(cursor, t),
+        backend.existing_comments(cursor, t),
     )
 
 
@@ -307,6 +309,16 @@ def _table_changes(
                     rows=n,
                 )
             )
+    if state.comments is not None:  # comments and docs, where the backend stores them
+        wanted_comments = backend.expected_comments(t)
+        for key, text in wanted_comments.items():
+            have = state.comments.get(key)
+            if have is None or have == text:
+                continue
+            if key:
+                out.append(Change(name, SAFE, "comment", f"comment of `{key}` changed: {text!r}", key))
+            else:
+                out.append(Change(name, SAFE, "doc", f"table comment changed: {text!r}"))
     out += _index_changes(backend, t, state, counter)
     out += _fk_changes(backend, t, state, by_name, counter)
     return out

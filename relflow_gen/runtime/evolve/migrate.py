@@ -189,7 +189,9 @@ def _alter(t: TableMeta, changes: list[Change], d: SchemaDiff, fills: Mapping[tu
         col = c.column
         if c.code == "add_column" and col is not None:
             alter.add.append(columns[col])
-        elif c.code in ("widen", "narrow", "enum_remove", "not_null", "nullable") and col is not None:
+        elif c.code == "doc":
+            alter.comment = t.doc
+        elif c.code in ("widen", "narrow", "enum_remove", "not_null", "nullable", "comment") and col is not None:
             if all(a.name != col for a in alter.modify):
                 alter.modify.append(columns[col])
         elif c.code == "drop_column" and col is not None:
