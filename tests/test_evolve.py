@@ -301,7 +301,13 @@ def changed(old: str, new: str, src: str = BASE) -> str:
 DATA_CASES = [
     # (id, schema edit, expected message, options that make it go through)
     ("drop_column", ("    legacy = null: int32\n", ""), "give --allow-drop", {"allow_drop": True}),
-    ("drop_table", ("computed Stat", "computed Gone"), "give --allow-drop", None),
+    ("drop_table", ("computed Stat", "computed Gone"), "give --allow-drop", {"allow_drop": True}),
+    (
+        "unique",
+        ("    legacy = null: int32\n", "    legacy = null: int32\n    unique index(kind)\n"),
+        "occur in more than one row",
+        None,
+    ),
     (
         "required_column",
         ("    legacy = null: int32\n", "    legacy = null: int32\n    height: float64\n"),
@@ -331,7 +337,7 @@ def test_data_changes_are_refused_until_the_user_says_how(db_url: str, case: Any
         evolve.migrate(db, extra(db))
     assert message in str(err.value)
     assert snapshot(db.connection, db) == shape  # nothing changed
-    if code not in ("contents", "drop_table"):  # connect() names diff and migrate
+    if code not in ("contents", "drop_table", "unique"):  # connect() names diff and migrate
         with pytest.raises(DeclareError, match="`diff` command lists the differences and `migrate` applies"):
             open_pipeline(src, db_url)
     if options is None:
@@ -367,8 +373,16 @@ def test_narrowing_goes_through_when_every_value_fits(db_url: str) -> None:
 
 
 KEY_CASES = [
-    ("primary_key", ("    subject_id: int32\n    ---\n", "    subject_id: int32\n    visit: int16\n    ---\n"), "primary key"),
-    ("foreign_key", ("    legacy = null: int32\n", "    legacy = null: int32\n    -> [nullable] Kind.proj(other=\"kind\")\n"), "foreign key"),
+    (
+        "primary_key",
+        ("    subject_id: int32\n    ---\n", "    subject_id: int32\n    visit: int16\n    ---\n"),
+        "primary key",
+    ),
+    (
+        "foreign_key",
+        ("    legacy = null: int32\n", '    legacy = null: int32\n    -> [nullable] Kind.proj(other="kind")\n'),
+        "foreign key",
+    ),
     ("tier", ("computed Stat", "imported Stat"), "tier changed"),
 ]
 

@@ -350,7 +350,7 @@ def _type_change(backend: Backend, t: TableMeta, a: Attr, stored: str, counter: 
 
 
 def _compare_types(backend: Backend, old: TypeSpec, new: TypeSpec, col: str) -> str | None:
-    """"" for a widening, an SQL condition selecting the rows that do not fit for a
+    """ "" for a widening, an SQL condition selecting the rows that do not fit for a
     narrowing that can be checked, None for a change that is neither."""
     o, n = old.name, new.name
     strings = ("char", "varchar", "text")
@@ -405,7 +405,14 @@ def _index_changes(backend: Backend, t: TableMeta, state: TableState, counter: _
             continue
         if any(c not in state.types for c in cols):
             out.append(
-                Change(t.full_name, SAFE, "add_index", f"new unique index ({shown}) on new attributes", index=cols, unique=True)
+                Change(
+                    t.full_name,
+                    SAFE,
+                    "add_index",
+                    f"new unique index ({shown}) on new attributes",
+                    index=cols,
+                    unique=True,
+                )
             )
             continue
         group = ", ".join(q(c) for c in cols)
@@ -509,8 +516,14 @@ def _contents_changes(host: TableHost, t: TableMeta) -> list[Change]:
     out = []
     if fresh:
         out.append(
-            Change(t.full_name, SAFE, "contents_new", f"{len(fresh)} new lookup row(s)", rows=len(fresh),
-                   sample=[{k: r[k] for k in pk} for r in fresh[:SAMPLE_ROWS]])
+            Change(
+                t.full_name,
+                SAFE,
+                "contents_new",
+                f"{len(fresh)} new lookup row(s)",
+                rows=len(fresh),
+                sample=[{k: r[k] for k in pk} for r in fresh[:SAMPLE_ROWS]],
+            )
         )
     if changed:
         out.append(

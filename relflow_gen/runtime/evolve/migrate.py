@@ -53,11 +53,7 @@ def parse_fills(items: Sequence[str], host: TableHost, extra: Sequence[TableMeta
         if not sep or not target:
             raise MigrateError(f"--fill {item!r}: write ATTRIBUTE=VALUE or TABLE.ATTRIBUTE=VALUE")
         table_name, _, attr = target.rpartition(".")
-        matches = [
-            t
-            for t in tables
-            if attr in t.by_name and (not table_name or table_name in (t.name, t.full_name))
-        ]
+        matches = [t for t in tables if attr in t.by_name and (not table_name or table_name in (t.name, t.full_name))]
         if not matches:
             raise MigrateError(f"--fill {item!r}: no table of the schema has an attribute `{attr}`")
         for t in matches:
@@ -104,9 +100,7 @@ def plan(
     result = MigrationPlan(d, [])
     key_tables = [t for t in d.tables() if any(c.kind == KEY and c.table == t for c in d.changes)]
     for table in key_tables:
-        above = [
-            k for k in key_tables if k != table and table in {t.full_name for t in host.meta.descendants(k)}
-        ]
+        above = [k for k in key_tables if k != table and table in {t.full_name for t in host.meta.descendants(k)}]
         if above:
             advice = f"dropped and recomputed with {above[0]} (see there)"
         else:
@@ -178,7 +172,9 @@ def _refusal(c: Change, allow_drop: bool, fills: Mapping[tuple[str, str], Any], 
     return "change the rows first"
 
 
-def _alter(t: TableMeta, changes: list[Change], d: SchemaDiff, fills: Mapping[tuple[str, str], Any]) -> TableAlter | None:
+def _alter(
+    t: TableMeta, changes: list[Change], d: SchemaDiff, fills: Mapping[tuple[str, str], Any]
+) -> TableAlter | None:
     structural = [c for c in changes if not c.code.startswith("contents_")]
     if not structural:
         return None
