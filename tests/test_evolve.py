@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_support import compiled, open_pipeline
 
+from relflow_gen.cli import run as run_cli
 from relflow_gen.runtime import evolve
 from relflow_gen.runtime.cli import main
 from relflow_gen.runtime.dynamic import pipeline_class
@@ -603,3 +604,19 @@ def test_sigkill_during_a_sqlite_rebuild_leaves_one_of_the_two_schemas(tmp_path:
         new.close()
     print(outcomes)
     assert "old" in outcomes, outcomes  # at least one kill landed before the commit
+
+
+# ---------------------------------------------------------------- no false differences
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*/*.rf"))
+
+
+@pytest.mark.parametrize("rf", [p for p in EXAMPLES if p.name != "common.rf"], ids=lambda p: p.stem)
+def test_a_freshly_declared_example_has_no_difference(db_url: str, rf: Path) -> None:
+    """Every example schema, declared, is exactly its schema to diff (and so to the drift check)."""
+    cls = run_cli.load_pipeline(str(rf))
+    db = cls(db_url)
+    d = evolve.diff(db, extra(db))
+    assert not d, d.text()
+    assert not evolve.plan(db, extra(db)).statements
+    db.close()
