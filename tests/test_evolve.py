@@ -109,13 +109,15 @@ class Col:
     type: str
     nullable: bool = False
     default: str | None = None
+    comment: str = ""
 
     def rf(self) -> str:
+        tail = f"  # {self.comment}" if self.comment else ""
         if self.nullable:
-            return f"{self.name} = null: {self.type}"
+            return f"{self.name} = null: {self.type}{tail}"
         if self.default is not None:
-            return f"{self.name} = {self.default}: {self.type}"
-        return f"{self.name}: {self.type}"
+            return f"{self.name} = {self.default}: {self.type}{tail}"
+        return f"{self.name}: {self.type}{tail}"
 
 
 @dataclass
@@ -132,8 +134,13 @@ class Tab:
         return f"manual {self.name} {{\n{head}    ---\n{body}{idx}}}\n"
 
 
-def render(tables: list[Tab]) -> str:
-    return "schema evo\n\n" + "\n".join(t.rf() for t in tables)
+def render(tables: list[Tab], kinds: int = 0) -> str:
+    """The schema; ``kinds`` > 0 adds a lookup table with that many contents rows."""
+    lookup = ""
+    if kinds:
+        rows = "".join(f'        ("k{i}", "K{i}")\n' for i in range(kinds))
+        lookup = f"lookup Kind {{\n    kind: varchar(4)\n    ---\n    label: varchar(8)\n    contents {{\n{rows}    }}\n}}\n\n"
+    return "schema evo\n\n" + lookup + "\n".join(t.rf() for t in tables)
 
 
 INTS = ["int8", "int16", "int32", "int64"]
@@ -167,7 +174,7 @@ def apply_change(tables: list[Tab], op: int, pick: int, n: int) -> list[Tab]:
     """One SAFE change (op chooses which) to a copy of ``tables``."""
     tables = [replace(t, cols=[replace(c) for c in t.cols], indexes=list(t.indexes)) for t in tables]
     t = tables[pick % len(tables)]
-    op = op % 8
+    op = op % 9
     if op == 0:
         t.cols.append(Col(f"added{n}", "varchar(12)", nullable=True))
     elif op == 1:
@@ -193,11 +200,13 @@ def apply_change(tables: list[Tab], op: int, pick: int, n: int) -> list[Tab]:
             t.indexes.append(free[0])
     elif op == 6:
         tables.append(Tab(f"Child{n}", t.name, [Col("note", "varchar(10)", nullable=True)]))
-    else:
+    elif op == 7:
         for c in t.cols:
             if not c.nullable and c.default is None:
                 c.nullable = True
                 break
+    else:
+        t.cols[n % len(t.cols)].comment = f"note {n}"
     return tables
 
 
@@ -209,19 +218,21 @@ def apply_change(tables: list[Tab], op: int, pick: int, n: int) -> list[Tab]:
 @given(
     start=st.sets(st.integers(0, len(START_COLS) - 1), min_size=1),
     child=st.booleans(),
-    steps=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 5)), min_size=1, max_size=4),
+    steps=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 5)), min_size=1, max_size=4),
     n_rows=st.integers(0, 6),
 )
 def test_random_safe_changes_keep_rows_and_match_a_fresh_declare(
     db_url: str, start: set[int], child: bool, steps: list[tuple[int, int]], n_rows: int
 ) -> None:
+    """Steps: (op, table) with op 0-8 a change of apply_change and 9 a new lookup contents row."""
     tag = uuid.uuid4().hex[:6]
     url = other_url(db_url, f"m{tag}")
     cols = [replace(START_COLS[i]) for i in sorted(start)]
     tables = [Tab("Root", None, cols)]
     if child:
         tables.append(Tab("Leaf", "Root", [replace(START_COLS[i]) for i in sorted(start)[:2]]))
-    db = open_pipeline(render(tables), url)
+    kinds = 1
+    db = open_pipeline(render(tables, kinds), url)
     db.table("Root").insert([{"root_id": i, **{c.name: value_for(c, i) for c in cols}} for i in range(n_rows)])
     if child:
         db.table("Leaf").insert(
@@ -230,8 +241,11 @@ def test_random_safe_changes_keep_rows_and_match_a_fresh_declare(
     before = rows_of(db)
     db.close()
     for k, (op, pick) in enumerate(steps):
-        tables = apply_change(tables, op, pick, k)
-        src = render(tables)
+        if op == 9:
+            kinds += 1
+        else:
+            tables = apply_change(tables, op, pick, k)
+        src = render(tables, kinds)
         db = open_pipeline(src, url, declare=False)
         evolve.migrate(db, extra(db))
         assert not evolve.diff(db, extra(db)), evolve.diff(db, extra(db)).text()
@@ -239,6 +253,9 @@ def test_random_safe_changes_keep_rows_and_match_a_fresh_declare(
         now = rows_of(db)
         for full_name, rows in before.items():  # every row intact, new attributes at their defaults
             kept = [{k2: r[k2] for k2 in rows[0]} for r in now[full_name]] if rows else []
+            if full_name == "evo.Kind":  # new contents rows come in
+                assert len(now[full_name]) == kinds and all(r in kept for r in rows)
+                continue
             assert sorted(kept, key=repr) == rows
             assert len(now[full_name]) == len(rows)
         fresh_url = other_url(db_url, f"f{tag}{k}")
