@@ -6,7 +6,7 @@ See docs/evolving.md.
 """
 
 from relflow_gen.runtime.evolve.diff import DATA, KEY, SAFE, Change, SchemaDiff, diff
-from relflow_gen.runtime.evolve.migrate import MigrationPlan, migrate, parse_fills, plan, refusal_text
+from relflow_gen.runtime.evolve.migrate import MigrationPlan, apply, migrate, parse_fills, plan, refusal_text
 
 __all__ = [
     "DATA",
@@ -15,6 +15,7 @@ __all__ = [
     "Change",
     "MigrationPlan",
     "SchemaDiff",
+    "apply",
     "diff",
     "migrate",
     "parse_fills",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from relflow_gen.core.meta import TableMeta
 from relflow_gen.runtime.errors import MigrateError
 from relflow_gen.runtime.evolve.diff import diff
-from relflow_gen.runtime.evolve.migrate import migrate, parse_fills, plan, refusal_text
+from relflow_gen.runtime.evolve.migrate import apply, parse_fills, plan, refusal_text
 from relflow_gen.runtime.tables.host import TableHost
 
 EXIT_OK, EXIT_DIFFERS = 0, 1
@@ -63,7 +63,7 @@ def cmd_migrate(host: TableHost, extra: Sequence[TableMeta], args: argparse.Name
     if args.dry_run:
         print("-- dry run: nothing was changed")
         return EXIT_OK
-    migrate(host, extra, allow_drop=allow_drop, fills=fills, update_contents=update, prog=prog)
+    apply(host, p, extra, update_contents=update)
     print(f"migrated: {len(p.applied)} change(s) applied; the database matches the schema")
     return EXIT_OK
 

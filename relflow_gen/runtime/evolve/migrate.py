@@ -268,10 +268,20 @@ def migrate(
     """Apply the SAFE changes (and the DATA changes the options allow); refuse everything when
     anything is refused.  Raises :class:`MigrateError` when the plan is refused."""
     p = plan(host, extra, allow_drop=allow_drop, fills=fills, update_contents=update_contents, prog=prog)
+    if not dry_run:
+        apply(host, p, extra, update_contents=update_contents)
+    elif not p.ok:
+        raise MigrateError(refusal_text(p))
+    return p
+
+
+def apply(host: TableHost, p: MigrationPlan, extra: Sequence[TableMeta] = (), *, update_contents: bool = False) -> None:
+    """Run a plan made by :func:`plan` (the statements it shows are the ones that run), then
+    insert lookup contents and check that nothing differs any more."""
     if not p.ok:
         raise MigrateError(refusal_text(p))
-    if dry_run or not p.diff:
-        return p
+    if not p.diff:
+        return
     conn = host.connection
     if conn.in_transaction:
         raise MigrateError("migrate cannot run inside a transaction")
@@ -292,7 +302,6 @@ def migrate(
     after = diff(host, extra, contents=bool(p.contents), checks=False)
     if after:
         raise MigrateError("after migrate the database still differs from the schema:\n" + after.text())
-    return p
 
 
 def refusal_text(p: MigrationPlan) -> str:
