@@ -36,10 +36,11 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "relflow_gen.runtime.dynamic",
             "relflow_gen.runtime.staleness_cli",
         ),
-        ("pipeline",),
+        ("pipeline", "evolve"),
     ),
     "pipeline": (("relflow_gen.runtime.pipeline", "relflow_gen.runtime"), ("populate",)),
     "populate": (("relflow_gen.runtime.populate",), ("tables",)),
+    "evolve": (("relflow_gen.runtime.evolve",), ("tables",)),
     "tables": (("relflow_gen.runtime.tables",), ("query",)),
     "query": (("relflow_gen.runtime.query",), ("engine",)),
     "engine": (

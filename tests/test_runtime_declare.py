@@ -203,7 +203,8 @@ def test_mismatch_is_reported_and_nothing_changes(db_url: str, case: str) -> Non
     lines = str(info.value).splitlines()
     assert lines[0] == "the database does not match the schema; nothing was changed:"
     prefix = f"decl.{altered} ({ref(conn, altered)}): "
-    assert [line.strip() for line in lines[1:]] == [prefix + e for e in expected]
+    assert [line.strip() for line in lines[1:-1]] == [prefix + e for e in expected]
+    assert lines[-1] == "(the `diff` command lists the differences and `migrate` applies them: see docs/evolving.md)"
 
     assert table_names(conn, META) == tables_before
     assert ref(conn, leaf) not in tables_before
@@ -223,7 +224,7 @@ def test_every_difference_of_every_table_is_listed(db_url: str) -> None:
     text = str(info.value)
     for line in missing + extra + other:
         assert line in text
-    assert len(text.splitlines()) == 1 + 3
+    assert len(text.splitlines()) == 1 + 3 + 1  # the heading, the differences, the diff/migrate hint
     db.close()
 
 

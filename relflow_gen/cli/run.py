@@ -29,7 +29,7 @@ from relflow_gen.runtime.pipeline import Pipeline
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
-        help="run a pipeline's command line (status, populate, worker, jobs, errors, retry, ignore, diagram)",
+        help="run a pipeline's command line (status, populate, worker, jobs, errors, retry, ignore, diagram, diff, migrate)",
         description=(
             "Run the command line of a pipeline: PIPELINE is a generated package (importable from the current "
             "directory) or a .rf file; everything after it is the pipeline's own command line.\n\n"

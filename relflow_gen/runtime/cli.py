@@ -12,6 +12,11 @@ class (``relflow-gen run PACKAGE ...`` does the same).  Commands:
 ``retry``     clear errors and populate again
 ``ignore``    mark keys not to be made (``--clear`` to undo)
 ``diagram``   the path of the package's diagram (svg/dot) or the Mermaid text
+``diff``      the differences between the database and the schema (exit 1 if any)
+``migrate``   print the SQL that makes the database match the schema, then apply it
+
+Every command that touches data first checks that the tables match the schema
+and stops (exit 1) with the differences otherwise.
 
 ``--makers MODULE`` (repeatable; a module name or a ``.py`` path) registers the
 module's ``MAKERS`` tuple, or else every concrete Maker subclass defined in it.
@@ -37,7 +42,9 @@ from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
 from relflow_gen.runtime.commands import COMMANDS, add_populate_options
 from relflow_gen.runtime.diagram import to_mermaid
+from relflow_gen.runtime.evolve import commands as evolve_commands
 from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.jobs import jobs_table_meta
 from relflow_gen.runtime.populate.keysource import key_source
 from relflow_gen.runtime.populate.make import Maker
 
@@ -106,6 +113,8 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p.add_argument("--all", action="store_true", help="all pending keys of the table")
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
 
+    evolve_commands.add_parsers(sub)
+
     p = _command(sub, "diagram", "print the path of the diagram (svg, dot) or the Mermaid text")
     p.add_argument(
         "--format",
@@ -154,7 +163,7 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILURES
     try:
-        return _run(db, args)
+        return _run(db, args, f"{parser.prog} --db URL")
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -172,10 +181,18 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
         db.close()
 
 
-def _run(db: Pipeline, args: Any) -> int:
+def _run(db: Pipeline, args: Any, prog: str) -> int:
     if args.command == "declare":
         print(f"declared {len(db.meta.tables)} tables of {db.meta.name} on {db.connection.url}")
         return ExitCode.OK
+    extra = [jobs_table_meta(s) for s in db.meta.schemas]
+    if args.command == "diff":
+        return evolve_commands.cmd_diff(db, extra, args.json)
+    if args.command == "migrate":
+        return evolve_commands.cmd_migrate(db, extra, args, prog)
+    drift = evolve_commands.drift_error(db, extra, prog)  # before any work: not raw SQL errors later
+    if drift is not None:
+        raise drift
     if args.command == "status":
         return _status(db)
     command = COMMANDS.get(args.command) or staleness_cli.COMMANDS[args.command]

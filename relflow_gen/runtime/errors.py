@@ -65,6 +65,10 @@ class DeclareError(RelflowError):
     """The database does not match the generated schema (nothing was changed)."""
 
 
+class MigrateError(RelflowError):
+    """A schema migration that cannot be applied as asked (see ``diff`` and ``migrate``)."""
+
+
 class MakeError(RelflowError):
     """A make() broke its contract (no master row, rows for another key ...)."""
 

@@ -10,8 +10,9 @@ introspect existing tables for :func:`declare`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
@@ -29,6 +30,44 @@ class ColumnInfo:
     type: str  # normalised spelling, comparable with Backend.column_type()
     nullable: bool
     in_key: bool
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """A secondary index as the database reports it (for schema evolution)."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool
+
+
+@dataclass(frozen=True)
+class ForeignKeyInfo:
+    """A foreign key as the database reports it: the parent by its stored name (see fk_parent_name)."""
+
+    parent: str
+    columns: tuple[str, ...]
+    parent_columns: tuple[str, ...]
+
+
+@dataclass
+class TableAlter:
+    """In-place changes to one existing table (built by relflow_gen.runtime.evolve).
+
+    ``fills`` maps a column to the SQL literal that existing rows get (a new NOT NULL
+    column without default, or the NULLs of a column that becomes NOT NULL).
+    """
+
+    add: list[Attr] = field(default_factory=list)
+    modify: list[Attr] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    add_indexes: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
+    drop_indexes: list[IndexInfo] = field(default_factory=list)
+    fills: dict[str, str] = field(default_factory=dict)
+    #: the table is rebuilt (copy into a new table): SQLite when ALTER TABLE cannot do it
+    rebuild: bool = False
+    #: a new table comment (the table's doc), where the backend stores one
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +347,87 @@ class Backend(ABC):
 
     def normalise_type(self, spelling: str) -> str:
         return spelling.lower().replace(" ", "")
+
+    # ---- schema evolution (relflow_gen.runtime.evolve) -----------------------
+    @contextmanager
+    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+        """Within the block, introspection of these schemas' tables may answer from one
+        read of the catalogue (MySQL: a few queries per schema instead of several per table).
+        Nothing may change the tables inside the block."""
+        yield
+
+    @abstractmethod
+    def table_names(self, cursor: Any, schema: str) -> set[str]:
+        """The sql names of the tables the database holds for a schema."""
+
+    @abstractmethod
+    def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[IndexInfo]:
+        """Secondary indexes of an existing table (not the primary key)."""
+
+    @abstractmethod
+    def existing_foreign_keys(self, cursor: Any, meta: TableMeta) -> list[ForeignKeyInfo]:
+        """Foreign keys of an existing table."""
+
+    def fk_parent_name(self, parent: TableMeta) -> str:
+        """How :meth:`existing_foreign_keys` names a parent table."""
+        return f"{self.database_name(parent.schema)}.{parent.sql_name}"
+
+    def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
+        """Column -> its full type as stored (comparable with :meth:`expected_type`)."""
+        return {c.name: c.type for c in self.existing_columns(cursor, meta) or []}
+
+    def expected_type(self, attr: Attr) -> str:
+        return self.normalise_type(self.column_type(attr.type))
+
+    @abstractmethod
+    def parse_type(self, stored: str) -> TypeSpec | None:
+        """The attribute type a stored type (from :meth:`existing_types`) declares, None when unknown.
+
+        Where the backend keeps less than the type (SQLite: no integer widths) the
+        widest type of that spelling is returned.
+        """
+
+    def existing_comments(self, cursor: Any, meta: TableMeta) -> dict[str, str] | None:
+        """Column -> its comment, and ``""`` -> the table's comment, as stored (None: the
+        backend keeps no comments, as SQLite)."""
+        return None
+
+    def expected_comments(self, meta: TableMeta) -> dict[str, str]:
+        """The comments :meth:`existing_comments` should find."""
+        return {}
+
+    def char_length_sql(self, expr: str) -> str:
+        """The length in characters of a string expression."""
+        return f"LENGTH({expr})"
+
+    @abstractmethod
+    def alter_table_sql(self, meta: TableMeta, tables: Mapping[str, TableMeta], alter: TableAlter) -> list[str]:
+        """The statements that apply ``alter`` to an existing table whose new definition is ``meta``.
+
+        A backend that cannot make a change in place sets ``alter.rebuild`` and returns
+        the rebuild: create the new table, copy the rows, drop the old, rename.
+        """
+
+    def migration_script(self, statements: list[str], *, rebuilds: bool = False) -> list[str]:
+        """The statements of a whole migration as they run (SQLite wraps them in one transaction;
+        ``rebuilds``: some table is rebuilt or dropped, so foreign keys are checked at the end)."""
+        return statements
+
+    def run_migration(self, cursor: Any, statements: list[str]) -> None:
+        """Run the statements of :meth:`migration_script`.
+
+        MySQL commits each ALTER TABLE by itself: a rerun finds what is left to do.
+        """
+        for stmt in statements:
+            cursor.execute(stmt)
+
+
+def table_columns(meta: TableMeta) -> list[Attr]:
+    """The columns of a table: its attributes, then the hidden provenance columns (nullable)."""
+    cols = list(meta.attributes)
+    if meta.has_provenance:
+        cols += [Attr(name, spec, False, True, REQUIRED) for name, spec in PROVENANCE_COLUMNS]
+    return cols
 
 
 def _dedupe(items: list[tuple[str, ...]]) -> list[tuple[str, ...]]:

@@ -16,7 +16,8 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pymysql
@@ -25,8 +26,8 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
-from relflow_gen.core.meta import TableMeta
-from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
+from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
 
@@ -59,6 +60,8 @@ class MySQLBackend(base.Backend):
         self.max_statement = _STATEMENT_BYTES
         #: the server's max_allowed_packet (read when connecting)
         self.max_packet = 1 << 24
+        #: the catalogue read by introspecting(), while its block runs
+        self._cached: dict[str, Any] | None = None
 
     def connect(self) -> Any:
         p = self.params
@@ -283,17 +286,52 @@ class MySQLBackend(base.Backend):
         return "other"
 
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
-        cursor.execute(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (self.database_name(meta.schema), meta.sql_name),
-        )
-        rows = cursor.fetchall()
+        rows = self._catalogue(cursor, "columns", meta)
         if not rows:
             return None
         return [
             base.ColumnInfo(str(r[0]), self.normalise_type(str(r[1])), r[2] == "YES", r[3] == "PRI") for r in rows
         ]
+
+    #: catalogue queries by kind: the rows of one table, ordered, after (schema, table)
+    _CATALOGUE = {
+        "columns": "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, "
+        "COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({}) {} ORDER BY ORDINAL_POSITION",
+        "tables": "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA IN ({}) {}",
+        "indexes": "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME "
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({}) {} AND INDEX_NAME <> 'PRIMARY' "
+        "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        "foreign_keys": "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, "
+        "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        "WHERE TABLE_SCHEMA IN ({}) {} AND REFERENCED_TABLE_NAME IS NOT NULL "
+        "ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
+    }
+
+    def _catalogue(self, cursor: Any, kind: str, meta: TableMeta) -> list[tuple[Any, ...]]:
+        db = self.database_name(meta.schema)
+        cache = self._cached
+        if cache is not None and db in cache["schemas"]:
+            return list(cache[kind].get((db, meta.sql_name), []))
+        cursor.execute(self._CATALOGUE[kind].format("%s", "AND TABLE_NAME = %s"), (db, meta.sql_name))
+        return [tuple(r[2:]) for r in cursor.fetchall()]
+
+    @contextmanager
+    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+        dbs = [self.database_name(s) for s in schemas]
+        cache: dict[str, Any] = {"schemas": set(dbs)}
+        marks = ", ".join(["%s"] * len(dbs))
+        for kind, sql in self._CATALOGUE.items():
+            cursor.execute(sql.format(marks, ""), tuple(dbs))
+            grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+            for r in cursor.fetchall():
+                grouped.setdefault((str(r[0]), str(r[1])), []).append(tuple(r[2:]))
+            cache[kind] = grouped
+        self._cached = cache
+        try:
+            yield
+        finally:
+            self._cached = None
 
     def normalise_type(self, spelling: str) -> str:
         s = spelling.lower().replace(" ", "")
@@ -302,6 +340,135 @@ class MySQLBackend(base.Backend):
         if s == "json":
             s = "longtext"  # MariaDB stores json as longtext with a CHECK
         return s
+
+    # ---- schema evolution ------------------------------------------------------
+    def table_names(self, cursor: Any, schema: str) -> set[str]:
+        cursor.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (self.database_name(schema),)
+        )
+        return {str(r[0]) for r in cursor.fetchall()}
+
+    def existing_comments(self, cursor: Any, meta: TableMeta) -> dict[str, str] | None:
+        out = {str(r[0]): str(r[4] or "") for r in self._catalogue(cursor, "columns", meta)}
+        for (comment,) in self._catalogue(cursor, "tables", meta):
+            out[""] = str(comment or "")
+        return out
+
+    def expected_comments(self, meta: TableMeta) -> dict[str, str]:
+        out = {a.name: a.comment[:1000] for a in base.table_columns(meta)}
+        out[""] = meta.doc[:2000]
+        return out
+
+    def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[base.IndexInfo]:
+        groups: dict[str, tuple[bool, list[str]]] = {}
+        for name, non_unique, column in self._catalogue(cursor, "indexes", meta):
+            groups.setdefault(str(name), (not int(non_unique), []))[1].append(str(column))
+        out = [base.IndexInfo(name, tuple(cols), unique) for name, (unique, cols) in groups.items()]
+        return sorted(out, key=lambda i: (i.columns, i.unique))
+
+    def existing_foreign_keys(self, cursor: Any, meta: TableMeta) -> list[base.ForeignKeyInfo]:
+        groups: dict[str, list[Any]] = {}
+        for row in self._catalogue(cursor, "foreign_keys", meta):
+            groups.setdefault(str(row[0]), []).append(row)
+        return [
+            base.ForeignKeyInfo(
+                f"{rows[0][2]}.{rows[0][3]}", tuple(str(r[1]) for r in rows), tuple(str(r[4]) for r in rows)
+            )
+            for rows in groups.values()
+        ]
+
+    def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
+        return {str(r[0]): _stored_type(self, str(r[1])) for r in self._catalogue(cursor, "columns", meta)}
+
+    def expected_type(self, attr: Attr) -> str:
+        return _stored_type(self, self.column_type(attr.type))
+
+    def parse_type(self, stored: str) -> TypeSpec | None:
+        if stored.startswith("enum(") and stored.endswith(")"):
+            return TypeSpec("enum", tuple(_enum_values(stored[5:-1])))
+        m = re.fullmatch(r"([a-z]+)\((\d+)(?:,(\d+))?\)", stored)
+        if m and m.group(1) in ("char", "varchar", "time", "datetime", "timestamp"):
+            return TypeSpec(m.group(1), (int(m.group(2)),))
+        if m and m.group(1) == "decimal":
+            return TypeSpec("decimal", (int(m.group(2)), int(m.group(3) or 0)))
+        name = _SIMPLE_TYPES.get(stored)
+        return TypeSpec(name) if name else None
+
+    def char_length_sql(self, expr: str) -> str:
+        return f"CHAR_LENGTH({expr})"
+
+    def alter_table_sql(self, meta: TableMeta, tables: Mapping[str, TableMeta], alter: base.TableAlter) -> list[str]:
+        ref = self.table_ref(meta.schema, meta.sql_name)
+        q = self.quote
+        stmts = []
+        for a in alter.modify:  # the NULLs of a column that becomes NOT NULL get the fill first
+            if a.name in alter.fills:
+                fill = self.literal_default(a.type, alter.fills[a.name])
+                stmts.append(f"UPDATE {ref} SET {q(a.name)} = {fill} WHERE {q(a.name)} IS NULL")
+        clauses = [f"DROP INDEX {q(i.name)}" for i in alter.drop_indexes]
+        order = [a.name for a in base.table_columns(meta)]
+        added = {a.name: a for a in alter.add}
+        dropping_defaults = []
+        for a in base.table_columns(meta):
+            if a.name not in added:
+                continue
+            i = order.index(a.name)
+            where = f" AFTER {q(order[i - 1])}" if i else " FIRST"
+            if a.name in alter.fills and a.default is REQUIRED:
+                # existing rows get the fill through a default that is dropped right after
+                filled = Attr(a.name, a.type, a.in_key, a.nullable, alter.fills[a.name], a.comment, a.lineage)
+                clauses.append(f"ADD COLUMN {self.column_ddl(filled)}{where}")
+                dropping_defaults.append(a.name)
+            else:
+                clauses.append(f"ADD COLUMN {self.column_ddl(a)}{where}")
+        clauses += [f"MODIFY COLUMN {self.column_ddl(a)}" for a in alter.modify]
+        clauses += [f"DROP COLUMN {q(c)}" for c in alter.drop]
+        for attrs, unique in alter.add_indexes:
+            clauses.append(f"ADD {'UNIQUE ' if unique else ''}INDEX ({', '.join(q(a) for a in attrs)})")
+        if alter.comment is not None:
+            clauses.append(f"COMMENT = {sql_string(alter.comment[:2000])}")
+        if clauses:
+            stmts.append(f"ALTER TABLE {ref} " + ", ".join(clauses))
+        if dropping_defaults:
+            stmts.append(f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults))
+        return stmts
+
+
+#: stored (normalised) type -> attribute type, for the types without parameters
+_SIMPLE_TYPES = {
+    **{info.mysql.replace(" ", ""): name for name, info in TYPES.items() if not info.params},
+    "longtext": "json",
+    "longblob": "blob",
+}
+
+
+def _stored_type(backend: MySQLBackend, spelling: str) -> str:
+    """A column type as compared by schema evolution: enums keep their values as written."""
+    if spelling.lower().startswith("enum("):
+        return "enum(" + spelling[5:]
+    return backend.normalise_type(spelling)
+
+
+def _enum_values(text: str) -> list[str]:
+    """The values of a MySQL enum body ``'a','b'`` (quotes doubled or backslash-escaped)."""
+    out, cur, i, inside = [], [], 0, False
+    while i < len(text):
+        ch = text[i]
+        if not inside:
+            inside = ch == "'"
+        elif ch == "'" and text[i + 1 : i + 2] == "'":
+            cur.append("'")
+            i += 1
+        elif ch == "\\" and i + 1 < len(text):
+            cur.append(text[i + 1])
+            i += 1
+        elif ch == "'":
+            out.append("".join(cur))
+            cur, inside = [], False
+        else:
+            cur.append(ch)
+        i += 1
+    return out
 
 
 # ------------------------------------------------------------------ SQL literals for INSERT

@@ -16,16 +16,18 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from relflow_gen.core.meta import TableMeta
+from relflow_gen.core.meta import Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
 from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT
+from relflow_gen.runtime.errors import MigrateError
 
 #: SQLite INTEGER is signed 64-bit: uint64 values above INT64_MAX are stored as their
 #: two's-complement pattern (negative) and decoded back; ordering by them is corrected
@@ -251,6 +253,218 @@ class SQLiteBackend(base.Backend):
             base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5]))
             for row in cursor.fetchall()
         ]
+
+    # ---- schema evolution ------------------------------------------------------
+    def table_names(self, cursor: Any, schema: str) -> set[str]:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        prefix = f"{schema}."
+        return {str(r[0])[len(prefix) :] for r in cursor.fetchall() if str(r[0]).startswith(prefix)}
+
+    def fk_parent_name(self, parent: TableMeta) -> str:
+        return f"{parent.schema}.{parent.sql_name}"
+
+    def existing_indexes(self, cursor: Any, meta: TableMeta) -> list[base.IndexInfo]:
+        name = self.quote(f"{meta.schema}.{meta.sql_name}")
+        cursor.execute(f"PRAGMA index_list({name})")
+        out = []
+        for row in cursor.fetchall():
+            if row[3] == "pk":
+                continue
+            cursor.execute(f"PRAGMA index_info({self.quote(row[1])})")
+            cols = tuple(str(r[2]) for r in sorted(cursor.fetchall()))
+            out.append(base.IndexInfo(str(row[1]), cols, bool(row[2])))
+        return sorted(out, key=lambda i: (i.columns, i.unique))
+
+    def existing_foreign_keys(self, cursor: Any, meta: TableMeta) -> list[base.ForeignKeyInfo]:
+        cursor.execute(f"PRAGMA foreign_key_list({self.quote(f'{meta.schema}.{meta.sql_name}')})")
+        groups: dict[int, list[Any]] = {}
+        for row in cursor.fetchall():
+            groups.setdefault(int(row[0]), []).append(row)
+        out = []
+        for rows in groups.values():
+            rows.sort(key=lambda r: r[1])
+            out.append(
+                base.ForeignKeyInfo(str(rows[0][2]), tuple(str(r[3]) for r in rows), tuple(str(r[4]) for r in rows))
+            )
+        return out
+
+    def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
+        # the declared type and the CHECK of each column, from the stored CREATE TABLE text
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{meta.schema}.{meta.sql_name}",)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return {}
+        return {name: self._stored_type(text) for name, text in _column_definitions(str(row[0])).items()}
+
+    def _stored_type(self, definition: str) -> str:
+        words = _split_top(definition, " ")
+        type_text = self.normalise_type(words[0]) if words else ""
+        check = ""
+        for i, w in enumerate(words):
+            if w.upper() == "CHECK" and i + 1 < len(words):
+                check = " CHECK " + " ".join(words[i + 1].split())
+        return type_text + check
+
+    def expected_type(self, attr: Attr) -> str:
+        check = ""
+        for extra in self.column_extra(attr):
+            if extra.startswith("CHECK "):
+                check = " CHECK " + " ".join(extra[len("CHECK ") :].split())
+        return self.normalise_type(self.column_type(attr.type)) + check
+
+    def parse_type(self, stored: str) -> TypeSpec | None:
+        type_text, _, check = stored.partition(" CHECK ")
+        m = re.fullmatch(r"(varchar|numeric|decimal_text)\((\d+)(?:,(\d+))?\)", type_text)
+        if m and m.group(1) == "varchar":
+            return TypeSpec("varchar", (int(m.group(2)),))
+        if m:
+            return TypeSpec("decimal", (int(m.group(2)), int(m.group(3) or 0)))
+        if type_text == "integer":
+            return TypeSpec("bool") if check.endswith("IN (0, 1))") else TypeSpec("int64")
+        if type_text == "text" and check:
+            inner = check[check.find(" IN (") + len(" IN (") : -2]
+            return TypeSpec("enum", tuple(_sql_strings(inner)))
+        simple = {"text": "text", "real": "float64", "blob": "blob"}
+        return TypeSpec(simple[type_text]) if type_text in simple else None
+
+    def _addable(self, attr: Attr) -> bool:
+        """ALTER TABLE ADD COLUMN can add this column (SQLite's documented limits)."""
+        if attr.in_key or isinstance(attr.default, SqlDefault):
+            return False
+        return attr.nullable or self.default_sql(attr) not in (None, "NULL")
+
+    def alter_table_sql(self, meta: TableMeta, tables: Mapping[str, TableMeta], alter: base.TableAlter) -> list[str]:
+        ref = self.table_ref(meta.schema, meta.sql_name)
+        in_place = (
+            not alter.modify
+            and not alter.drop
+            and not alter.fills
+            and not any(unique for _, unique in alter.add_indexes)
+            and not any(i.unique for i in alter.drop_indexes)
+            and all(self._addable(a) for a in alter.add)
+        )
+        if in_place:
+            stmts = [f"ALTER TABLE {ref} ADD COLUMN {self.column_ddl(a)}" for a in alter.add]
+            stmts += [f"DROP INDEX IF EXISTS {self.quote(i.name)}" for i in alter.drop_indexes]
+            for attrs, _ in alter.add_indexes:
+                name = self.quote(f"{meta.schema}.{meta.sql_name}__{'_'.join(attrs)}")
+                stmts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {ref} ({', '.join(self.quote(a) for a in attrs)})")
+            return stmts
+        # the documented rebuild: new table, copy, drop, rename (one transaction: see migration_script)
+        alter.rebuild = True
+        create = self.create_table(meta, tables)
+        temp_name = f"{meta.schema}.{meta.sql_name}~new"
+        temp = self.quote(temp_name)
+        head = f"CREATE TABLE IF NOT EXISTS {ref} ("
+        first = create[0].replace(head, f"CREATE TABLE {temp} (", 1)
+        added = {a.name for a in alter.add}
+        columns = [a for a in base_columns(meta) if a.name not in added or a.name in alter.fills]
+        exprs = []
+        for a in columns:
+            fill = alter.fills.get(a.name)
+            literal = self.literal_default(a.type, fill) if fill is not None else None
+            if a.name in added:
+                exprs.append(literal or "NULL")
+            elif literal is not None:
+                exprs.append(f"COALESCE({self.quote(a.name)}, {literal})")
+            else:
+                exprs.append(self.quote(a.name))
+        cols = ", ".join(self.quote(a.name) for a in columns)
+        return [
+            first,
+            f"INSERT INTO {temp} ({cols}) SELECT {', '.join(exprs)} FROM {ref}",
+            f"DROP TABLE {ref}",
+            f"ALTER TABLE {temp} RENAME TO {self.quote(f'{meta.schema}.{meta.sql_name}')}",
+            *create[1:],
+        ]
+
+    def migration_script(self, statements: list[str], *, rebuilds: bool = False) -> list[str]:
+        if not statements:
+            return []
+        if not rebuilds:  # ADD COLUMN, CREATE TABLE/INDEX: nothing a foreign key could lose
+            return ["BEGIN IMMEDIATE", *statements, "COMMIT"]
+        # foreign_keys cannot change inside a transaction: off before, checked, on after
+        return [
+            "PRAGMA foreign_keys = OFF",
+            "BEGIN IMMEDIATE",
+            *statements,
+            "PRAGMA foreign_key_check",
+            "COMMIT",
+            "PRAGMA foreign_keys = ON",
+        ]
+
+    def run_migration(self, cursor: Any, statements: list[str]) -> None:
+        try:
+            for stmt in statements:
+                cursor.execute(stmt)
+                if stmt == "PRAGMA foreign_key_check":
+                    bad = cursor.fetchall()
+                    if bad:
+                        tables = sorted({str(r[0]) for r in bad})
+                        raise MigrateError(
+                            f"the migrated tables break {len(bad)} foreign key(s) (in {', '.join(tables)}); "
+                            "nothing was changed"
+                        )
+        except BaseException:
+            if cursor.connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.execute("PRAGMA foreign_keys = ON")
+
+
+def base_columns(meta: TableMeta) -> list[Attr]:
+    """The columns of a table: its attributes, then the hidden provenance columns."""
+    return base.table_columns(meta)
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split at ``sep`` outside quotes and parentheses (empty pieces dropped)."""
+    out, cur, depth, quote = [], [], 0, ""
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = ""  # a doubled quote reopens at once: same result
+            continue
+        if ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == sep and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur).strip())
+    return [p for p in out if p]
+
+
+def _column_definitions(create_sql: str) -> dict[str, str]:
+    """Column name -> the rest of its definition, from a CREATE TABLE statement."""
+    body = create_sql[create_sql.index("(") + 1 : create_sql.rindex(")")]
+    out = {}
+    for piece in _split_top(body, ","):
+        if not piece.startswith('"'):
+            continue  # PRIMARY KEY, FOREIGN KEY, UNIQUE
+        end = 1
+        while True:
+            end = piece.index('"', end)
+            if piece[end : end + 2] == '""':
+                end += 2
+                continue
+            break
+        out[piece[1:end].replace('""', '"')] = piece[end + 1 :].strip()
+    return out
+
+
+def _sql_strings(text: str) -> list[str]:
+    """The values of a comma-separated list of SQL string literals."""
+    return [p[1:-1].replace("''", "'") for p in _split_top(text, ",")]
 
 
 def _plain_decimal(v: decimal.Decimal) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.meta import TableMeta
-from relflow_gen.runtime.backends.base import Backend, ColumnInfo
+from relflow_gen.runtime.backends.base import Backend, ColumnInfo, table_columns
 from relflow_gen.runtime.errors import DeclareError
 
 if TYPE_CHECKING:
@@ -75,17 +75,28 @@ def declare(
     tables = list(meta.tables) + list(extra)
     problems: list[str] = []
     missing: list[TableMeta] = []
-    for t in tables:
-        actual = backend.existing_columns(cursor, t)
-        if actual is None:
-            missing.append(t)
-            continue
-        report.existing.append(t.full_name)
-        for diff in compare(backend, t, actual):
-            problems.append(f"{t.full_name} ({backend.table_ref(t.schema, t.sql_name)}): {diff}")
+    with backend.introspecting(cursor, sorted({t.schema for t in tables})):  # one catalogue read (MySQL)
+        for t in tables:
+            actual = backend.existing_columns(cursor, t)
+            if actual is None:
+                missing.append(t)
+                continue
+            report.existing.append(t.full_name)
+            diffs = compare(backend, t, actual)
+            if not diffs:  # what the column list does not show (SQLite: an enum's CHECK)
+                stored = backend.existing_types(cursor, t)
+                diffs = [
+                    f"column `{a.name}` is {stored[a.name]} in the database, the schema says {a.type.render()}"
+                    for a in table_columns(t)
+                    if a.name in stored and stored[a.name] != backend.expected_type(a)
+                ]
+            for diff in diffs:
+                problems.append(f"{t.full_name} ({backend.table_ref(t.schema, t.sql_name)}): {diff}")
     if problems:
         raise DeclareError(
-            "the database does not match the schema; nothing was changed:\n  " + "\n  ".join(problems)
+            "the database does not match the schema; nothing was changed:\n  "
+            + "\n  ".join(problems)
+            + "\n(the `diff` command lists the differences and `migrate` applies them: see docs/evolving.md)"
         )
     by_name = {t.full_name: t for t in tables}
     if missing and conn.in_transaction and not backend.transactional_ddl:
