@@ -72,6 +72,9 @@ class Backend(ABC):
     #: ``/`` truncates when both operands are integers (SQLite); the query
     #: compiler then writes user divisions as real divisions
     int_division: bool = False
+    #: a backslash in a string literal escapes the next character (MySQL's default
+    #: sql_mode); SQLite reads it as itself.  SQL fragments are tokenized by it.
+    backslash_escapes: bool = False
 
     def __init__(self, params: ConnectionParams) -> None:
         self.params = params

@@ -51,6 +51,7 @@ class MySQLBackend(base.Backend):
     placeholder = "%s"
     max_params = 60000
     q = "`"
+    backslash_escapes = True
 
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)

@@ -89,6 +89,12 @@ class Query(Generic[R]):
         """Rows that satisfy ``cond`` (see :mod:`.condition`)."""
         backend = self._conn.backend
         sel = self._select
+        universal = cond.condition if isinstance(cond, Not) else cond
+        if isinstance(universal, U):
+            # the universal set restricts nothing (``q - U(...)`` is empty), as in DataJoint
+            for n in universal.names:
+                sel.col(n)  # an unknown attribute is still an error
+            return self._derive(sel) if universal is cond else self._derive(expr.restrict(backend, sel, "1=0", ()))
         if type(cond) is dict or type(cond) is RowKey:
             fast = fast_restrict(backend, sel, cond, ignore_extra_fields)
             if fast is not None:
