@@ -16,12 +16,14 @@ from relflow_gen.runtime.errors import (
     InsertError,
     LockError,
     MakeError,
+    MissingDatabaseError,
     MissingMakerError,
     MissingParentError,
     MissingTableError,
     PopulateError,
     QueryError,
     TierError,
+    UrlError,
 )
 from relflow_gen.runtime.pipeline import Namespace, Pipeline
 from relflow_gen.runtime.populate.auto import AutoTable, ComputedTable, ImportedTable
@@ -51,6 +53,7 @@ __all__ = [
     "MakeError",
     "Maker",
     "ManualTable",
+    "MissingDatabaseError",
     "MissingMakerError",
     "MissingParentError",
     "MissingTableError",
@@ -72,4 +75,5 @@ __all__ = [
     "TierError",
     "TypeSpec",
     "U",
+    "UrlError",
 ]

@@ -42,6 +42,8 @@ class ConnectionParams:
     user: str = ""
     password: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    #: SQLite: create the database file when it does not exist (else opening it is an error)
+    create: bool = True
 
     def __repr__(self) -> str:
         if self.backend == "sqlite":
