@@ -22,6 +22,7 @@ from relflow_gen.runtime.errors import DuplicateError, InsertError, MissingParen
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import table_select
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
+from relflow_gen.runtime.tables.parents import missing_parents
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.engine.connection import Connection
@@ -130,7 +131,14 @@ class Table(Query[R], Generic[R, K, I]):
             return 0
         columns, params = prepare_rows(self._meta, self._conn, batch, ignore_extra_fields=ignore_extra_fields)
         with self._conn.transaction():
-            write_rows(self._conn, self._meta, columns, params, skip_duplicates=skip_duplicates)
+            write_rows(
+                self._conn,
+                self._meta,
+                columns,
+                params,
+                skip_duplicates=skip_duplicates,
+                parents=self._pipeline.meta.by_name,
+            )
         return len(batch)
 
     def insert1(
@@ -469,8 +477,13 @@ def write_rows(
     params: Sequence[tuple[Any, ...]],
     *,
     skip_duplicates: bool,
+    parents: Mapping[str, TableMeta] | None = None,
 ) -> None:
-    """Execute the INSERT for prepared rows (inside the caller's transaction)."""
+    """Execute the INSERT for prepared rows (inside the caller's transaction).
+
+    ``parents`` (full name -> metadata) lets a foreign-key error name the
+    parent tables whose rows are missing and the values.
+    """
     backend = conn.backend
     ref = backend.table_ref(meta.schema, meta.sql_name)
     try:
@@ -478,7 +491,10 @@ def write_rows(
     except DuplicateError as exc:
         raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists: {exc}") from None
     except MissingParentError as exc:
-        parents = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
+        found = missing_parents(conn, meta, parents, columns, params) if parents is not None else None
+        if found is not None:
+            raise MissingParentError(f"{meta.full_name}: a referenced row does not exist: " + "; ".join(found)) from None
+        names = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
         raise MissingParentError(
-            f"{meta.full_name}: a referenced row does not exist in {parents}: {exc}"
+            f"{meta.full_name}: a referenced row does not exist in {names}: {exc}"
         ) from None
