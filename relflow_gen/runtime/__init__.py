@@ -22,6 +22,7 @@ from relflow_gen.runtime.errors import (
     MissingTableError,
     PopulateError,
     QueryError,
+    StoredValueError,
     TierError,
     UrlError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "RowKey",
     "SchemaMeta",
     "SqlDefault",
+    "StoredValueError",
     "Table",
     "TableMeta",
     "TierError",

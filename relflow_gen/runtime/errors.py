@@ -57,6 +57,19 @@ class InsertError(RelflowError):
         self.field = field
 
 
+class StoredValueError(RelflowError):
+    """A stored value the attribute's type cannot read (e.g. bad JSON written by another client).
+
+    ``attribute`` and ``row`` (the row's values decoded so far) locate it; the
+    query adds the table and the key to the message.
+    """
+
+    def __init__(self, message: str, *, attribute: str | None = None, row: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+        self.row = row
+
+
 class TierError(RelflowError):
     """An operation the table's tier does not allow (e.g. inserting into a computed table)."""
 

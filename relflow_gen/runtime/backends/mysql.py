@@ -13,7 +13,6 @@ import bisect
 import datetime as dt
 import decimal
 import itertools
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ from relflow_gen.core.meta import TableMeta
 from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
+from relflow_gen.runtime.engine.codec import load_json
 
 # MySQL error numbers
 ER_DUP_ENTRY = 1062
@@ -257,7 +257,7 @@ class MySQLBackend(base.Backend):
         if kind == "uuid":
             return lambda v: uuid.UUID(bytes=bytes(v))
         if kind == "json":
-            return json.loads
+            return load_json
         if kind == "blob":
             return blob.decode
         if kind == "bytes":

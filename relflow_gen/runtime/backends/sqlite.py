@@ -14,7 +14,6 @@ import datetime as dt
 import decimal
 import hashlib
 import itertools
-import json
 import os
 import sqlite3
 import urllib.parse
@@ -26,7 +25,7 @@ from relflow_gen.core.meta import TableMeta
 from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
-from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT
+from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT, load_json
 from relflow_gen.runtime.errors import MissingDatabaseError
 
 #: SQLite INTEGER is signed 64-bit: uint64 values above INT64_MAX are stored as their
@@ -225,7 +224,7 @@ class SQLiteBackend(base.Backend):
         if kind == "uuid":
             return lambda v: uuid.UUID(bytes=bytes(v))
         if kind == "json":
-            return json.loads
+            return load_json
         if kind == "blob":
             return blob.decode
         if kind == "bytes":

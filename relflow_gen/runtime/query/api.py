@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.backends.base import Backend, Decoder
 from relflow_gen.runtime.engine.codec import decode_rows
-from relflow_gen.runtime.errors import FetchOneError, QueryError
+from relflow_gen.runtime.errors import FetchOneError, QueryError, StoredValueError
 from relflow_gen.runtime.query import expr, sqltext
 from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
 from relflow_gen.runtime.query.expr import Col, Select
@@ -244,7 +244,18 @@ class Query(Generic[R]):
     def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> list[dict[str, Any]]:
         if not rows:
             return []
-        return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+        try:
+            return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+        except StoredValueError as exc:
+            raise self._located(exc) from None
+
+    def _located(self, exc: StoredValueError) -> StoredValueError:
+        """``exc`` with the table(s) of the query and the row's key in its message."""
+        row = exc.row or {}
+        key = ", ".join(f"{n}={row[n]!r}" for n in self._select.primary_key if n in row)
+        tables = ", ".join(sorted(self._select.tables)) or "a query"
+        where = f"{tables}: attribute `{exc.attribute}`" + (f" of the row {key}" if key else "")
+        return StoredValueError(f"{where} {exc}", attribute=exc.attribute, row=exc.row)
 
     @overload
     def fetch(
