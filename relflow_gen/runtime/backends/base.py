@@ -294,6 +294,14 @@ class Backend(ABC):
     def is_driver_error(self, exc: BaseException) -> bool:
         ...
 
+    def bad_text_column(self, message: str) -> str | None:
+        """The column named by an error that text does not fit its character set, or None."""
+        return None
+
+    def column_charset(self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str) -> str | None:
+        """The character set of a text column (``query`` runs a statement), or None when unknown."""
+        return None
+
     # ---- introspection ----------------------------------------------------
     @abstractmethod
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[ColumnInfo] | None:

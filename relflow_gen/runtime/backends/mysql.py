@@ -43,6 +43,8 @@ CONNECTION_ERRORS = (2006, 2013, 2003, 2055)
 #: multi-row INSERT statements are cut at about this size (and below max_allowed_packet)
 _STATEMENT_BYTES = 4 << 20
 
+# error 1366 on a column whose character set cannot hold the text (a database made by another tool)
+_BAD_TEXT = re.compile(r"Incorrect string value: .*? for column (?:`(?:[^`]|``)*`\.)*`((?:[^`]|``)*)`", re.DOTALL)
 _INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 
 
@@ -283,6 +285,20 @@ class MySQLBackend(base.Backend):
             return "connection"
         return "other"
 
+    def bad_text_column(self, message: str) -> str | None:
+        m = _BAD_TEXT.search(message)
+        return m.group(1).replace("``", "`") if m else None
+
+    def column_charset(
+        self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str
+    ) -> str | None:
+        rows = query(
+            "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+            (self.database_name(meta.schema), meta.sql_name, column),
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
         cursor.execute(
             "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS "
@@ -302,6 +318,8 @@ class MySQLBackend(base.Backend):
             s = _INT_WIDTH.sub(r"\1", s)
         if s == "json":
             s = "longtext"  # MariaDB stores json as longtext with a CHECK
+        if s == "year(4)":
+            s = "year"  # MariaDB shows the display width
         return s
 
 

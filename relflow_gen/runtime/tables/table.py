@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from relflow_gen.core.meta import FK, REQUIRED, SqlDefault, TableMeta
 from relflow_gen.core.types import quote
 from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
-from relflow_gen.runtime.errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
+from relflow_gen.runtime.errors import (
+    DatabaseError,
+    DuplicateError,
+    InsertError,
+    MissingParentError,
+    QueryError,
+    TierError,
+)
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import table_select
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
@@ -498,3 +505,59 @@ def write_rows(
         raise MissingParentError(
             f"{meta.full_name}: a referenced row does not exist in {names}: {exc}"
         ) from None
+    except DatabaseError as exc:
+        problem = _text_problem(conn, meta, columns, params, str(exc))
+        if problem is None:
+            raise
+        raise problem from None
+
+
+# Python codecs for MySQL character sets that cannot hold every character
+_CHARSET_CODECS = {
+    "latin1": "cp1252",  # MySQL's latin1 is Windows-1252
+    "ascii": "ascii",
+    "latin2": "iso8859_2",
+    "greek": "iso8859_7",
+    "hebrew": "iso8859_8",
+    "cp1250": "cp1250",
+    "cp1251": "cp1251",
+    "koi8r": "koi8_r",
+}
+
+
+def _fits(text: str, charset: str) -> bool:
+    if charset in ("utf8", "utf8mb3"):
+        return all(ord(ch) <= 0xFFFF for ch in text)  # no characters outside the BMP (emoji)
+    codec = _CHARSET_CODECS.get(charset)
+    if codec is None:
+        return True  # unknown: cannot tell which row
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_problem(
+    conn: Connection, meta: TableMeta, columns: Sequence[str], params: Sequence[tuple[Any, ...]], message: str
+) -> InsertError | None:
+    """An InsertError for text the column's character set cannot hold (a database made by another tool)."""
+    backend = conn.backend
+    column = backend.bad_text_column(message)
+    if column is None:
+        return None
+    try:
+        charset = backend.column_charset(conn.query, meta, column) or "unknown"
+    except DatabaseError:
+        charset = "unknown"
+    row: int | None = None
+    if column in columns:
+        i = list(columns).index(column)
+        row = next((r for r, p in enumerate(params) if isinstance(p[i], str) and not _fits(p[i], charset)), None)
+    return InsertError(
+        meta.full_name,
+        row,
+        column,
+        f"the text holds characters the column's character set {charset} cannot store "
+        "(the database was not created by relflow-gen; convert the column to utf8mb4 to store any text)",
+    )
