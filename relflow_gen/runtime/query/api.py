@@ -401,7 +401,15 @@ class Query(Generic[R]):
         )
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in shown)
         more = "<p>...</p>" if total > len(shown) else ""
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        caption = self._caption()
+        caption = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        return (
+            f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        )
+
+    def _caption(self) -> str:
+        """A title for previews (a table's name and comment); a derived query has none."""
+        return ""
 
 
 class U:
@@ -628,6 +636,8 @@ def _split_commas(text: str) -> list[str]:
 
 
 def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return format(v, ".6g")  # a preview rounds floats (fetch gives them exactly)
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v)} bytes>"
     if hasattr(v, "shape") and hasattr(v, "dtype"):

@@ -79,34 +79,17 @@ class Table(Query[R], Generic[R, K, I]):
         return self._select is not self._base
 
     def describe(self) -> str:
-        """The table's definition in `.rf` syntax, rebuilt from the generated metadata."""
+        """The table's definition in `.rf` syntax, rebuilt from the generated metadata.
+
+        It holds the table comment, references, attributes with their
+        defaults and comments, indexes, and (for a master) its part tables as
+        nested blocks, so the text compiles back to the same table.
+        """
+        return "\n".join(_describe_block(self._meta, self._pipeline.meta.by_name, ""))
+
+    def _caption(self) -> str:
         m = self._meta
-        doc = f" {quote(m.doc)}" if m.doc else ""
-        lines = [f"{m.tier} {m.name.rsplit('.', 1)[-1]}{doc} {{"]
-        fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
-        key = set(m.primary_key)
-        emitted: set[int] = set()
-        divider = False
-        for a in m.attributes:
-            if not a.in_key and not divider:
-                lines.append("    ---")
-                divider = True
-                # secondary references whose attributes are all in the key come first
-                for i, fk in enumerate(m.foreign_keys):
-                    if not fk.in_key and all(c in key for c, _ in fk.attrs):
-                        emitted.add(i)
-                        lines.append("    " + _describe_fk(m, fk))
-            # a reference stands where its first attribute stands in the heading
-            for i, fk in enumerate(m.foreign_keys):
-                if i not in emitted and fk.in_key == a.in_key and any(c == a.name for c, _ in fk.attrs):
-                    emitted.add(i)
-                    lines.append("    " + _describe_fk(m, fk))
-            if a.name in fk_attrs:
-                continue
-            default = "" if a.default is REQUIRED else f" = {_describe_value(a.default)}"
-            lines.append(f"    {a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
-        lines.append("}")
-        return "\n".join(lines)
+        return f"{m.full_name}: {m.doc}" if m.doc else m.full_name
 
     # -- insert ------------------------------------------------------------------
     def _check_insert_allowed(self, allow_direct_insert: bool) -> None:
@@ -302,6 +285,43 @@ class PartTable(Table[R, K, I]):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _describe_block(m: TableMeta, tables: Mapping[str, TableMeta], indent: str) -> list[str]:
+    doc = f" {quote(m.doc)}" if m.doc else ""
+    lines = [f"{indent}{m.tier} {m.name.rsplit('.', 1)[-1]}{doc} {{"]
+    inner = indent + "    "
+    fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
+    key = set(m.primary_key)
+    emitted: set[int] = set()
+    divider = False
+    for a in m.attributes:
+        if not a.in_key and not divider:
+            lines.append(inner + "---")
+            divider = True
+            # secondary references whose attributes are all in the key come first
+            for i, fk in enumerate(m.foreign_keys):
+                if not fk.in_key and all(c in key for c, _ in fk.attrs):
+                    emitted.add(i)
+                    lines.append(inner + _describe_fk(m, fk))
+        # a reference stands where its first attribute stands in the heading
+        for i, fk in enumerate(m.foreign_keys):
+            if i not in emitted and fk.in_key == a.in_key and any(c == a.name for c, _ in fk.attrs):
+                emitted.add(i)
+                lines.append(inner + _describe_fk(m, fk))
+        if a.name in fk_attrs:
+            continue
+        default = "" if a.default is REQUIRED else f" = {_describe_value(a.default)}"
+        lines.append(f"{inner}{a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
+    for idx in m.indexes:
+        lines.append(f"{inner}{'unique ' if idx.unique else ''}index({', '.join(idx.attrs)})")
+    for part in m.parts:
+        part_meta = tables.get(part)
+        if part_meta is not None:
+            lines.append("")
+            lines += _describe_block(part_meta, tables, inner)
+    lines.append(indent + "}")
+    return lines
 
 
 def _describe_fk(meta: TableMeta, fk: FK) -> str:
