@@ -53,6 +53,16 @@ manual A {
     i: int32
 }
 
+lookup IJ {
+    i: int32
+    j: int32
+}
+
+lookup JI {
+    j: int32
+    i: int32
+}
+
 manual B {
     i: int32
 }
@@ -191,6 +201,21 @@ def test_union_of_different_origins(db: Any) -> None:
     with pytest.raises(QueryError, match="different origins"):
         both * db.A
     assert len(both & "i > 12") == 3
+
+
+def test_union_as_datajoint_test_union(db: Any) -> None:
+    """DataJoint's test_union: IJ and JI (attributes in the other order, other origins) unite to 16 pairs."""
+    db.IJ.insert([{"i": i, "j": j + 2} for i in range(3) for j in range(3)])
+    db.JI.insert([{"i": i + 1, "j": j} for i in range(3) for j in range(3)])
+    x = {(r["i"], r["j"]) for r in db.IJ.fetch()}
+    y = {(r["i"], r["j"]) for r in db.JI.fetch()}
+    z = {(r["i"], r["j"]) for r in (db.IJ + db.JI).fetch()}
+    assert z == x | y and len(z) == 16
+    assert len(db.IJ + db.JI) == 16
+    assert len((db.IJ + db.JI) & {"i": 1}) == 5  # j in 2..4 and 0..2
+    # a join of the two is still refused: same names, different origins
+    with pytest.raises(QueryError, match="different origins"):
+        db.IJ * db.JI
 
 
 def test_restrict_by_dataframe(db: Any) -> None:
