@@ -125,3 +125,5 @@ def test_bad_stored_json_names_table_attribute_and_key(db: Any, stored: str) -> 
     assert not isinstance(info.value, (RecursionError, ValueError))
     with pytest.raises(RelflowError, match="`settings`.*not valid JSON"):
         (db.Scan & {"scan_id": 5}).column("settings")
+    with pytest.raises(RelflowError, match="imaging.Scan.*not valid JSON"):
+        db.Scan.fetch(format="array")

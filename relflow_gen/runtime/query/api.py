@@ -254,7 +254,8 @@ class Query(Generic[R]):
         row = exc.row or {}
         key = ", ".join(f"{n}={row[n]!r}" for n in self._select.primary_key if n in row)
         tables = ", ".join(sorted(self._select.tables)) or "a query"
-        where = f"{tables}: attribute `{exc.attribute}`" + (f" of the row {key}" if key else "")
+        where = tables + (f": attribute `{exc.attribute}`" if exc.attribute else ": a value")
+        where += f" of the row {key}" if key else ""
         return StoredValueError(f"{where} {exc}", attribute=exc.attribute, row=exc.row)
 
     @overload
@@ -323,7 +324,10 @@ class Query(Generic[R]):
             raise QueryError('fetch(): choose as_frame=True or format="array", not both')
         names, rows, cols = self._run(attrs, order_by, limit, offset)
         if format == "array":
-            return _structured_array(self._conn.backend, names, rows, cols)
+            try:
+                return _structured_array(self._conn.backend, names, rows, cols)
+            except StoredValueError as exc:
+                raise self._located(exc) from None
         out = self._decode(names, rows, cols)
         if as_frame:
             import pandas as pd
