@@ -69,7 +69,7 @@ def col_type(conn: Connection, name: str) -> str:
 
 
 def test_creates_tables_in_dependency_order(db_url: str) -> None:
-    db = open_pipeline(SRC, db_url, declare=False)
+    db = open_pipeline(SRC, db_url, declare=False, create=True)
     conn = db.connection
     assert table_names(conn, META) == set()
     report = db.declare()
@@ -229,7 +229,7 @@ def test_every_difference_of_every_table_is_listed(db_url: str) -> None:
 
 
 def test_declare_on_a_fresh_server_database(db_url: str) -> None:
-    db = open_pipeline(SRC, db_url, declare=False)
+    db = open_pipeline(SRC, db_url, declare=False, create=True)
     if db.connection.backend.name == "mysql":
         assert databases(db.connection, META) == set()
     db.declare()
@@ -239,7 +239,7 @@ def test_declare_on_a_fresh_server_database(db_url: str) -> None:
 
 
 def test_mysql_declare_refuses_to_create_inside_a_transaction(db_url: str) -> None:
-    db: Pipeline = open_pipeline(SRC, db_url, declare=False)
+    db: Pipeline = open_pipeline(SRC, db_url, declare=False, create=True)
     conn = db.connection
     with conn.transaction():
         if conn.backend.transactional_ddl:

@@ -117,6 +117,7 @@ ENUM_VALUES = ("a", "it's", "naïve", "b c", "Z")
 
 CASES: dict[str, Case] = {
     **{name: _ints(name) for name in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")},
+    "year": Case("year", st.integers(1901, 2155), (1901, 2155, 2024)),
     "float64": Case(
         "float64",
         st.floats(allow_nan=False, allow_infinity=False),

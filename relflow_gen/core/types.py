@@ -103,6 +103,7 @@ TYPES: dict[str, TypeInfo] = {
         TypeInfo("time", "time", "fsp", "time({0})", "TEXT", "datetime.time", True, None, "time of day"),
         TypeInfo("datetime", "datetime", "fsp", "datetime({0})", "TEXT", "datetime.datetime", True, None, "date and time"),
         TypeInfo("timestamp", "datetime", "fsp", "timestamp({0})", "TEXT", "datetime.datetime", True, None, "point in time"),
+        TypeInfo("year", "int", "", "year", "INTEGER", "int", True, (1901, 2155), "calendar year (MySQL's `year`)"),
         TypeInfo("uuid", "uuid", "", "binary(16)", "BLOB", "uuid.UUID", True, None, "UUID"),
         TypeInfo("json", "json", "", "json", "TEXT", "Any", False, None, "JSON document"),
         TypeInfo("bytes", "bytes", "", "longblob", "BLOB", "bytes", False, None, "raw bytes"),
@@ -167,6 +168,10 @@ def resolve_type(words: tuple[str, ...], args: tuple[Arg, ...] | None) -> TypeSp
         if len(args) != 1 or not isinstance(args[0], int) or args[0] < 1:
             raise TypeProblem(f"`{spelling}` takes a length, e.g. `{spelling}(255)`", code="E0121")
         return TypeSpec("bytes")  # stored as a long blob; the length is not enforced
+    if spelling == "year" and args is not None:
+        if args != (4,):
+            raise TypeProblem("`year` takes only the display width 4, e.g. `year(4)`", code="E0121")
+        args = None  # MySQL's only width, as DataJoint declares it
     name = spelling
     if spelling in ALIASES:
         name = ALIASES[spelling]

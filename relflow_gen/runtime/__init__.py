@@ -17,12 +17,15 @@ from relflow_gen.runtime.errors import (
     LockError,
     MakeError,
     MigrateError,
+    MissingDatabaseError,
     MissingMakerError,
     MissingParentError,
     MissingTableError,
     PopulateError,
     QueryError,
+    StoredValueError,
     TierError,
+    UrlError,
 )
 from relflow_gen.runtime.pipeline import Namespace, Pipeline
 from relflow_gen.runtime.populate.auto import AutoTable, ComputedTable, ImportedTable
@@ -53,6 +56,7 @@ __all__ = [
     "Maker",
     "ManualTable",
     "MigrateError",
+    "MissingDatabaseError",
     "MissingMakerError",
     "MissingParentError",
     "MissingTableError",
@@ -69,9 +73,11 @@ __all__ = [
     "RowKey",
     "SchemaMeta",
     "SqlDefault",
+    "StoredValueError",
     "Table",
     "TableMeta",
     "TierError",
     "TypeSpec",
     "U",
+    "UrlError",
 ]

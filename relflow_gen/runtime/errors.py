@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from relflow_gen.core.errors import RelflowError
+from relflow_gen.core.errors import RelflowError, UsageError
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.backends.base import Backend
@@ -16,6 +16,14 @@ class DatabaseError(RelflowError):
 
 class ConnectError(DatabaseError):
     """The database cannot be reached (bad URL, server down, bad credentials)."""
+
+
+class UrlError(ConnectError, UsageError):
+    """A database URL that cannot be read (a usage error: the CLI exits 2; never shows the password)."""
+
+
+class MissingDatabaseError(ConnectError):
+    """An SQLite database file that does not exist, opened without ``create``."""
 
 
 class DuplicateError(DatabaseError):
@@ -47,6 +55,19 @@ class InsertError(RelflowError):
         self.table = table
         self.index = index
         self.field = field
+
+
+class StoredValueError(RelflowError):
+    """A stored value the attribute's type cannot read (e.g. bad JSON written by another client).
+
+    ``attribute`` and ``row`` (the row's values decoded so far) locate it; the
+    query adds the table and the key to the message.
+    """
+
+    def __init__(self, message: str, *, attribute: str | None = None, row: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+        self.row = row
 
 
 class TierError(RelflowError):

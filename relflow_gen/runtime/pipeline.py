@@ -53,8 +53,12 @@ class Pipeline:
         *,
         declare: bool = True,
         makers: Iterable[type[Maker[Any, Any]]] = (),
+        create: bool | None = None,
     ) -> None:
-        self.connection = url if isinstance(url, Connection) else Connection(url)
+        # an SQLite file is created only when asked (by default: when declaring)
+        self.connection = (
+            url if isinstance(url, Connection) else Connection(url, create=declare if create is None else create)
+        )
         self._tables: dict[str, Table[Any, Any, Any]] = {}
         for path, full_name, cls in self.bindings:
             table = cls(self, self.meta.by_name[full_name])

@@ -81,6 +81,8 @@ class ConnectionParams:
     user: str = ""
     password: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    #: SQLite: create the database file when it does not exist (else opening it is an error)
+    create: bool = True
 
     def __repr__(self) -> str:
         if self.backend == "sqlite":
@@ -111,6 +113,9 @@ class Backend(ABC):
     #: ``/`` truncates when both operands are integers (SQLite); the query
     #: compiler then writes user divisions as real divisions
     int_division: bool = False
+    #: a backslash in a string literal escapes the next character (MySQL's default
+    #: sql_mode); SQLite reads it as itself.  SQL fragments are tokenized by it.
+    backslash_escapes: bool = False
 
     def __init__(self, params: ConnectionParams) -> None:
         self.params = params
@@ -327,6 +332,14 @@ class Backend(ABC):
     @abstractmethod
     def is_driver_error(self, exc: BaseException) -> bool:
         ...
+
+    def bad_text_column(self, message: str) -> str | None:
+        """The column named by an error that text does not fit its character set, or None."""
+        return None
+
+    def column_charset(self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str) -> str | None:
+        """The character set of a text column (``query`` runs a statement), or None when unknown."""
+        return None
 
     # ---- introspection ----------------------------------------------------
     @abstractmethod

@@ -13,7 +13,6 @@ import bisect
 import datetime as dt
 import decimal
 import itertools
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,6 +29,7 @@ from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
+from relflow_gen.runtime.engine.codec import load_json
 
 # MySQL error numbers
 ER_DUP_ENTRY = 1062
@@ -44,6 +44,8 @@ CONNECTION_ERRORS = (2006, 2013, 2003, 2055)
 #: multi-row INSERT statements are cut at about this size (and below max_allowed_packet)
 _STATEMENT_BYTES = 4 << 20
 
+# error 1366 on a column whose character set cannot hold the text (a database made by another tool)
+_BAD_TEXT = re.compile(r"Incorrect string value: .*? for column (?:`(?:[^`]|``)*`\.)*`((?:[^`]|``)*)`", re.DOTALL)
 _INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 
 
@@ -52,6 +54,7 @@ class MySQLBackend(base.Backend):
     placeholder = "%s"
     max_params = 60000
     q = "`"
+    backslash_escapes = True
 
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)
@@ -259,7 +262,7 @@ class MySQLBackend(base.Backend):
         if kind == "uuid":
             return lambda v: uuid.UUID(bytes=bytes(v))
         if kind == "json":
-            return json.loads
+            return load_json
         if kind == "blob":
             return blob.decode
         if kind == "bytes":
@@ -284,6 +287,20 @@ class MySQLBackend(base.Backend):
         if code in CONNECTION_ERRORS or isinstance(exc, pymysql.err.InterfaceError):
             return "connection"
         return "other"
+
+    def bad_text_column(self, message: str) -> str | None:
+        m = _BAD_TEXT.search(message)
+        return m.group(1).replace("``", "`") if m else None
+
+    def column_charset(
+        self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str
+    ) -> str | None:
+        rows = query(
+            "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+            (self.database_name(meta.schema), meta.sql_name, column),
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
         rows = self._catalogue(cursor, "columns", meta)
@@ -339,6 +356,8 @@ class MySQLBackend(base.Backend):
             s = _INT_WIDTH.sub(r"\1", s)
         if s == "json":
             s = "longtext"  # MariaDB stores json as longtext with a CHECK
+        if s == "year(4)":
+            s = "year"  # MariaDB shows the display width
         return s
 
     # ---- schema evolution ------------------------------------------------------

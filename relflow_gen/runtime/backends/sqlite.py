@@ -14,10 +14,10 @@ import datetime as dt
 import decimal
 import hashlib
 import itertools
-import json
 import os
 import re
 import sqlite3
+import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -26,8 +26,8 @@ from relflow_gen.core.meta import Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec, sql_string
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
-from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT
-from relflow_gen.runtime.errors import MigrateError
+from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT, load_json
+from relflow_gen.runtime.errors import MigrateError, MissingDatabaseError
 
 #: SQLite INTEGER is signed 64-bit: uint64 values above INT64_MAX are stored as their
 #: two's-complement pattern (negative) and decoded back; ordering by them is corrected
@@ -54,12 +54,20 @@ class SQLiteBackend(base.Backend):
     def connect(self) -> Any:
         path = self.params.database
         timeout = float(self.params.option("timeout", "60"))
+        target: str = path or ":memory:"
+        uri = False
         if path not in ("", ":memory:"):
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, exist_ok=True)
-        conn = sqlite3.connect(
-            path or ":memory:", isolation_level=None, check_same_thread=False, timeout=timeout
-        )
+            if self.params.create:
+                folder = os.path.dirname(os.path.abspath(path))
+                os.makedirs(folder, exist_ok=True)
+            else:
+                if not os.path.isfile(path):
+                    raise MissingDatabaseError(
+                        f"no SQLite database at {path!r} (a mistyped path? declare creates a new one)"
+                    )
+                # read-write, never create: a file deleted meanwhile is an error, not a new empty database
+                target, uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw", True
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=timeout, uri=uri)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.create_function("rf_sha256", 1, _sha256, deterministic=True)
         # LIKE compares case-sensitively, as MySQL does with the binary collation the schemas use
@@ -217,7 +225,7 @@ class SQLiteBackend(base.Backend):
         if kind == "uuid":
             return lambda v: uuid.UUID(bytes=bytes(v))
         if kind == "json":
-            return json.loads
+            return load_json
         if kind == "blob":
             return blob.decode
         if kind == "bytes":

@@ -18,6 +18,7 @@ import decimal
 import functools
 import json
 import math
+import re
 import struct
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import blob
+from relflow_gen.runtime.errors import StoredValueError
 
 Column = list[Any]
 Checker = Callable[[Column], Column]
@@ -43,7 +45,10 @@ class ValueProblem(RelflowError):
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a structure nested thousands deep
+        return f"a {type(value).__name__} nested too deeply to show"
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"
@@ -429,9 +434,34 @@ def _json(v: Any) -> str:
         text = json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default)
     except ValueError as exc:
         raise ValueError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"is nested too deeply to store as JSON (at most {MAX_JSON_DEPTH} levels)") from None
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"is nested {depth} levels deep; a json value nests at most {MAX_JSON_DEPTH} levels")
     if not _encodable([text]):
         raise ValueError("is not valid Unicode text (a string holds a lone surrogate)")
     return text
+
+
+#: MariaDB's JSON_VALID (the CHECK of its json columns) refuses deeper values; the
+#: same limit on every backend keeps a value storable wherever the schema runs
+MAX_JSON_DEPTH = 31
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text``."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep (the common case, without a scan)
+    depth = deepest = 0
+    for ch in _JSON_STRING.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _json_default(v: Any) -> Any:
@@ -507,6 +537,16 @@ def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
     raise AssertionError(f"no checker for kind {kind}")
 
 
+def load_json(text: str | bytes) -> Any:
+    """A stored json value; text that is not JSON raises :class:`StoredValueError`."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError, a bad encoding
+        raise StoredValueError(f"is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise StoredValueError("is not valid JSON (nested too deeply to read)") from None
+
+
 def decode_rows(
     names: Sequence[str], rows: Sequence[Sequence[Any]], decoders: Sequence[Callable[[Any], Any] | None]
 ) -> list[dict[str, Any]]:
@@ -519,10 +559,13 @@ def decode_rows(
     for name, decode in zip(names, decoders):
         if decode is None:
             continue
-        for d in out:
-            v = d[name]
-            if v is not None:
-                d[name] = decode(v)
+        try:
+            for d in out:
+                v = d[name]
+                if v is not None:
+                    d[name] = decode(v)
+        except StoredValueError as exc:
+            raise StoredValueError(str(exc), attribute=name, row=d) from None
     return out
 
 

@@ -9,6 +9,7 @@ password never appears in a repr, log line or error message.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,41 +19,65 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from relflow_gen.runtime.backends.base import Backend, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
-from relflow_gen.runtime.errors import ConnectError, translate
+from relflow_gen.runtime.errors import ConnectError, UrlError, translate
 
 
 def parse_url(url: str) -> ConnectionParams:
-    """Parse a database URL (see the module docstring)."""
+    """Parse a database URL (see the module docstring).
+
+    A URL that cannot be read raises :class:`UrlError` (a usage error), whose
+    message never holds the password.
+    """
     if not isinstance(url, str) or "://" not in url:
-        raise ConnectError(f"not a database URL: {url!r} (expected sqlite:///file.db or mysql://host/)")
+        shown = url if isinstance(url, str) and "@" not in url else "(not shown)"
+        raise UrlError(f"not a database URL: {shown!r} (expected sqlite:///file.db or mysql://host/)")
     scheme, rest = url.split("://", 1)
     scheme = scheme.lower()
     if scheme == "sqlite":
         path, _, query = rest.partition("?")
+        authority = path.split("/", 1)[0]
+        if "@" in authority:
+            raise UrlError(
+                "an SQLite URL takes no user or password (it names a file: sqlite:///relative.db or sqlite:////abs.db)"
+            )
         if path.startswith("/"):
             path = path[1:]  # sqlite:///rel.db -> rel.db ; sqlite:////abs.db -> /abs.db
         return ConnectionParams("sqlite", database=unquote(path) or ":memory:", options=tuple(parse_qsl(query)))
     if scheme in ("mysql", "mariadb", "mysql+pymysql"):
-        parts = urlsplit("mysql://" + rest)
+        try:
+            parts = urlsplit("mysql://" + rest)
+            hostname, username, password = parts.hostname, parts.username, parts.password
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL": the message holds no part of the URL
+            raise UrlError(f"malformed database URL {_redact(url)}: {exc}") from None
         try:
             port = parts.port
         except ValueError:
-            raise ConnectError("the port in the database URL is not a number") from None
+            raise UrlError(f"the port in the database URL {_redact(url)} is not a number") from None
         env = os.environ
         if not port:
             text = env.get("RELFLOW_DB_PORT", "3306")
             if not text.strip().isdigit():
-                raise ConnectError(f"RELFLOW_DB_PORT is not a port number: {text!r}")
+                raise UrlError(f"RELFLOW_DB_PORT is not a port number: {text!r}")
             port = int(text)
         return ConnectionParams(
             "mysql",
-            host=parts.hostname or env.get("RELFLOW_DB_HOST", "127.0.0.1"),
+            host=hostname or env.get("RELFLOW_DB_HOST", "127.0.0.1"),
             port=port,
-            user=unquote(parts.username) if parts.username else env.get("RELFLOW_DB_USER", "root"),
-            password=unquote(parts.password) if parts.password is not None else env.get("RELFLOW_DB_PASSWORD", ""),
+            user=unquote(username) if username else env.get("RELFLOW_DB_USER", "root"),
+            password=unquote(password) if password is not None else env.get("RELFLOW_DB_PASSWORD", ""),
             options=tuple(parse_qsl(parts.query)),
         )
-    raise ConnectError(f"unsupported database scheme {scheme!r}: use sqlite:// or mysql://")
+    raise UrlError(f"unsupported database scheme {scheme!r}: use sqlite:// or mysql://")
+
+
+def _redact(url: str) -> str:
+    """``url`` with the password (anything between ``user:`` and the last ``@`` of the authority) hidden."""
+    scheme, _, rest = url.partition("://")
+    at = rest.rfind("@")
+    if at < 0:
+        return repr(url)
+    user, colon, _ = rest[:at].partition(":")
+    return repr(f"{scheme}://{user}{':***' if colon else ''}@{rest[at + 1:]}")
 
 
 def make_backend(params: ConnectionParams) -> Backend:
@@ -71,8 +96,14 @@ class Connection:
     Statements outside a transaction run in autocommit mode.
     """
 
-    def __init__(self, url: str | ConnectionParams) -> None:
+    def __init__(self, url: str | ConnectionParams, *, create: bool | None = None) -> None:
+        """``create=False``: an SQLite file that does not exist is an error instead of a new database.
+
+        ``None`` keeps what ``url`` says (a URL string creates; parameters carry their own choice).
+        """
         self.params = parse_url(url) if isinstance(url, str) else url
+        if create is not None and self.params.create != create:
+            self.params = dataclasses.replace(self.params, create=create)
         self.backend = make_backend(self.params)
         self._lock = threading.RLock()
         self._depth = 0

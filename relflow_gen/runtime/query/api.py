@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.backends.base import Backend, Decoder
 from relflow_gen.runtime.engine.codec import decode_rows
-from relflow_gen.runtime.errors import FetchOneError, QueryError
+from relflow_gen.runtime.errors import FetchOneError, QueryError, StoredValueError
 from relflow_gen.runtime.query import expr, sqltext
 from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
 from relflow_gen.runtime.query.expr import Col, Select
@@ -89,6 +89,12 @@ class Query(Generic[R]):
         """Rows that satisfy ``cond`` (see :mod:`.condition`)."""
         backend = self._conn.backend
         sel = self._select
+        universal = cond.condition if isinstance(cond, Not) else cond
+        if isinstance(universal, U):
+            # the universal set restricts nothing (``q - U(...)`` is empty), as in DataJoint
+            for n in universal.names:
+                sel.col(n)  # an unknown attribute is still an error
+            return self._derive(sel) if universal is cond else self._derive(expr.restrict(backend, sel, "1=0", ()))
         if type(cond) is dict or type(cond) is RowKey:
             fast = fast_restrict(backend, sel, cond, ignore_extra_fields)
             if fast is not None:
@@ -238,7 +244,19 @@ class Query(Generic[R]):
     def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> list[dict[str, Any]]:
         if not rows:
             return []
-        return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+        try:
+            return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+        except StoredValueError as exc:
+            raise self._located(exc) from None
+
+    def _located(self, exc: StoredValueError) -> StoredValueError:
+        """``exc`` with the table(s) of the query and the row's key in its message."""
+        row = exc.row or {}
+        key = ", ".join(f"{n}={row[n]!r}" for n in self._select.primary_key if n in row)
+        tables = ", ".join(sorted(self._select.tables)) or "a query"
+        where = tables + (f": attribute `{exc.attribute}`" if exc.attribute else ": a value")
+        where += f" of the row {key}" if key else ""
+        return StoredValueError(f"{where} {exc}", attribute=exc.attribute, row=exc.row)
 
     @overload
     def fetch(
@@ -306,7 +324,10 @@ class Query(Generic[R]):
             raise QueryError('fetch(): choose as_frame=True or format="array", not both')
         names, rows, cols = self._run(attrs, order_by, limit, offset)
         if format == "array":
-            return _structured_array(self._conn.backend, names, rows, cols)
+            try:
+                return _structured_array(self._conn.backend, names, rows, cols)
+            except StoredValueError as exc:
+                raise self._located(exc) from None
         out = self._decode(names, rows, cols)
         if as_frame:
             import pandas as pd
@@ -384,7 +405,15 @@ class Query(Generic[R]):
         )
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in shown)
         more = "<p>...</p>" if total > len(shown) else ""
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        caption = self._caption()
+        caption = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        return (
+            f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        )
+
+    def _caption(self) -> str:
+        """A title for previews (a table's name and comment); a derived query has none."""
+        return ""
 
 
 class U:
@@ -611,6 +640,8 @@ def _split_commas(text: str) -> list[str]:
 
 
 def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return format(v, ".6g")  # a preview rounds floats (fetch gives them exactly)
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v)} bytes>"
     if hasattr(v, "shape") and hasattr(v, "dtype"):

@@ -92,8 +92,8 @@ def fast_restrict(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore
     Returns None when the fast path does not apply (the general compiler then
     handles it, including its errors).
     """
-    if sel.aggregated or sel.distinct or None in cond.values():
-        return None
+    if sel.aggregated or sel.distinct or any(v is None for v in cond.values()):
+        return None  # (identity, not ==: a value may be a numpy array)
     ignore = ignore_extra or isinstance(cond, RowKey)
     key = (tuple(cond), ignore)
     cache = shape_cache(sel)
@@ -121,11 +121,18 @@ def _where_shape(
             if ignore:
                 continue
             return None
-        if col.type is not None and col.type.kind in ("blob", "json"):
-            return None
+        if not comparable(col):
+            continue  # a row's blob/json values are never compared
         parts.append(f"{col.sql} = {ph}")
         binders.append((k, binder(backend, col)))
+    if not parts and len(keys) > 0 and any(sel.find(k) is not None for k in keys if isinstance(k, str)):
+        return None  # only blob/json attributes: the general compiler reports it
     return " AND ".join(parts), binders
+
+
+def comparable(col: Col) -> bool:
+    """Whether a dict restriction compares ``col`` (blob and json attributes are skipped)."""
+    return col.type is None or col.type.kind not in ("blob", "json")
 
 
 def compile_condition(
@@ -180,12 +187,31 @@ def _compile(
         compiled = _combine(parts, "OR")
         return _negate(compiled) if negate else compiled
     if _is_frame(cond):
-        raise QueryError("restrict by a DataFrame's rows with df.to_dict('records')")
+        rows = frame_records(cond)
+        return _compile(backend, sel, rows, negate, ignore_extra, connection)
     raise QueryError(f"cannot restrict by a {type(cond).__name__}: use a dict, an SQL string, a query or a list")
 
 
 def _is_frame(cond: object) -> bool:
     return hasattr(cond, "to_dict") and hasattr(cond, "columns")  # a pandas DataFrame
+
+
+def frame_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as dicts (a named index becomes attributes; missing values become None).
+
+    Restricting by a DataFrame is restricting by the OR of its rows, as in DataJoint.
+    """
+    if any(name is not None for name in getattr(frame.index, "names", [None])):
+        frame = frame.reset_index()
+    names = [str(c) for c in frame.columns]
+    columns: list[list[Any]] = []
+    for label in frame.columns:
+        series = frame[label]
+        values = series.tolist()
+        if series.hasnans:
+            values = [None if missing else v for v, missing in zip(values, series.isna().tolist())]
+        columns.append(values)
+    return [dict(zip(names, vals)) for vals in zip(*columns)]
 
 
 def _negate(c: Compiled) -> Compiled:
@@ -242,6 +268,8 @@ def _in_list(backend: Backend, sel: Select, items: list[object], ignore_extra: b
                 if extra_ok:
                     continue
                 return None  # let the per-item path report the unknown attribute
+            if not comparable(col):
+                continue
             if value is None:
                 return None
             pairs.append((col, value))
@@ -266,11 +294,10 @@ def _in_list(backend: Backend, sel: Select, items: list[object], ignore_extra: b
 
 def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extra: bool) -> Compiled:
     ignore_extra = ignore_extra or isinstance(cond, RowKey)
-    if _is_frame(cond):
-        raise QueryError("restrict by a DataFrame's rows with df.to_dict('records')")
     parts: list[str] = []
     params: list[Any] = []
     maybe_null = False
+    skipped: list[str] = []
     ph = backend.placeholder
     for key, value in cond.items():
         col = sel.find(key) if isinstance(key, str) else None
@@ -281,6 +308,9 @@ def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extr
                 f"`{key}` is not an attribute of this query (its attributes: {', '.join(sel.names)}); "
                 "restrict(cond, ignore_extra_fields=True) drops unknown keys"
             )
+        if not comparable(col):
+            skipped.append(col.name)
+            continue
         if value is None:
             parts.append(f"{col.sql} IS NULL")
             continue
@@ -288,6 +318,11 @@ def _mapping(backend: Backend, sel: Select, cond: Mapping[Any, Any], ignore_extr
         parts.append(f"{col.sql} = {ph}")
         params.append(_bind_value(backend, col, value))
     if not parts:
+        if skipped:
+            raise QueryError(
+                f"cannot restrict by {', '.join(f'`{n}`' for n in skipped)} alone: blob and json attributes "
+                "are never compared (a row restricts by its other attributes)"
+            )
         return _TRUE
     return " AND ".join(parts), tuple(params), maybe_null
 

@@ -432,7 +432,8 @@ def union(backend: Backend, a: Select, b: Select) -> Select:
             "union needs the same primary key and attributes on both sides: "
             f"({', '.join(a.names)}) vs ({', '.join(b.names)})"
         )
-    check_lineage(a, b, list(a.primary_key), "unite")
+    # a union is not a join: same-named attributes of different origins are united
+    # (DataJoint does the same); the result's attribute keeps an origin only when both agree
     b_cols = [b.col(n) for n in a.names]
     sa, pa = compile_select(backend, a, decorate=False)
     sb, pb = compile_select(backend, b, cols=b_cols, decorate=False)
@@ -440,7 +441,15 @@ def union(backend: Backend, a: Select, b: Select) -> Select:
     q = backend.quote
     return Select(
         sources=(Source(f"({sa} UNION {sb})", pa + pb, alias),),
-        cols=tuple(replace(c, sql=f"{alias}.{q(c.name)}", nullable=c.nullable or b.col(c.name).nullable) for c in a.cols),
+        cols=tuple(
+            replace(
+                c,
+                sql=f"{alias}.{q(c.name)}",
+                nullable=c.nullable or b.col(c.name).nullable,
+                lineage=c.lineage if c.lineage == b.col(c.name).lineage else None,
+            )
+            for c in a.cols
+        ),
         tables=a.tables | b.tables,
     )
 

@@ -21,16 +21,30 @@ from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.backends.base import Backend
 from relflow_gen.runtime.errors import QueryError
 
-_TOKEN = re.compile(
-    r"""
-    (?P<squote>'(?:[^'\\]|\\.|'')*')
-  | (?P<dquote>"(?:[^"\\]|\\.|"")*")
+_COMMON = r"""
   | (?P<btick>`(?:[^`]|``)+`)
   | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_$]*)
   | (?P<space>\s+)
   | (?P<other>.)
-    """,
+"""
+
+# MySQL/MariaDB read a backslash in a string literal as an escape ('it\'s'); SQLite
+# does not: there 'a\' is a complete literal and only '' escapes a quote.  The
+# guard must split a fragment exactly as the server will, or a crafted literal
+# hides SQL from it.
+_TOKEN_BACKSLASH = re.compile(
+    r"""
+    (?P<squote>'(?:[^'\\]|\\.|'')*')
+  | (?P<dquote>"(?:[^"\\]|\\.|"")*")"""
+    + _COMMON,
+    re.VERBOSE | re.DOTALL,
+)
+_TOKEN_STANDARD = re.compile(
+    r"""
+    (?P<squote>'(?:[^']|'')*')
+  | (?P<dquote>"(?:[^"]|"")*")"""
+    + _COMMON,
     re.VERBOSE | re.DOTALL,
 )
 
@@ -41,9 +55,11 @@ class Token:
     text: str
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, *, backslash_escapes: bool = True) -> list[Token]:
+    """Split ``text`` into tokens as the dialect does (``backslash_escapes``: MySQL's string literals)."""
+    pattern = _TOKEN_BACKSLASH if backslash_escapes else _TOKEN_STANDARD
     tokens = []
-    for m in _TOKEN.finditer(text):
+    for m in pattern.finditer(text):
         kind = m.lastgroup or "other"
         tokens.append(Token(kind, m.group(0)))
     return tokens
@@ -57,7 +73,7 @@ class BadFragment(QueryError, ValueError):
     """A fragment that is not one SQL expression (it could change the statement around it)."""
 
 
-def check_fragment(text: str, tokens: list[Token] | None = None) -> None:
+def check_fragment(text: str, tokens: list[Token] | None = None, *, backslash_escapes: bool = True) -> None:
     """Refuse what would let a fragment reach outside its parentheses.
 
     A fragment is spliced into a statement as ``(fragment)``: unterminated
@@ -65,7 +81,7 @@ def check_fragment(text: str, tokens: list[Token] | None = None) -> None:
     ``/* */``) outside string literals could end it early or hide the rest of
     the statement, so they are errors.
     """
-    toks = tokenize(text) if tokens is None else tokens
+    toks = tokenize(text, backslash_escapes=backslash_escapes) if tokens is None else tokens
     depth = 0
     for i, tok in enumerate(toks):
         if tok.kind != "other":
@@ -94,6 +110,7 @@ def rewrite(
     percent: bool = False,
     special: Callable[[list[Token], int], tuple[str, int] | None] | None = None,
     real_division: bool = False,
+    backslash_escapes: bool = True,
 ) -> str:
     """Rewrite attribute names in ``text`` via ``resolve(name) -> sql | None``.
 
@@ -101,9 +118,13 @@ def rewrite(
     ``(replacement, next_index)`` (used to rewrite ``count(*)`` in aggregations).
     ``real_division``: write ``a / b`` as ``a * 1.0 / b`` (for SQLite, whose
     ``/`` truncates integers, where MySQL's does not).
+    ``backslash_escapes``: string literals follow MySQL's backslash escapes.
+    An identifier standing where SQL wants a keyword (an interval unit, a
+    ``CAST ... AS`` type, ...) is left alone even if an attribute has its name.
     """
-    tokens = tokenize(text)
+    tokens = tokenize(text, backslash_escapes=backslash_escapes)
     check_fragment(text, tokens)
+    keywords = keyword_positions(tokens)
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -124,7 +145,7 @@ def rewrite(
             nxt = _next_significant(tokens, i)
             is_function = nxt is not None and nxt.text == "(" and tok.kind == "ident"
             qualified = prev is not None and prev.text == "."
-            target = None if (is_function or qualified) else resolve(name)
+            target = None if (is_function or qualified or i in keywords) else resolve(name)
             out.append(target if target is not None else tok.text)
         elif real_division and tok.kind == "other" and tok.text == "/":
             out.append("* 1.0 /")
@@ -151,9 +172,102 @@ def fragment(
             percent=backend.placeholder == "%s",
             special=special,
             real_division=backend.int_division,
+            backslash_escapes=backend.backslash_escapes,
         )
     except (UnterminatedString, BadFragment) as exc:
         raise QueryError(str(exc)) from None
+
+
+# Units after INTERVAL n (MySQL/MariaDB), also the first argument of EXTRACT,
+# TIMESTAMPDIFF and TIMESTAMPADD.
+INTERVAL_UNITS = frozenset(
+    """microsecond second minute hour day week month quarter year second_microsecond
+    minute_microsecond minute_second hour_microsecond hour_second hour_minute day_microsecond
+    day_second day_minute day_hour year_month""".split()
+)
+# Words that introduce a type or a keyword argument: the next word is not an attribute.
+_TYPE_AFTER = frozenset({"as", "using", "collate", "separator"})
+_UNIT_FUNCTIONS = frozenset({"extract", "timestampdiff", "timestampadd", "get_format"})
+_TYPED_LITERALS = frozenset({"date", "time", "timestamp", "datetime"})
+_TRIM_WORDS = frozenset({"leading", "trailing", "both"})
+
+
+def keyword_positions(tokens: list[Token]) -> set[int]:
+    """Indexes of identifier tokens that stand where SQL expects a keyword.
+
+    - the unit of ``INTERVAL expr unit`` (``- interval 30 day``) and ``INTERVAL`` itself;
+    - the unit that opens ``EXTRACT(day FROM d)``, ``TIMESTAMPDIFF(day, a, b)``, ...;
+    - the type after ``AS`` / ``USING`` (``CAST(x AS unsigned integer)``, ``CONVERT(x USING utf8)``)
+      and the word after ``COLLATE``/``SEPARATOR``, up to the next comma or closing parenthesis;
+    - ``date``/``time``/``timestamp`` directly before a string literal (``date '2024-01-01'``);
+    - ``LEADING``/``TRAILING``/``BOTH`` opening ``TRIM(...)``.
+    """
+    sig = [(j, t) for j, t in significant(tokens, 0)]
+    out: set[int] = set()
+    for k, (j, tok) in enumerate(sig):
+        if tok.kind != "ident":
+            continue
+        word = tok.text.lower()
+        nxt = sig[k + 1][1] if k + 1 < len(sig) else None
+        prev = sig[k - 1][1] if k > 0 else None
+        if word == "interval" and nxt is not None:
+            unit = _interval_unit(sig, k + 1)
+            if unit is not None:
+                out.add(j)
+                out.add(unit)
+        elif word in _TYPE_AFTER and prev is not None:
+            depth = 0
+            for j2, t2 in sig[k + 1 :]:
+                if t2.text == "(":
+                    depth += 1
+                elif t2.text == ")":
+                    depth -= 1
+                    if depth < 0:
+                        break
+                elif t2.text == "," and depth == 0:
+                    break
+                elif t2.kind == "ident" and depth == 0:
+                    out.add(j2)
+                if word in ("collate", "separator"):
+                    break
+        elif word in _UNIT_FUNCTIONS and nxt is not None and nxt.text == "(" and k + 2 < len(sig):
+            j2, t2 = sig[k + 2]
+            if t2.kind == "ident" and t2.text.lower() in INTERVAL_UNITS | {"date", "time", "datetime", "timestamp"}:
+                after = sig[k + 3][1] if k + 3 < len(sig) else None
+                if after is not None and (after.text == "," or after.text.lower() == "from"):
+                    out.add(j2)
+        elif word in _TYPED_LITERALS and nxt is not None and nxt.kind == "squote":
+            out.add(j)
+        elif word == "trim" and nxt is not None and nxt.text == "(" and k + 2 < len(sig):
+            j2, t2 = sig[k + 2]
+            if t2.kind == "ident" and t2.text.lower() in _TRIM_WORDS:
+                out.add(j2)
+    return out
+
+
+def _interval_unit(sig: list[tuple[int, Token]], k: int) -> int | None:
+    """The token index of the unit of ``INTERVAL <expr> <unit>`` whose expression starts at ``sig[k]``."""
+    if k < len(sig) and sig[k][1].text in ("-", "+"):
+        k += 1
+    if k >= len(sig):
+        return None
+    tok = sig[k][1]
+    if tok.text == "(":
+        depth = 0
+        while k < len(sig):
+            if sig[k][1].text == "(":
+                depth += 1
+            elif sig[k][1].text == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+    elif tok.kind not in ("number", "squote", "dquote", "ident", "btick"):
+        return None
+    k += 1
+    if k < len(sig) and sig[k][1].kind == "ident" and sig[k][1].text.lower() in INTERVAL_UNITS:
+        return sig[k][0]
+    return None
 
 
 def _prev_significant(tokens: list[Token], i: int) -> Token | None:

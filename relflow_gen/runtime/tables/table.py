@@ -18,10 +18,18 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from relflow_gen.core.meta import FK, REQUIRED, SqlDefault, TableMeta
 from relflow_gen.core.types import quote
 from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
-from relflow_gen.runtime.errors import DuplicateError, InsertError, MissingParentError, QueryError, TierError
+from relflow_gen.runtime.errors import (
+    DatabaseError,
+    DuplicateError,
+    InsertError,
+    MissingParentError,
+    QueryError,
+    TierError,
+)
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import table_select
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
+from relflow_gen.runtime.tables.parents import missing_parents
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.engine.connection import Connection
@@ -71,34 +79,17 @@ class Table(Query[R], Generic[R, K, I]):
         return self._select is not self._base
 
     def describe(self) -> str:
-        """The table's definition in `.rf` syntax, rebuilt from the generated metadata."""
+        """The table's definition in `.rf` syntax, rebuilt from the generated metadata.
+
+        It holds the table comment, references, attributes with their
+        defaults and comments, indexes, and (for a master) its part tables as
+        nested blocks, so the text compiles back to the same table.
+        """
+        return "\n".join(_describe_block(self._meta, self._pipeline.meta.by_name, ""))
+
+    def _caption(self) -> str:
         m = self._meta
-        doc = f" {quote(m.doc)}" if m.doc else ""
-        lines = [f"{m.tier} {m.name.rsplit('.', 1)[-1]}{doc} {{"]
-        fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
-        key = set(m.primary_key)
-        emitted: set[int] = set()
-        divider = False
-        for a in m.attributes:
-            if not a.in_key and not divider:
-                lines.append("    ---")
-                divider = True
-                # secondary references whose attributes are all in the key come first
-                for i, fk in enumerate(m.foreign_keys):
-                    if not fk.in_key and all(c in key for c, _ in fk.attrs):
-                        emitted.add(i)
-                        lines.append("    " + _describe_fk(m, fk))
-            # a reference stands where its first attribute stands in the heading
-            for i, fk in enumerate(m.foreign_keys):
-                if i not in emitted and fk.in_key == a.in_key and any(c == a.name for c, _ in fk.attrs):
-                    emitted.add(i)
-                    lines.append("    " + _describe_fk(m, fk))
-            if a.name in fk_attrs:
-                continue
-            default = "" if a.default is REQUIRED else f" = {_describe_value(a.default)}"
-            lines.append(f"    {a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
-        lines.append("}")
-        return "\n".join(lines)
+        return f"{m.full_name}: {m.doc}" if m.doc else m.full_name
 
     # -- insert ------------------------------------------------------------------
     def _check_insert_allowed(self, allow_direct_insert: bool) -> None:
@@ -130,7 +121,14 @@ class Table(Query[R], Generic[R, K, I]):
             return 0
         columns, params = prepare_rows(self._meta, self._conn, batch, ignore_extra_fields=ignore_extra_fields)
         with self._conn.transaction():
-            write_rows(self._conn, self._meta, columns, params, skip_duplicates=skip_duplicates)
+            write_rows(
+                self._conn,
+                self._meta,
+                columns,
+                params,
+                skip_duplicates=skip_duplicates,
+                parents=self._pipeline.meta.by_name,
+            )
         return len(batch)
 
     def insert1(
@@ -287,6 +285,43 @@ class PartTable(Table[R, K, I]):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _describe_block(m: TableMeta, tables: Mapping[str, TableMeta], indent: str) -> list[str]:
+    doc = f" {quote(m.doc)}" if m.doc else ""
+    lines = [f"{indent}{m.tier} {m.name.rsplit('.', 1)[-1]}{doc} {{"]
+    inner = indent + "    "
+    fk_attrs = {c for fk in m.foreign_keys for c, _ in fk.attrs}
+    key = set(m.primary_key)
+    emitted: set[int] = set()
+    divider = False
+    for a in m.attributes:
+        if not a.in_key and not divider:
+            lines.append(inner + "---")
+            divider = True
+            # secondary references whose attributes are all in the key come first
+            for i, fk in enumerate(m.foreign_keys):
+                if not fk.in_key and all(c in key for c, _ in fk.attrs):
+                    emitted.add(i)
+                    lines.append(inner + _describe_fk(m, fk))
+        # a reference stands where its first attribute stands in the heading
+        for i, fk in enumerate(m.foreign_keys):
+            if i not in emitted and fk.in_key == a.in_key and any(c == a.name for c, _ in fk.attrs):
+                emitted.add(i)
+                lines.append(inner + _describe_fk(m, fk))
+        if a.name in fk_attrs:
+            continue
+        default = "" if a.default is REQUIRED else f" = {_describe_value(a.default)}"
+        lines.append(f"{inner}{a.name}{default}: {a.type.render()}" + (f"  # {a.comment}" if a.comment else ""))
+    for idx in m.indexes:
+        lines.append(f"{inner}{'unique ' if idx.unique else ''}index({', '.join(idx.attrs)})")
+    for part in m.parts:
+        part_meta = tables.get(part)
+        if part_meta is not None:
+            lines.append("")
+            lines += _describe_block(part_meta, tables, inner)
+    lines.append(indent + "}")
+    return lines
 
 
 def _describe_fk(meta: TableMeta, fk: FK) -> str:
@@ -469,8 +504,13 @@ def write_rows(
     params: Sequence[tuple[Any, ...]],
     *,
     skip_duplicates: bool,
+    parents: Mapping[str, TableMeta] | None = None,
 ) -> None:
-    """Execute the INSERT for prepared rows (inside the caller's transaction)."""
+    """Execute the INSERT for prepared rows (inside the caller's transaction).
+
+    ``parents`` (full name -> metadata) lets a foreign-key error name the
+    parent tables whose rows are missing and the values.
+    """
     backend = conn.backend
     ref = backend.table_ref(meta.schema, meta.sql_name)
     try:
@@ -478,7 +518,66 @@ def write_rows(
     except DuplicateError as exc:
         raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists: {exc}") from None
     except MissingParentError as exc:
-        parents = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
+        found = missing_parents(conn, meta, parents, columns, params) if parents is not None else None
+        if found is not None:
+            raise MissingParentError(f"{meta.full_name}: a referenced row does not exist: " + "; ".join(found)) from None
+        names = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
         raise MissingParentError(
-            f"{meta.full_name}: a referenced row does not exist in {parents}: {exc}"
+            f"{meta.full_name}: a referenced row does not exist in {names}: {exc}"
         ) from None
+    except DatabaseError as exc:
+        problem = _text_problem(conn, meta, columns, params, str(exc))
+        if problem is None:
+            raise
+        raise problem from None
+
+
+# Python codecs for MySQL character sets that cannot hold every character
+_CHARSET_CODECS = {
+    "latin1": "cp1252",  # MySQL's latin1 is Windows-1252
+    "ascii": "ascii",
+    "latin2": "iso8859_2",
+    "greek": "iso8859_7",
+    "hebrew": "iso8859_8",
+    "cp1250": "cp1250",
+    "cp1251": "cp1251",
+    "koi8r": "koi8_r",
+}
+
+
+def _fits(text: str, charset: str) -> bool:
+    if charset in ("utf8", "utf8mb3"):
+        return all(ord(ch) <= 0xFFFF for ch in text)  # no characters outside the BMP (emoji)
+    codec = _CHARSET_CODECS.get(charset)
+    if codec is None:
+        return True  # unknown: cannot tell which row
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_problem(
+    conn: Connection, meta: TableMeta, columns: Sequence[str], params: Sequence[tuple[Any, ...]], message: str
+) -> InsertError | None:
+    """An InsertError for text the column's character set cannot hold (a database made by another tool)."""
+    backend = conn.backend
+    column = backend.bad_text_column(message)
+    if column is None:
+        return None
+    try:
+        charset = backend.column_charset(conn.query, meta, column) or "unknown"
+    except DatabaseError:
+        charset = "unknown"
+    row: int | None = None
+    if column in columns:
+        i = list(columns).index(column)
+        row = next((r for r, p in enumerate(params) if isinstance(p[i], str) and not _fits(p[i], charset)), None)
+    return InsertError(
+        meta.full_name,
+        row,
+        column,
+        f"the text holds characters the column's character set {charset} cannot store "
+        "(the database was not created by relflow-gen; convert the column to utf8mb4 to store any text)",
+    )

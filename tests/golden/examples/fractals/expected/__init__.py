@@ -128,10 +128,12 @@ def connect(
     *,
     declare: bool = True,
     makers: Iterable[type[Maker[Any, Any]]] = (),
+    create: bool | None = None,
 ) -> FractalsPipeline:
     """Open the pipeline on a database: ``sqlite:///file.db`` or ``mysql://user@host:port/``.
 
     ``declare`` creates missing tables and lookup contents; ``makers`` registers
     make() implementations (subclasses of the generated ``<Table>Maker`` classes).
+    A missing SQLite file is created when ``create`` (default: ``declare``) is true.
     """
-    return FractalsPipeline(url, declare=declare, makers=makers)
+    return FractalsPipeline(url, declare=declare, makers=makers, create=create)
