@@ -7,8 +7,10 @@ import decimal
 import math
 import uuid
 import xml.dom.minidom
+from pathlib import Path
 
 import pytest
+from golden.cases import black_format
 
 from relflow_gen.compiler.frontend import compile_text
 from relflow_gen.compiler.ir import Project
@@ -21,8 +23,7 @@ from relflow_gen.emit.models import HEADER_MARKER, header_text, package_model
 from relflow_gen.emit.names import RESERVED, SUFFIXES, table_stems, unique
 from relflow_gen.emit.package import EmitOptions, emit
 from relflow_gen.emit.sql import ddl_statements
-from relflow_gen.emit.svg import dot_available, postprocess, render_svg
-from relflow_gen.runtime.diagram import to_dot, to_mermaid
+from relflow_gen.runtime.diagram import Diagram, DiagramError, dot_program, postprocess, render_svg, to_dot, to_mermaid
 
 LAB = """\
 schema lab "A lab"
@@ -276,7 +277,7 @@ def test_svg_postprocess_replaces_the_graphviz_comment() -> None:
     assert postprocess(raw, "H -- x") == '<?xml version="1.0"?>\n<!-- H - - x -->\n<svg/>\n'
 
 
-@pytest.mark.skipif(not dot_available(), reason="Graphviz dot is not installed")
+@pytest.mark.skipif(dot_program() is None, reason="Graphviz dot is not installed")
 def test_svg_is_deterministic_and_well_formed() -> None:
     dot = to_dot(schema_meta(project()), header_text("lab.rf"))
     first = render_svg(dot, header_text("lab.rf"))
@@ -286,17 +287,51 @@ def test_svg_is_deterministic_and_well_formed() -> None:
 
 
 def test_svg_is_skipped_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("relflow_gen.emit.svg.shutil.which", lambda name: None)
+    monkeypatch.setattr("relflow_gen.runtime.diagram.shutil.which", lambda name: None)
     assert render_svg("digraph {}", "H") is None
+
+
+def test_the_build_writes_no_svg() -> None:
+    assert not any(path.endswith(".svg") for path in emit(project(), EmitOptions("lab_pipeline", "lab.rf")))
+
+
+@pytest.mark.skipif(dot_program() is None, reason="Graphviz dot is not installed")
+def test_diagram_object_draws_an_svg_and_saves_every_format(tmp_path: Path) -> None:
+    diagram = Diagram(schema_meta(project()))
+    svg = diagram._repr_svg_()
+    assert svg is not None and "<svg" in svg and ">Recording</text>" in svg
+    xml.dom.minidom.parseString(svg.encode("utf-8"))
+    assert diagram.save(tmp_path / "lab.svg").read_text(encoding="utf-8") == svg
+    assert diagram.save(tmp_path / "lab.dot").read_text(encoding="utf-8") == diagram.dot
+    assert diagram.save(tmp_path / "lab.mmd").read_text(encoding="utf-8") == diagram.mermaid
+    with pytest.raises(DiagramError, match="unknown diagram format `.png`"):
+        diagram.save(tmp_path / "lab.png")
+
+
+def test_diagram_object_falls_back_to_mermaid_without_graphviz(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("relflow_gen.runtime.diagram.shutil.which", lambda name: None)
+    diagram = Diagram(schema_meta(project()))
+    assert diagram._repr_svg_() is None
+    markdown = diagram._repr_markdown_()
+    assert markdown.startswith("```mermaid\n%% diagram of the lab pipeline\nflowchart TB\n") and markdown.endswith("```\n")
+    with pytest.raises(DiagramError, match="Graphviz `dot` is not installed"):
+        diagram.save(tmp_path / "lab.svg")
+    assert not (tmp_path / "lab.svg").exists()
+
+
+def test_a_failing_dot_is_a_diagram_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("relflow_gen.runtime.diagram.shutil.which", lambda name: "/bin/false")
+    with pytest.raises(DiagramError, match="failed"):
+        render_svg("digraph {}", "H")
 
 
 # ------------------------------------------------------------------------ layout
 
 
 def _black_stable(code: str) -> bool:
-    from relflow_gen.emit.package import format_python
-
-    return format_python(code + "\n") == code + "\n"
+    return black_format(code + "\n") == code + "\n"
 
 
 LONG = "x" * 30

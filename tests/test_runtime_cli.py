@@ -7,6 +7,7 @@ Every test runs on SQLite and on the throwaway MariaDB (``db_url``).
 from __future__ import annotations
 
 import argparse
+import shutil
 import textwrap
 import uuid
 from pathlib import Path
@@ -189,6 +190,25 @@ def test_status_without_makers_and_diagram(cli: Setup, capsys: pytest.CaptureFix
     assert "no maker registered: lab.Recording, lab.Summary" in capsys.readouterr().err
     assert main(cli.cls, ["diagram"], prog="lab") == 0
     assert "flowchart" in capsys.readouterr().out
+
+
+def test_diagram_command_writes_every_format(
+    cli: Setup, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(cli.cls, ["diagram", "--format", "dot", "-o", str(tmp_path / "lab.dot")], prog="lab") == 0
+    assert (tmp_path / "lab.dot").read_text(encoding="utf-8").startswith("// diagram of the lab pipeline\ndigraph")
+    if shutil.which("dot") is not None:
+        capsys.readouterr()
+        assert main(cli.cls, ["diagram", "--svg", "-o", str(tmp_path / "lab.svg")], prog="lab") == 0
+        assert f"wrote {tmp_path / 'lab.svg'}" in capsys.readouterr().out
+        assert "<svg" in (tmp_path / "lab.svg").read_text(encoding="utf-8")
+    monkeypatch.setattr("relflow_gen.runtime.diagram.shutil.which", lambda name: None)
+    capsys.readouterr()
+    assert main(cli.cls, ["diagram", "--svg"], prog="lab") == 0  # no Graphviz: the Mermaid text, and why
+    out = capsys.readouterr()
+    assert out.out.startswith("%% diagram of the lab pipeline\nflowchart TB") and "not installed" in out.err
+    assert main(cli.cls, ["diagram", "--svg", "-o", str(tmp_path / "none.svg")], prog="lab") == 1
+    assert "none.svg not written" in capsys.readouterr().err and not (tmp_path / "none.svg").exists()
 
 
 def test_relflow_gen_run_builds_the_pipeline_from_an_rf_file(

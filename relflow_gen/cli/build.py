@@ -2,7 +2,9 @@
 
 ``build`` compiles the root `.rf` file (and its imports), emits the package
 and writes it (or, with ``--check``, compares it with what is on disk and
-prints a unified diff).  ``stubs`` writes make() scaffolds that do not exist
+prints a unified diff).  The output depends on the schema and relflow-gen's
+version only: no external program runs, so no SVG is written (the pipeline
+draws one on demand: ``python -m PKG diagram --svg``).  ``stubs`` writes make() scaffolds that do not exist
 yet.  Exit codes: 0 success / up to date, 1 diagnostics or differences,
 2 configuration or usage errors.
 """
@@ -19,13 +21,9 @@ from relflow_gen.compiler.diagnostics import render_all
 from relflow_gen.compiler.frontend import compile_file, read_file
 from relflow_gen.compiler.ir import Project
 from relflow_gen.core.errors import ExitCode, UsageError
-from relflow_gen.emit.models import header_text
 from relflow_gen.emit.package import EmitError, EmitOptions, default_package_name, emit
 from relflow_gen.emit.stubs import stub_files
-from relflow_gen.emit.svg import render_svg
 from relflow_gen.emit.write import ForeignFileError, apply, create_new, diff, plan, summary
-
-SVG = "diagram.svg"
 
 
 @dataclass(frozen=True)
@@ -39,12 +37,12 @@ class Generated:
     warnings: str
 
 
-def generate(root: Path, schema: str, package: str | None = None, *, svg: bool = False) -> Generated:
+def generate(root: Path, schema: str, package: str | None = None, *, source_positions: bool = False) -> Generated:
     """Compile ``schema`` (a path relative to ``root``) and emit its package.
 
     Sources are read relative to ``root`` and named by root-relative paths, so
-    nothing in the output depends on the working directory.  With ``svg``,
-    ``diagram.svg`` is drawn when Graphviz is installed.
+    nothing in the output depends on the working directory.  With
+    ``source_positions``, ``schema.json`` keeps the source span of every element.
     """
     comp = compile_file(schema, reader=lambda p: read_file(str(root / p)))
     rendered = render_all(comp.diagnostics, comp.sources) if comp.diagnostics else ""
@@ -53,13 +51,9 @@ def generate(root: Path, schema: str, package: str | None = None, *, svg: bool =
     project = comp.project
     name = package or default_package_name(project)
     try:
-        files = emit(project, EmitOptions(package=name, source=schema))
+        files = emit(project, EmitOptions(package=name, source=schema, source_positions=source_positions))
     except EmitError as exc:
         return Generated(project, name, {}, f"error: {exc}", rendered)
-    if svg:
-        drawn = render_svg(files["diagram.dot"], header_text(schema))
-        if drawn is not None:
-            files = dict(sorted({**files, SVG: drawn}.items()))
     return Generated(project, name, files, "", rendered)
 
 
@@ -73,7 +67,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff if the package is stale")
     p.add_argument("--stubs", action="store_true", help="also write make() scaffolds that do not exist yet")
-    p.add_argument("--no-svg", dest="svg", action="store_false", default=None, help="do not draw diagram.svg")
+    p.add_argument(
+        "--source-positions",
+        dest="source_positions",
+        action="store_true",
+        default=None,
+        help="keep the source position of every element in schema.json (default: left out)",
+    )
+    p.add_argument(
+        "--no-svg",
+        dest="svg",
+        action="store_false",
+        default=None,
+        help="accepted for old scripts; does nothing (build never writes an SVG: `python -m PKG diagram --svg`)",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -82,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write a make() scaffold for every imported/computed table whose module does not exist yet.",
     )
     _common(p)
-    p.set_defaults(func=cmd_stubs, svg=None)
+    p.set_defaults(func=cmd_stubs, svg=None, source_positions=None)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -101,13 +108,14 @@ def _config(args: argparse.Namespace) -> BuildConfig:
             package=args.package,
             makers=args.makers,
             svg=args.svg,
+            source_positions=args.source_positions,
             config=args.config,
         )
     )
 
 
-def _generate(cfg: BuildConfig, *, svg: bool) -> Generated | None:
-    gen = generate(cfg.root, cfg.schema, cfg.package, svg=svg)
+def _generate(cfg: BuildConfig) -> Generated | None:
+    gen = generate(cfg.root, cfg.schema, cfg.package, source_positions=cfg.source_positions)
     if gen.warnings:
         print(gen.warnings, file=sys.stderr)
     if gen.problems:
@@ -119,14 +127,12 @@ def _generate(cfg: BuildConfig, *, svg: bool) -> Generated | None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    gen = _generate(cfg, svg=cfg.svg)
+    gen = _generate(cfg)
     if gen is None:
         return ExitCode.DIAGNOSTICS
     out_dir = cfg.package_dir(gen.package)
-    # Without Graphviz an existing diagram.svg is left alone (neither compared nor removed).
-    keep = {SVG} if cfg.svg and SVG not in gen.files else set()
     try:
-        changes = plan(gen.files, out_dir, keep=keep)
+        changes = plan(gen.files, out_dir)
     except ForeignFileError as exc:
         raise UsageError(str(exc)) from None
     shown = _display(cfg, out_dir)
@@ -149,7 +155,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_stubs(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    gen = _generate(cfg, svg=False)
+    gen = _generate(cfg)
     if gen is None:
         return ExitCode.DIAGNOSTICS
     return _write_stubs(cfg, gen)

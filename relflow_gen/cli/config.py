@@ -7,7 +7,8 @@
     output = "src"                # directory that holds the package directory
     package = "lab_pipeline"      # default: <schema name>_pipeline
     makers = "src/lab_makers"     # where `relflow-gen stubs` writes make() scaffolds
-    svg = true                    # draw diagram.svg when Graphviz `dot` is installed
+    source_positions = false      # keep source positions in schema.json
+    svg = true                    # accepted for old configurations; does nothing
 
 The *project root* is the directory of the nearest ``pyproject.toml`` at or
 above the working directory (or of ``--config``); without one it is the
@@ -35,7 +36,7 @@ from relflow_gen.core.errors import UsageError
 TABLE = "relflow-gen"
 
 #: The keys of ``[tool.relflow-gen]`` and their types.
-KEYS: dict[str, type] = {"schema": str, "output": str, "package": str, "makers": str, "svg": bool}
+KEYS: dict[str, type] = {"schema": str, "output": str, "package": str, "makers": str, "svg": bool, "source_positions": bool}
 
 
 class ConfigError(UsageError):
@@ -51,6 +52,7 @@ class Overrides:
     package: str | None = None
     makers: str | None = None
     svg: bool | None = None
+    source_positions: bool | None = None
     config: str | None = None
 
 
@@ -63,8 +65,9 @@ class BuildConfig:
     output: str
     package: str | None
     makers: str | None
-    svg: bool
+    svg: bool  # no effect since build stopped drawing diagram.svg; kept so old configurations load
     config_file: Path | None
+    source_positions: bool = False
 
     def path(self, rel: str) -> Path:
         """An absolute path for a root-relative one."""
@@ -142,6 +145,8 @@ def resolve(overrides: Overrides, cwd: Path | None = None) -> BuildConfig:
         )
     svg_value = table.get("svg", True)
     svg = overrides.svg if overrides.svg is not None else bool(svg_value)
+    positions_value = table.get("source_positions", False)
+    positions = overrides.source_positions if overrides.source_positions is not None else bool(positions_value)
     package = overrides.package if overrides.package is not None else _str_or_none(table.get("package"))
     if package is not None:
         check_package_name(package)
@@ -153,6 +158,7 @@ def resolve(overrides: Overrides, cwd: Path | None = None) -> BuildConfig:
         makers=from_flag(overrides.makers) or from_file("makers"),
         svg=svg,
         config_file=pyproject,
+        source_positions=positions,
     )
 
 

@@ -63,7 +63,7 @@ class Value:
     kind: ValueKind
     value: str | int | float | bool | None
     text: str
-    span: Span
+    span: Span = field(default_factory=Span.none)  # schema.json leaves spans out unless asked
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,17 @@
 
 :func:`emit` is pure: it returns ``{relative path: text}`` and touches nothing.
 Writing (atomically, removing stale generated files, or comparing for
-``--check``) is :mod:`relflow_gen.emit.write`; the SVG diagram, which needs the
-external ``dot`` program, is :mod:`relflow_gen.emit.svg`.
+``--check``) is :mod:`relflow_gen.emit.write`.  No SVG is emitted: its bytes
+would depend on the Graphviz installed (see docs/architecture.md); the
+pipeline draws one on demand (``python -m PKG diagram --svg``).
 
 Stages: :func:`relflow_gen.compiler.metadata.schema_meta` gives the runtime metadata;
 :func:`relflow_gen.emit.models.package_model` makes every naming and typing
-decision; the Jinja templates in ``templates/`` print the model; black
-formats the Python with fixed settings (never a user's configuration).
+decision, and lays out long expressions the way black does
+(:mod:`relflow_gen.emit.layout`); the Jinja templates in ``templates/`` print
+the model.  The output is already in black's style (line length
+:data:`LINE_LENGTH`), so black does not run at build time; the golden tests
+prove that black leaves every generated file unchanged.
 """
 
 from __future__ import annotations
@@ -16,10 +20,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-import black
 import jinja2
-from black.mode import TargetVersion
 
 from relflow_gen.compiler.ir import Project, to_data
 from relflow_gen.compiler.metadata import schema_meta
@@ -29,9 +32,11 @@ from relflow_gen.emit.models import NamingError, PackageModel, header_text, pack
 from relflow_gen.emit.sql import DIALECTS, ddl_text
 from relflow_gen.runtime.diagram import to_dot, to_mermaid
 
-#: black's settings for generated code; fixed so that output never depends on the user's setup.
+#: The line length of generated code (black's ``--line-length``; black itself does not run).
 LINE_LENGTH = 100
-BLACK_MODE = black.Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311})
+
+#: Keys of ``schema.json`` that hold source positions (left out unless asked for).
+SPAN_KEYS = frozenset({"span", "name_span"})
 
 #: Python modules of the package and the template each comes from.
 PYTHON_FILES: tuple[tuple[str, str], ...] = (
@@ -52,11 +57,14 @@ class EmitOptions:
 
     ``source`` is the path of the root `.rf` file written into every header,
     relative to the project root (the directory of the ``pyproject.toml`` that
-    configures the build, or the working directory).
+    configures the build, or the working directory).  ``source_positions``
+    keeps the source span of every element in ``schema.json`` (off by
+    default: nothing at run time reads them, and they are most of its size).
     """
 
     package: str
     source: str
+    source_positions: bool = False
 
 
 def emit(project: Project, options: EmitOptions) -> dict[str, str]:
@@ -68,7 +76,7 @@ def emit(project: Project, options: EmitOptions) -> dict[str, str]:
         raise EmitError(str(exc)) from None
     header = model.header
     files = {path: render_python(template, model) for path, template in PYTHON_FILES}
-    files["schema.json"] = schema_json(project, header)
+    files["schema.json"] = schema_json(project, header, positions=options.source_positions)
     for dialect in DIALECTS:
         files[f"sql/{dialect}.sql"] = ddl_text(meta, dialect, header)
     files["diagram.dot"] = to_dot(meta, header)
@@ -81,13 +89,25 @@ def default_package_name(project: Project) -> str:
     return f"{project.root}_pipeline"
 
 
-def schema_json(project: Project, header: str) -> str:
+def schema_json(project: Project, header: str, *, positions: bool = False) -> str:
     """``schema.json``: the IR (:func:`relflow_gen.compiler.ir.to_json`'s layout) with a ``_generated`` header key.
 
-    :func:`relflow_gen.compiler.ir.from_json` reads it back (unknown keys are ignored).
+    Without ``positions`` the source spans are left out.
+    :func:`relflow_gen.compiler.ir.from_json` reads it back (unknown keys are
+    ignored; a missing span is :meth:`relflow_gen.compiler.ir.Span.none`).
     """
-    data = {"_generated": header, **to_data(project)}
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    data = to_data(project)
+    if not positions:
+        data = without_spans(data)
+    return json.dumps({"_generated": header, **data}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def without_spans(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: without_spans(v) for k, v in data.items() if k not in SPAN_KEYS}
+    if isinstance(data, list):
+        return [without_spans(v) for v in data]
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -108,12 +128,7 @@ def render(template: str, **context: object) -> str:
 
 
 def render_python(template: str, model: PackageModel) -> str:
-    return format_python(render(template, m=model))
+    return render(template, m=model)
 
 
-def format_python(source: str) -> str:
-    """``source`` formatted by black with :data:`BLACK_MODE`."""
-    return black.format_str(source, mode=BLACK_MODE)
-
-
-__all__ = ["EmitError", "EmitOptions", "emit", "default_package_name", "header_text", "format_python"]
+__all__ = ["EmitError", "EmitOptions", "emit", "default_package_name", "header_text"]

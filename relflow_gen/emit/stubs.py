@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from relflow_gen.compiler.ir import Project
 from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.emit.fields import Field
+from relflow_gen.emit.layout import Atom, block, prefixed, tup
 from relflow_gen.emit.models import NamingError, PackageModel, TableModel, package_model
 from relflow_gen.emit.names import module_name
-from relflow_gen.emit.package import EmitError, EmitOptions, environment, format_python
+from relflow_gen.emit.package import EmitError, EmitOptions, environment
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class MakersInit:
     package: str
     makers_package: str
     imports: tuple[tuple[str, str], ...]  # (module, class)
+
+    @property
+    def makers_block(self) -> str:
+        """``MAKERS = (...)`` as black writes it: one class per line, ``(A,)`` for one, ``()`` for none."""
+        return block(prefixed("MAKERS = ", tup([Atom(cls) for _, cls in self.imports], magic=True)))
 
 
 def stub_models(model: PackageModel) -> list[Stub]:
@@ -116,7 +122,7 @@ def stub_files(project: Project, options: EmitOptions, makers_package: str) -> d
         raise EmitError(str(exc)) from None
     env = environment()
     stubs = stub_models(model)
-    files = {f"{s.module}.py": format_python(env.get_template("stub.py.jinja").render(s=s)) for s in stubs}
+    files = {f"{s.module}.py": env.get_template("stub.py.jinja").render(s=s) for s in stubs}
     init = MakersInit(
         schema=model.schema,
         source=model.source,
@@ -124,5 +130,5 @@ def stub_files(project: Project, options: EmitOptions, makers_package: str) -> d
         makers_package=makers_package,
         imports=tuple((s.module, s.class_name) for s in stubs),
     )
-    files["__init__.py"] = format_python(env.get_template("makers_init.py.jinja").render(i=init))
+    files["__init__.py"] = env.get_template("makers_init.py.jinja").render(i=init)
     return dict(sorted(files.items()))

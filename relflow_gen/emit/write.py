@@ -27,7 +27,7 @@ from typing import Literal
 from relflow_gen.core.errors import UsageError
 from relflow_gen.emit.models import HEADER_MARKER
 
-#: How far into a file the header is looked for (the SVG has it after the XML declaration).
+#: How far into a file the header is looked for (an SVG of an old build has it after the XML declaration).
 HEADER_WINDOW = 512
 
 ChangeKind = Literal["create", "update", "delete"]
@@ -84,8 +84,7 @@ def plan(files: Mapping[str, str], out_dir: Path, *, keep: Collection[str] = ())
     """The changes that make ``out_dir`` hold exactly ``files`` (sorted by path).
 
     Generated files under ``out_dir`` that are not in ``files`` are deleted,
-    except those named in ``keep`` (e.g. ``diagram.svg`` when Graphviz is not
-    installed on this machine).
+    except those named in ``keep``.
     """
     changes: list[Change] = []
     for path in sorted(files):

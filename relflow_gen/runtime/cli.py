@@ -11,7 +11,7 @@ class (``relflow-gen run PACKAGE ...`` does the same).  Commands:
 ``errors``    list errors (``--traceback`` for the stacks)
 ``retry``     clear errors and populate again
 ``ignore``    mark keys not to be made (``--clear`` to undo)
-``diagram``   the path of the package's diagram (svg/dot) or the Mermaid text
+``diagram``   the Mermaid text, the dot source, or an SVG drawn by Graphviz (``--svg -o FILE``)
 ``diff``      the differences between the database and the schema (exit 1 if any)
 ``migrate``   print the SQL that makes the database match the schema, then apply it
 
@@ -41,7 +41,7 @@ from typing import Any
 from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
 from relflow_gen.runtime.commands import COMMANDS, add_populate_options
-from relflow_gen.runtime.diagram import to_mermaid
+from relflow_gen.runtime.diagram import NO_GRAPHVIZ, Diagram, dot_program
 from relflow_gen.runtime.evolve import commands as evolve_commands
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
@@ -115,13 +115,16 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
 
     evolve_commands.add_parsers(sub)
 
-    p = _command(sub, "diagram", "print the path of the diagram (svg, dot) or the Mermaid text")
-    p.add_argument(
-        "--format",
-        choices=("auto", "svg", "dot", "mermaid"),
-        default="auto",
-        help="auto (default): the svg, else the dot file, else the Mermaid text",
+    p = _command(
+        sub,
+        "diagram",
+        "the workflow diagram: Mermaid text, Graphviz dot, or an SVG drawn by Graphviz",
+        "Print or write the pipeline's diagram (no database needed). --svg draws it with "
+        "Graphviz; without Graphviz the Mermaid text is printed instead.",
     )
+    p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid", help="default: mermaid")
+    p.add_argument("--svg", dest="format", action="store_const", const="svg", help="same as --format svg")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the diagram to FILE instead of standard output")
     return parser
 
 
@@ -148,7 +151,7 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "diagram":
-        return _diagram(pipeline_cls, args.format)
+        return _diagram(pipeline_cls, args.format, args.output)
     if not args.db:
         print(f"{parser.prog}: error: give the database with --db URL (or set RELFLOW_DB_URL)", file=sys.stderr)
         return ExitCode.USAGE
@@ -293,19 +296,26 @@ def check_unique(makers: Sequence[type[Maker[Any, Any]]]) -> None:
 # ------------------------------------------------------------------ diagram
 
 
-def _diagram(pipeline_cls: type[Pipeline], fmt: str) -> int:
-    module = sys.modules.get(pipeline_cls.__module__)
-    folder = Path(module.__file__).parent if module is not None and module.__file__ else None
-    if folder is not None:
-        for kind, name in (("svg", "diagram.svg"), ("dot", "diagram.dot")):
-            if fmt in ("auto", kind) and (folder / name).is_file():
-                print(folder / name)
-                return ExitCode.OK
-        if fmt in ("auto", "mermaid") and (folder / "diagram.mmd").is_file():
-            print((folder / "diagram.mmd").read_text(encoding="utf-8"), end="")
-            return ExitCode.OK
-    if fmt in ("svg", "dot"):
-        print(f"error: the package has no diagram.{fmt} (run relflow-gen build)", file=sys.stderr)
+def _diagram(pipeline_cls: type[Pipeline], fmt: str, output: str | None) -> int:
+    diagram = Diagram(pipeline_cls.meta)
+    if fmt == "svg" and dot_program() is None:
+        if output is not None:
+            print(f"error: {NO_GRAPHVIZ}; {output} not written (`--format mermaid -o FILE.mmd` works)", file=sys.stderr)
+            return ExitCode.FAILURES
+        print(f"note: {NO_GRAPHVIZ}; printing the Mermaid text instead (https://mermaid.live draws it)", file=sys.stderr)
+        fmt = "mermaid"
+    try:
+        text = diagram.svg() if fmt == "svg" else diagram.dot if fmt == "dot" else diagram.mermaid
+    except RelflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILURES
-    print(to_mermaid(pipeline_cls.meta, f"diagram of {pipeline_cls.meta.name}"), end="\n")
+    if output is None:
+        sys.stdout.write(text)
+        return ExitCode.OK
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc}", file=sys.stderr)
+        return ExitCode.FAILURES
+    print(f"wrote {output}")
     return ExitCode.OK

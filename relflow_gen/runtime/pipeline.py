@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.backends.base import ConnectionParams
+from relflow_gen.runtime.diagram import Diagram
 from relflow_gen.runtime.engine.connection import Connection
 from relflow_gen.runtime.errors import QueryError
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
@@ -72,6 +73,10 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.meta.name} on {self.connection.url}>"
+
+    def diagram(self) -> Diagram:
+        """The workflow diagram: an SVG drawn by Graphviz in a notebook (Mermaid without it); ``.save(path)``."""
+        return Diagram(self.meta)
 
     # -- tables --------------------------------------------------------------
     def table(self, full_name: str) -> Table[Any, Any, Any]:

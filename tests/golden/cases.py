@@ -23,14 +23,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import black
+from black.mode import TargetVersion
+
 from relflow_gen.cli.build import Generated, generate
-from relflow_gen.emit.package import EmitOptions
+from relflow_gen.emit.package import LINE_LENGTH, EmitOptions
 from relflow_gen.emit.stubs import stub_files
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
 EXAMPLES = REPO / "examples"
 MYPY_CACHE = Path(tempfile.gettempdir()) / "relflow-gen-test-mypy-cache"
+
+#: black's settings for generated code. The build does not run black; the tests prove its output is black's.
+BLACK_MODE = black.Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311})
 
 _IMPORT = re.compile(r'^\s*import\s+"([^"]+)"', re.MULTILINE)
 
@@ -139,3 +145,8 @@ def run_mypy(paths: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         *paths,
     ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def black_format(source: str) -> str:
+    """``source`` as black formats it with :data:`BLACK_MODE`."""
+    return black.format_str(source, mode=BLACK_MODE)
