@@ -7,8 +7,9 @@ tables (some with parts), imported tables keyed by a manual table, chains of
 computed tables (some with parts), secondary and renamed references; parts
 count as tables.  For every size the script prints the median wall time of the
 whole ``relflow-gen build`` command (in-process: configuration, front end,
-emitter, black, writing), of its stages, and of drawing ``diagram.svg`` with
-Graphviz (a separate column: it is an external program and optional).
+emitter, writing), of ``relflow-gen check`` on the same schema (configuration
+and front end: the floor a build is measured against), of ``build --check``
+and of the stages; ``ratio`` is build / check (target: at most 2).
 
 This is a script, not a test: numbers depend on the machine and on what else runs on it.
 """
@@ -28,9 +29,7 @@ from pathlib import Path
 
 from relflow_gen.cli.main import main
 from relflow_gen.compiler.frontend import compile_file, read_file
-from relflow_gen.emit.models import header_text
 from relflow_gen.emit.package import EmitOptions, emit
-from relflow_gen.emit.svg import dot_available, render_svg
 from relflow_gen.emit.write import apply, plan
 
 
@@ -123,9 +122,14 @@ def bench(n_tables: int, repeat: int, keep: Path | None) -> dict[str, float | in
             code = main(["build", "--config", str(work / "pyproject.toml")])
         assert code == 0
 
-    def cli_check() -> None:
+    def cli_build_check() -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             code = main(["build", "--check", "--config", str(work / "pyproject.toml")])
+        assert code == 0
+
+    def cli_check() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(["check", str(work / "synth.rf")])
         assert code == 0
 
     result: dict[str, float | int] = {
@@ -135,11 +139,11 @@ def bench(n_tables: int, repeat: int, keep: Path | None) -> dict[str, float | in
         "compile": median_time(lambda: compile_file("synth.rf", reader), repeat),
         "emit": median_time(lambda: emit(project, options), repeat),
         "write": median_time(fresh_write, repeat),
-        "build": median_time(cli_build, repeat),
         "check": median_time(cli_check, repeat),
+        "build": median_time(cli_build, repeat),
+        "b_check": median_time(cli_build_check, repeat),
     }
-    if dot_available():
-        result["svg"] = median_time(lambda: render_svg(files["diagram.dot"], header_text("synth.rf")), 1)
+    result["ratio"] = result["build"] / result["check"]
     return result
 
 
@@ -149,14 +153,17 @@ def main_(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated projects under this directory")
     args = parser.parse_args(argv)
-    columns = ["tables", "rf_lines", "py_lines", "compile", "emit", "write", "build", "check", "svg"]
+    columns = ["tables", "rf_lines", "py_lines", "compile", "emit", "write", "check", "build", "b_check", "ratio"]
     print(" ".join(f"{c:>9s}" for c in columns))
     for size in (int(s) for s in args.sizes.split(",")):
         r = bench(size, args.repeat, args.keep)
-        cells = [f"{r[c]:9d}" if isinstance(r.get(c), int) else f"{r[c]:8.2f}s" if c in r else f"{'-':>9s}" for c in columns]
+        cells = [
+            f"{r[c]:9d}" if isinstance(r[c], int) else f"{r[c]:8.2f}x" if c == "ratio" else f"{r[c]:8.3f}s"
+            for c in columns
+        ]
         print(" ".join(cells), flush=True)
-    print("build = the whole `relflow-gen build` (front end + emit + black + write, svg off);", file=sys.stderr)
-    print("svg = Graphviz dot drawing diagram.svg (added to build when dot is installed).", file=sys.stderr)
+    print("check = `relflow-gen check` (front end); build = `relflow-gen build` (front end + emit + write);", file=sys.stderr)
+    print("b_check = `relflow-gen build --check`; ratio = build / check.", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -109,8 +109,10 @@ def _content_row(table: Table, row: ContentRow) -> tuple[object, ...]:
     return tuple(out)
 
 
-def table_meta(table: Table, project: Project) -> TableMeta:
-    by_name = {t.full_name: t for t in project.tables()}
+def table_meta(table: Table, project: Project, by_name: dict[str, Table] | None = None) -> TableMeta:
+    """``by_name`` (every table of ``project`` by full name) is computed when not given."""
+    if by_name is None:
+        by_name = {t.full_name: t for t in project.tables()}
     schema = table.schema
     return TableMeta(
         schema=schema,
@@ -142,10 +144,11 @@ def table_meta(table: Table, project: Project) -> TableMeta:
 def schema_meta(project: Project) -> SchemaMeta:
     """Runtime metadata of a validated project (all schemas, topological order)."""
     root = project.root_schema
+    by_name = {t.full_name: t for t in project.tables()}
     return SchemaMeta(
         name=root.name,
         schemas=tuple(s.name for s in project.schemas),
-        tables=tuple(table_meta(t, project) for t in topological_tables(project)),
+        tables=tuple(table_meta(t, project, by_name) for t in topological_tables(project)),
         doc=root.doc,
         source=root.file,
     )

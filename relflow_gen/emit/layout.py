@@ -1,11 +1,10 @@
 """Line layout of generated Python expressions, the way black lays them out.
 
-The emitter always runs black on the generated modules; black's result is the
-output.  Black formats a module in one pass when its input is already
-formatted and in two passes otherwise, and the large metadata literals of a
-500-table schema made the second pass cost seconds.  So the view-model lays
-out the big literals itself, following black's rules for the shapes it
-produces (calls, tuples, keyword arguments, no comments):
+The emitter does not run black: it writes code that is already in black's
+style, and the golden tests prove that black leaves every generated file
+unchanged.  The view-model lays out the big literals with this module,
+following black's rules for the shapes it produces (calls, tuples, keyword
+arguments, no comments):
 
 - an expression that fits on its line stays on one line, unless a *magic
   trailing comma* inside it forces it open;
@@ -14,8 +13,9 @@ produces (calls, tuples, keyword arguments, no comments):
   otherwise every item gets its own line with a trailing comma, each item laid
   out by the same rules.
 
-Where this differs from black in some corner, black's second pass corrects
-it: the output is black's in every case, only the time differs.
+A shape black would lay out differently is a bug caught by the golden tests
+and by the unit tests that compare this layout with black's
+(``tests/test_emit_units.py``).
 """
 
 from __future__ import annotations
@@ -139,37 +139,69 @@ def has_magic(node: Node) -> bool:
 
 
 def body(node: Group) -> str:
-    text = ", ".join(flat(i) for i in node.items)
-    if _one_tuple(node) or _magic(node):
-        text += ","
-    return text
+    return _Printer().body(node)
 
 
 def flat(node: Node) -> str:
     """The expression on one line."""
-    if isinstance(node, Atom):
-        return node.text
-    return node.head + body(node) + node.close
+    return _Printer().flat(node)
+
+
+class _Printer:
+    """Lays out one statement; remembers each node's one-line text and magic comma (by identity)."""
+
+    def __init__(self) -> None:
+        self._flat: dict[int, str] = {}
+        self._magic: dict[int, bool] = {}
+
+    def flat(self, node: Node) -> str:
+        if isinstance(node, Atom):
+            return node.text
+        key = id(node)
+        text = self._flat.get(key)
+        if text is None:
+            text = self._flat[key] = node.head + self.body(node) + node.close
+        return text
+
+    def body(self, node: Group) -> str:
+        text = ", ".join([self.flat(i) for i in node.items])
+        if _magic(node) or _one_tuple(node):
+            text += ","
+        return text
+
+    def has_magic(self, node: Node) -> bool:
+        if isinstance(node, Atom):
+            return False
+        key = id(node)
+        found = self._magic.get(key)
+        if found is None:
+            found = self._magic[key] = _magic(node) or any([self.has_magic(i) for i in node.items])
+        return found
+
+    def layout(self, node: Node, indent: int, suffix: str, width: int) -> list[str]:
+        pad = " " * indent
+        if isinstance(node, Atom):
+            return [pad + node.text + suffix]
+        magic = self.has_magic(node)
+        if not magic and indent + len(self.flat(node)) + len(suffix) <= width:
+            return [pad + self.flat(node) + suffix]
+        inner = indent + INDENT
+        if not magic:
+            one_line = ", ".join([self.flat(i) for i in node.items]) + ("," if _one_tuple(node) else "")
+            if inner + len(one_line) <= width:
+                return [pad + node.head, " " * inner + one_line, pad + node.close + suffix]
+        lines = [pad + node.head]
+        for item in node.items:
+            lines.extend(self.layout(item, inner, ",", width))
+        lines.append(pad + node.close + suffix)
+        return lines
 
 
 def layout(node: Node, indent: int, suffix: str = "", width: int = 100) -> list[str]:
     """The lines of ``node`` at ``indent`` spaces, ``suffix`` (``,`` or ``""``) after it."""
-    pad = " " * indent
-    if isinstance(node, Atom):
-        return [pad + node.text + suffix]
-    if not has_magic(node) and indent + len(flat(node)) + len(suffix) <= width:
-        return [pad + flat(node) + suffix]
-    inner = indent + INDENT
-    one_line = ", ".join(flat(i) for i in node.items) + ("," if _one_tuple(node) else "")
-    if not has_magic(node) and inner + len(one_line) <= width:
-        return [pad + node.head, " " * inner + one_line, pad + node.close + suffix]
-    lines = [pad + node.head]
-    for item in node.items:
-        lines.extend(layout(item, inner, ",", width))
-    lines.append(pad + node.close + suffix)
-    return lines
+    return _Printer().layout(node, indent, suffix, width)
 
 
 def block(node: Node, indent: int = 0, suffix: str = "", width: int = 100) -> str:
     """``node`` laid out as a statement (no trailing newline), ``suffix`` (e.g. ``:``) at its end."""
-    return "\n".join(layout(node, indent, suffix, width))
+    return "\n".join(_Printer().layout(node, indent, suffix, width))

@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import decimal
 import math
+import re
 import uuid
 from collections.abc import Iterable
 
@@ -50,12 +51,18 @@ class Imports:
         return out
 
 
+#: Text that needs no escaping in a double-quoted literal.
+_PLAIN = re.compile("[^\\\\\"\\x00-\\x1f\\x7f\\ud800-\\udfff]*\\Z")
+
+
 def py_str(text: str) -> str:
     """A Python string literal, quoted the way black quotes it.
 
     Double quotes, unless single quotes need fewer backslashes (the text holds
     more double than single quotes).
     """
+    if _PLAIN.match(text):
+        return '"' + text + '"'
     quote = "'" if text.count("'") < text.count('"') else '"'
     body = []
     for ch in text:

@@ -152,6 +152,7 @@ def package_model(meta: SchemaMeta, package: str, source: str) -> PackageModel:
     pipeline_class = pipeline_name(meta)
     _check_schema_attrs(meta)
     rows_imp = lit.Imports()
+    rows_imp.names.add(("typing", "TYPE_CHECKING"))  # rows.py imports the real TypedDict for type checkers only
     tables_imp = lit.Imports(names={("typing", "ClassVar")})
     tables = tuple(_table(meta, t, stems, consts, rows_imp, tables_imp) for t in meta.tables)
     taken = {*(n for t in tables for n in (t.table_class, t.row_type, t.key_type, t.insert_type)), pipeline_class}

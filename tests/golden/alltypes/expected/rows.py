@@ -13,9 +13,12 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired, TYPE_CHECKING
 
-from typing_extensions import TypedDict
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+else:  # the same classes, made many times faster at import (relflow_gen/core/rowtypes.py)
+    from relflow_gen.core.rowtypes import TypedDict
 
 
 class KindKey(TypedDict, closed=True):

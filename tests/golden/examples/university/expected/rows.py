@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Literal, NotRequired
+from typing import Literal, NotRequired, TYPE_CHECKING
 
-from typing_extensions import TypedDict
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+else:  # the same classes, made many times faster at import (relflow_gen/core/rowtypes.py)
+    from relflow_gen.core.rowtypes import TypedDict
 
 
 class StudentKey(TypedDict, closed=True):
