@@ -12,6 +12,7 @@ yet.  Exit codes: 0 success / up to date, 1 diagnostics or differences,
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,15 @@ def generate(root: Path, schema: str, package: str | None = None, *, source_posi
         return Generated(None, package or "", {}, rendered, "")
     project = comp.project
     name = package or default_package_name(project)
+    # The IR lives until the end; moving it out of the collector's reach spares the
+    # full collections that the emitter's allocations trigger a quarter of its time.
+    gc.freeze()
     try:
         files = emit(project, EmitOptions(package=name, source=schema, source_positions=source_positions))
     except EmitError as exc:
         return Generated(project, name, {}, f"error: {exc}", rendered)
+    finally:
+        gc.unfreeze()
     return Generated(project, name, files, "", rendered)
 
 

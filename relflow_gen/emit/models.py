@@ -271,6 +271,9 @@ def _table(
 
 
 def _class_header(name: str, base: str) -> str:
+    line = f"class {name}({base}):"
+    if len(line) <= LINE_LENGTH:  # what block() gives for a line that fits (``base`` is written canonically)
+        return line
     return block(Group(f"class {name}(", (subscript(base),)), 0, ":", LINE_LENGTH)
 
 

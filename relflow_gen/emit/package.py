@@ -97,11 +97,12 @@ def schema_json(project: Project, header: str, *, positions: bool = False) -> st
     Without ``positions`` the source spans are left out.
     :func:`relflow_gen.compiler.ir.from_json` reads it back (unknown keys are
     ignored; a missing span is :meth:`relflow_gen.compiler.ir.Span.none`).
-    The text is what ``json.dumps(data, indent=1, sort_keys=True,
-    ensure_ascii=False)`` gives, written by :func:`dumps` in a fraction of the time.
+    The text is ``json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)``
+    of that data, written straight from the IR in a fraction of the time.
     """
-    data = to_data(project) if positions else ir_data(project)
-    return dumps({"_generated": header, **data}) + "\n"
+    if positions:
+        return dumps({"_generated": header, **to_data(project)}) + "\n"
+    return _ir_json(project, 0, (('"_generated": ', _encode_str(header)),)) + "\n"
 
 
 def without_spans(data: Any) -> Any:
@@ -113,34 +114,47 @@ def without_spans(data: Any) -> Any:
     return data
 
 
-#: Per IR class: its ``kind`` tag (see :func:`relflow_gen.compiler.ir.to_data`) and the fields written.
-_SHAPES: dict[type, tuple[str | None, tuple[str, ...]]] = {}
-_TAGGED = frozenset({"Attribute", "ForeignKey"})
-
-
-def ir_data(obj: object) -> Any:
-    """``without_spans(to_data(obj))`` in one pass."""
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, tuple):
-        return [ir_data(x) for x in obj]
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    shape = _SHAPES.get(type(obj))
-    if shape is None:
-        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-            return obj
-        name = type(obj).__name__
-        fields = tuple(f.name for f in dataclasses.fields(obj) if f.name not in SPAN_KEYS)
-        shape = _SHAPES[type(obj)] = (name if name in _TAGGED else None, fields)
-    tag, fields = shape
-    out: dict[str, Any] = {"kind": tag} if tag is not None else {}
-    for f in fields:
-        out[f] = ir_data(getattr(obj, f))
-    return out
-
-
 _encode_str = json.encoder.encode_basestring  # the C function where CPython has it
+_TAGGED = frozenset({"Attribute", "ForeignKey"})  # union members tagged with "kind" (relflow_gen.compiler.ir.to_data)
+
+#: Per IR class: its members in key order, as (``"key": ``, attribute name or None for the kind tag).
+_SHAPES: dict[type, tuple[tuple[str, str | None], ...]] = {}
+
+
+def _shape(cls: type) -> tuple[tuple[str, str | None], ...]:
+    names: list[str | None] = [f.name for f in dataclasses.fields(cls) if f.name not in SPAN_KEYS]
+    if cls.__name__ in _TAGGED:
+        names.append(None)
+    ordered = sorted(names, key=lambda n: "kind" if n is None else n)
+    shape = _SHAPES[cls] = tuple((_encode_str("kind" if n is None else n) + ": ", n) for n in ordered)
+    return shape
+
+
+def _ir_json(obj: Any, level: int, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    """The JSON text of IR data without spans, indented like ``json.dumps(indent=1)`` at ``level``."""
+    kind = type(obj)
+    if kind is str:
+        return _encode_str(obj)
+    if kind is tuple or kind is list:
+        if not obj:
+            return "[]"
+        pad = "\n" + " " * (level + 1)
+        return "[" + ",".join([pad + _ir_json(v, level + 1) for v in obj]) + "\n" + " " * level + "]"
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        if not (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+            return dumps(obj.value if isinstance(obj, enum.Enum) else obj, level)
+        shape = _shape(kind)
+    pad = "\n" + " " * (level + 1)
+    items = [
+        (key, _encode_str(kind.__name__) if name is None else _ir_json(getattr(obj, name), level + 1))
+        for key, name in shape
+    ]
+    if extra:
+        items = sorted([*items, *extra])
+    if not items:
+        return "{}"
+    return "{" + ",".join([pad + key + value for key, value in items]) + "\n" + " " * level + "}"
 
 
 def dumps(value: Any, level: int = 0) -> str:
@@ -163,7 +177,7 @@ def dumps(value: Any, level: int = 0) -> str:
             return "{}"
         items = [pad + _encode_str(k) + ": " + dumps(value[k], level + 1) for k in sorted(value)]
         return "{" + ",".join(items) + "\n" + " " * level + "}"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
         return "[" + ",".join([pad + dumps(v, level + 1) for v in value]) + "\n" + " " * level + "]"
