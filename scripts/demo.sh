@@ -34,5 +34,5 @@ cat <<NEXT
 Next, in this shell:
   source .venv/bin/activate && export PYTHONPATH=$out:examples/lab
   python -m lab_pipeline --db $db status            # what is done, pending, in error
-  python -m lab_pipeline --db $db diagram           # the pipeline's diagram (Mermaid text)
+  python -m lab_pipeline diagram --svg -o $out/lab.svg   # the diagram, drawn by Graphviz (else Mermaid text)
 NEXT
