@@ -94,6 +94,10 @@ def test_schema_json_round_trips(case: Case) -> None:
     assert '"span"' not in gen.files["schema.json"]  # source positions only when asked for
     assert gen.project is not None
     assert without_spans(to_data(from_json(gen.files["schema.json"]))) == without_spans(to_data(gen.project))
+    # the emitter's own JSON writer gives exactly json.dumps's text
+    data_without_spans = {"_generated": data["_generated"], **without_spans(to_data(gen.project))}
+    expected = json.dumps(data_without_spans, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert gen.files["schema.json"] == expected
     with_positions = generate(case.source_dir, case.schema, source_positions=True).files["schema.json"]
     assert '"span"' in with_positions
     assert from_json(with_positions) == gen.project

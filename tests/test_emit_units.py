@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import math
 import uuid
 import xml.dom.minidom
@@ -21,7 +22,7 @@ from relflow_gen.emit import literals as lit
 from relflow_gen.emit.layout import Atom, Group, block, call, flat, subscript, tup
 from relflow_gen.emit.models import HEADER_MARKER, header_text, package_model
 from relflow_gen.emit.names import RESERVED, SUFFIXES, table_stems, unique
-from relflow_gen.emit.package import EmitOptions, emit
+from relflow_gen.emit.package import EmitOptions, dumps, emit
 from relflow_gen.emit.sql import ddl_statements
 from relflow_gen.runtime.diagram import Diagram, DiagramError, dot_program, postprocess, render_svg, to_dot, to_mermaid
 
@@ -383,3 +384,19 @@ def test_an_imported_schema_may_not_hide_a_pipeline_attribute() -> None:
     assert comp.ok and comp.project is not None, comp.diagnostics
     with pytest.raises(EmitError, match="would hide the pipeline attribute `tables`"):
         emit(comp.project, EmitOptions("main_pipeline", "main.rf"))
+
+
+# ------------------------------------------------------------------- schema.json
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, 2.5, -0.0, 1e300, float("nan"), float("inf")], "a": {"z": None, "y": True, "x": False}},
+        {"s": 'é "quoted" \\ \n \t \x01 \u2028', "n": 2**70, "empty": {}, "none": [], "nested": [[[]], [{}]]},
+        [],
+        "text",
+    ],
+)
+def test_json_writer_gives_json_dumps_text(value: object) -> None:
+    assert dumps(value) == json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
