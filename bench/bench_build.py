@@ -23,6 +23,7 @@ import contextlib
 import io
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,8 @@ def bench(n_tables: int, repeat: int, keep: Path | None) -> dict[str, float | in
     result["p_check"] = median_time(lambda: _process([exe, "check", "synth.rf"], work), repeat)
     result["p_build"] = median_time(lambda: _process([exe, "build"], work), repeat)
     result["p_ratio"] = result["p_build"] / result["p_check"]
+    if keep is None:
+        shutil.rmtree(work, ignore_errors=True)
     return result
 
 

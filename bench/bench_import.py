@@ -101,7 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datajoint", metavar="PYTHON", help="an interpreter that can `import datajoint`")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="relflow-bench-import-"))
+    with tempfile.TemporaryDirectory(prefix="relflow-bench-import-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     package = build_package(work, args.tables)
     env = environment(work / "pycache")
     py = sys.executable
