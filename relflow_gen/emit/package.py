@@ -181,7 +181,7 @@ def dumps(value: Any, level: int = 0) -> str:
         if not value:
             return "[]"
         return "[" + ",".join([pad + dumps(v, level + 1) for v in value]) + "\n" + " " * level + "]"
-    raise TypeError(f"not JSON data: {type(value).__name__}")
+    raise AssertionError(f"not JSON data: {type(value).__name__}")  # the IR holds JSON data only
 
 
 @lru_cache(maxsize=1)
