@@ -147,6 +147,7 @@ def populate(
     order: str = "original",
     maker: type[Maker[Any, Any]] | None = None,
     group_commit: bool = True,
+    make_timeout: float | None = None,
 ) -> PopulateReport:
     """Call make() for every missing key of an imported/computed table.
 
@@ -158,30 +159,16 @@ def populate(
     suppress_errors); without ``suppress_errors`` the first failure is raised.
     ``order``: "original" (key order), "reverse" or "random".
     ``group_commit``: commit the results of cheap makes several keys per
-    transaction (each key stays all-or-nothing).
+    transaction (each key stays all-or-nothing).  ``make_timeout``: stop a
+    make() after this many seconds (default: the maker's ``make_timeout``);
+    makes then run in a child process.
     """
     started = time.perf_counter()
-    t = pipeline.table(table) if isinstance(table, str) else table
-    meta = t.meta
-    if not meta.is_auto:
-        raise TierError(f"{meta.full_name} is a {meta.tier} table; only imported and computed tables are populated")
-    if t.is_restricted:
-        raise TierError("populate the table itself and pass restrictions to populate(...)")
-    if order not in ORDERS:
-        raise ArgumentError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
-    if processes < 1:
-        raise ArgumentError("processes must be at least 1")
-    conn = pipeline.connection
-    if conn.in_transaction:
-        raise PopulateError("populate() cannot run inside a transaction: make() must not hold one open")
-    if processes > 1 and conn.params.backend == "sqlite" and conn.params.database in ("", ":memory:"):
-        raise PopulateError("populate(processes=N) needs a database file or server, not an in-memory SQLite database")
+    meta = _populated_table(pipeline, table)
+    _check_options(pipeline, order, processes, make_timeout)
     maker_cls = maker_class(pipeline, meta, maker)
     keys, names = pending_keys(pipeline, meta, maker_cls(pipeline), restrictions)
-    if order == "reverse":
-        keys.reverse()
-    elif order == "random":
-        random.shuffle(keys)
+    _put_in_order(keys, order)
     options = RunOptions(
         reserve_jobs=reserve_jobs or processes > 1,
         suppress_errors=suppress_errors,
@@ -189,20 +176,9 @@ def populate(
         group_commit=group_commit,
         stale_after=jobs.STALE_SECONDS,
         heartbeat_seconds=jobs.HEARTBEAT_SECONDS,
+        make_timeout=make_timeout,
     )
-    code_hash = code_fingerprint(maker_cls)
-    bar = progress_bar(meta.full_name, len(keys), display_progress)
-    tally = Tally()
-    try:
-        if processes > 1 and len(keys) > 1:
-            tally = run_pool(pipeline, meta, maker_cls, keys, names, options, code_hash, processes, bar)
-        elif keys:
-            if bar is not None:
-                tally.listener = lambda s: bar.update(s.made + s.failed + s.skipped, s.failed)
-            Runner(pipeline, meta, maker_cls, names, options, code_hash, tally).run(ListFeed(keys))
-    finally:
-        if bar is not None:
-            bar.close(tally.made + tally.failed + tally.skipped, tally.failed)
+    tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress)
     report = PopulateReport(
         meta.full_name,
         made=tally.made,
@@ -218,17 +194,85 @@ def populate(
     return report
 
 
+def _populated_table(pipeline: PopulateHost, table: Table[Any, Any, Any] | str) -> TableMeta:
+    """The meta of the table to populate: an imported/computed table, unrestricted."""
+    t = pipeline.table(table) if isinstance(table, str) else table
+    meta = t.meta
+    if not meta.is_auto:
+        raise TierError(f"{meta.full_name} is a {meta.tier} table; only imported and computed tables are populated")
+    if t.is_restricted:
+        raise TierError("populate the table itself and pass restrictions to populate(...)")
+    return meta
+
+
+def _check_options(pipeline: PopulateHost, order: str, processes: int, make_timeout: float | None) -> None:
+    if order not in ORDERS:
+        raise ArgumentError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+    if processes < 1:
+        raise ArgumentError("processes must be at least 1")
+    if make_timeout is not None and not make_timeout > 0:
+        raise ArgumentError(f"make_timeout must be a positive number of seconds, not {make_timeout!r}")
+    conn = pipeline.connection
+    if conn.in_transaction:
+        raise PopulateError("populate() cannot run inside a transaction: make() must not hold one open")
+    if processes > 1 and conn.params.backend == "sqlite" and conn.params.database in ("", ":memory:"):
+        raise PopulateError("populate(processes=N) needs a database file or server, not an in-memory SQLite database")
+
+
+def _put_in_order(keys: list[dict[str, Any]], order: str) -> None:
+    if order == "reverse":
+        keys.reverse()
+    elif order == "random":
+        random.shuffle(keys)
+
+
+def _make_keys(
+    pipeline: PopulateHost,
+    meta: TableMeta,
+    maker_cls: type[Maker[Any, Any]],
+    keys: list[dict[str, Any]],
+    names: list[str],
+    options: RunOptions,
+    processes: int,
+    display_progress: bool,
+) -> Tally:
+    """Make the keys in this process or in a pool of worker processes, with a progress bar."""
+    code_hash = code_fingerprint(maker_cls)
+    bar = progress_bar(meta.full_name, len(keys), display_progress)
+    tally = Tally()
+    try:
+        if processes > 1 and len(keys) > 1:
+            tally = run_pool(pipeline, meta, maker_cls, keys, names, options, code_hash, processes, bar)
+        elif keys:
+            if bar is not None:
+                tally.listener = lambda s: bar.update(s.made + s.failed + s.skipped, s.failed)
+            Runner(pipeline, meta, maker_cls, names, options, code_hash, tally).run(ListFeed(keys))
+    finally:
+        if bar is not None:
+            bar.close(tally.made + tally.failed + tally.skipped, tally.failed)
+    return tally
+
+
 def populate_all(
-    pipeline: PopulateHost, *restrictions: object, tables: Sequence[str] | None = None, **options: Any
+    pipeline: PopulateHost,
+    *restrictions: object,
+    tables: Sequence[str] | None = None,
+    reserve_jobs: bool = False,
+    processes: int = 1,
+    max_calls: int | None = None,
+    suppress_errors: bool = False,
+    display_progress: bool = False,
+    order: str = "original",
+    group_commit: bool = True,
+    make_timeout: float | None = None,
 ) -> PopulateReport:
     """Populate every imported/computed table (or those named) in dependency order.
 
     Tables without a registered maker are listed in the report's ``no_maker``.
-    A dict restriction applies to the tables that have its attributes.
+    A dict restriction applies to the tables that have its attributes.  The
+    options are those of :func:`populate` (the registered makers are used).
     """
     started = time.perf_counter()
-    if "maker" in options:
-        raise TypeError("populate_all() uses the registered makers; pass maker= to populate() instead")
     wanted = None if tables is None else {pipeline.table(t).full_name for t in tables}
     for name in sorted(wanted or ()):
         meta = pipeline.meta.by_name[name]
@@ -243,7 +287,20 @@ def populate_all(
             log.warning("%s has no registered maker; not populated", meta.full_name)
             continue
         own = [_fit(r, meta) for r in restrictions]
-        total.add(populate(pipeline, meta.full_name, *[r for r in own if r is not None], **options))
+        report = populate(
+            pipeline,
+            meta.full_name,
+            *[r for r in own if r is not None],
+            reserve_jobs=reserve_jobs,
+            processes=processes,
+            max_calls=max_calls,
+            suppress_errors=suppress_errors,
+            display_progress=display_progress,
+            order=order,
+            group_commit=group_commit,
+            make_timeout=make_timeout,
+        )
+        total.add(report)
     total.elapsed = time.perf_counter() - started
     return total
 
