@@ -13,8 +13,13 @@ Without a timeout make() runs in the worker's own process (no overhead).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
 import pickle
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -105,7 +110,10 @@ class ChildMaker:
     def _start(self) -> None:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(
-            target=_serve, args=(child, self.reopen, self.maker_cls), name="relflow-make", daemon=True
+            target=_serve,
+            args=(child, parent, os.getpid(), self.reopen, self.maker_cls),
+            name="relflow-make",
+            daemon=True,
         )
         proc.start()
         child.close()
@@ -150,13 +158,34 @@ class ChildMaker:
         self.stop()
 
 
-def _serve(pipe: Any, reopen: Callable[[], PopulateHost], maker_cls: type[Maker[Any, Any]]) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel kills this process when the worker dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the worker died before prctl took effect
+        os._exit(1)
+
+
+def _serve(
+    pipe: Any, other_end: Any, parent_pid: int, reopen: Callable[[], PopulateHost], maker_cls: type[Maker[Any, Any]]
+) -> None:
     """The child: open the pipeline, then make the keys it is sent until the pipe closes."""
+    other_end.close()  # the worker's end (inherited by fork): keep only ours, so that EOF arrives
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which stops us
+    _die_with_parent(parent_pid)
     db = reopen()
     maker = maker_cls(db)
     try:
         while True:
             try:
+                while not pipe.poll(1.0):
+                    if os.getppid() != parent_pid:
+                        return
                 key = pipe.recv()
             except (EOFError, OSError):
                 return

@@ -40,7 +40,7 @@ from relflow_gen.runtime.populate.keysource import (
 )
 from relflow_gen.runtime.populate.pool import run_pool
 from relflow_gen.runtime.populate.progress import progress_bar
-from relflow_gen.runtime.populate.runner import Failure, ListFeed, Runner, RunOptions, Tally
+from relflow_gen.runtime.populate.runner import RECONNECT_SECONDS, Failure, ListFeed, Runner, RunOptions, Tally
 from relflow_gen.runtime.query.expr import Col, compile_select
 
 if TYPE_CHECKING:
@@ -167,7 +167,12 @@ def populate(
     meta = _populated_table(pipeline, table)
     _check_options(pipeline, order, processes, make_timeout)
     maker_cls = maker_class(pipeline, meta, maker)
-    keys, names = pending_keys(pipeline, meta, maker_cls(pipeline), restrictions)
+    conn = pipeline.connection
+    saved, conn.reconnect_seconds = conn.reconnect_seconds, max(conn.reconnect_seconds, RECONNECT_SECONDS)
+    try:
+        keys, names = pending_keys(pipeline, meta, maker_cls(pipeline), restrictions)
+    finally:
+        conn.reconnect_seconds = saved
     _put_in_order(keys, order)
     options = RunOptions(
         reserve_jobs=reserve_jobs or processes > 1,

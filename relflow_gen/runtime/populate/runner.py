@@ -48,6 +48,7 @@ log = logging.getLogger("relflow_gen")
 def _never() -> bool:
     return False
 
+
 #: commit a group of results once it holds this much make() time, keys or bytes
 GROUP_SECONDS = 0.1
 GROUP_KEYS = 100
@@ -123,16 +124,33 @@ class KeyFeed(Protocol):
     def take(self, n: int) -> list[dict[str, Any]]:
         """Up to ``n`` more keys ([] when there are none)."""
 
+    def give_back(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Keys taken but released unmade (during a long make): hand them out again."""
+
+    def holding(self, delta: int) -> None:
+        """A worker starts (+1) or stops (-1) holding taken keys it may give back."""
+
 
 class ListFeed:
     def __init__(self, keys: Sequence[dict[str, Any]]) -> None:
         self.keys = keys
         self.pos = 0
+        self.back: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
 
     def take(self, n: int) -> list[dict[str, Any]]:
-        out = list(self.keys[self.pos : self.pos + n])
-        self.pos += len(out)
-        return out
+        with self.lock:
+            out, self.back = self.back[:n], self.back[n:]
+        rest = list(self.keys[self.pos : self.pos + n - len(out)])
+        self.pos += len(rest)
+        return out + rest
+
+    def give_back(self, keys: Sequence[dict[str, Any]]) -> None:
+        with self.lock:
+            self.back += keys
+
+    def holding(self, delta: int) -> None:
+        pass
 
 
 Entry = tuple[dict[str, Any], "str | None", "str | None"]  # key, hash, canonical json
@@ -186,7 +204,8 @@ class Runner:
         # shared with the heartbeat thread, under self.lock
         self.lock = threading.Lock()
         self.unstarted: deque[Entry] = deque()  # reserved keys of the batch not started yet
-        self.returned: list[Entry] = []  # keys released during a long make: reserve them again
+        self.holds = False  # whether unstarted keys were announced to the feed
+        self.feed: KeyFeed = ListFeed([])
         self.make_started: float | None = None  # monotonic start of the running make
         self.deferred: Exception | None = None  # a failure the heartbeat thread met, raised here
         self.side: tuple[Connection, ResultWriter, JobStore] | None = None
@@ -204,8 +223,9 @@ class Runner:
 
     # -- the loop ---------------------------------------------------------------
     def run(self, feed: KeyFeed) -> None:
+        self.feed = feed
         saved = self.conn.reconnect_seconds
-        self.conn.reconnect_seconds = self.options.reconnect_seconds
+        self.conn.reconnect_seconds = max(saved, self.options.reconnect_seconds)
         self.conn.on_reconnect.append(self._reconnected)
         try:
             try:
@@ -255,10 +275,7 @@ class Runner:
     def _loop(self, feed: KeyFeed) -> bool:
         """Make the keys of the feed; False when stopped early (max_calls, stop request)."""
         while not self.should_stop():
-            with self.lock:
-                again, self.returned = [e[0] for e in self.returned], []
-            n = self._batch_size()
-            keys = again + feed.take(max(0, n - len(again)))
+            keys = feed.take(self._batch_size())
             if not keys:
                 return True
             if not self._make_all(self._admit(keys)):
@@ -281,23 +298,36 @@ class Runner:
         lock = self.lock
         with lock:
             self.unstarted = deque(entries)
-        while True:
+            self._hold()
+        try:
+            while True:
+                with lock:
+                    if not self.unstarted:
+                        return True
+                    if (should_stop is not _never and should_stop()) or (take_call is not None and not take_call()):
+                        rest, self.unstarted = list(self.unstarted), deque()
+                        break
+                    entry = self.unstarted.popleft()
+                    self.make_started = time.monotonic()
+                self._make(entry)
+                if self.deferred is not None:
+                    error, self.deferred = self.deferred, None
+                    raise error
+                if self._should_flush():
+                    self._flush()
+        finally:
             with lock:
-                if not self.unstarted:
-                    return True
-                if (should_stop is not _never and should_stop()) or (take_call is not None and not take_call()):
-                    rest, self.unstarted = list(self.unstarted), deque()
-                    break
-                entry = self.unstarted.popleft()
-                self.make_started = time.monotonic()
-            self._make(entry)
-            if self.deferred is not None:
-                error, self.deferred = self.deferred, None
-                raise error
-            if self._should_flush():
-                self._flush()
+                self.unstarted = deque()
+                self._hold()
         self._release(rest)
         return False
+
+    def _hold(self) -> None:
+        """Tell the feed whether this worker holds keys it has not started (under self.lock)."""
+        now = bool(self.unstarted)
+        if now != self.holds:
+            self.holds = now
+            self.feed.holding(1 if now else -1)
 
     def _batch_size(self) -> int:
         if not self.options.reserve_jobs:
@@ -373,7 +403,11 @@ class Runner:
                     return
                 log.warning(
                     "make() of %s %s failed (attempt %d): %s; trying again in %.1f s",
-                    self.table, key, attempt, describe_error(exc), wait,
+                    self.table,
+                    key,
+                    attempt,
+                    describe_error(exc),
+                    wait,
                 )
                 time.sleep(wait)
                 attempt += 1
@@ -453,10 +487,9 @@ class Runner:
                 except BaseException:
                     self.unstarted.extend(waiting)
                     raise
-                self.returned += waiting
-                log.info(
-                    "a make() of %s runs long: released %d key(s) not started yet", self.table, len(waiting)
-                )
+                self.feed.give_back([e[0] for e in waiting])
+                self._hold()
+                log.info("a make() of %s runs long: released %d key(s) not started yet", self.table, len(waiting))
             results, self.pending, self.pending_bytes = self.pending, [], 0
             if results:
                 try:
