@@ -40,7 +40,7 @@ from typing import Any
 
 from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
-from relflow_gen.runtime.commands import COMMANDS, add_populate_options
+from relflow_gen.runtime.commands import COMMANDS, add_populate_options, add_retry_filters
 from relflow_gen.runtime.diagram import to_mermaid
 from relflow_gen.runtime.evolve import commands as evolve_commands
 from relflow_gen.runtime.pipeline import Pipeline
@@ -99,10 +99,12 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p = _command(sub, "errors", "list recorded errors")
     p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to list (default: all)")
     p.add_argument("--traceback", action="store_true", help="print the stack of each error")
+    p.add_argument("--keys", action="store_true", help="one line per key instead of groups by type and message")
 
     p = _command(sub, "retry", "clear the errors of tables (all when none given) and populate them again")
     add_populate_options(p)
     _add_run_options(p)
+    add_retry_filters(p)
 
     staleness_cli.register(sub)
 
@@ -170,15 +172,32 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
     except RelflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILURES
+    except BrokenPipeError:  # the reader went away (`errors | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - an error of a make(): show where it happened
-        traceback.print_exc()
-        print(f"error: {type(exc).__name__}: {exc} (recorded in the jobs table with --reserve-jobs)", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        where = _user_frame(exc)
+        print(f"error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print("  (-v for the traceback; with --reserve-jobs it is recorded: errors --traceback)", file=sys.stderr)
         return ExitCode.FAILURES
     finally:
         db.close()
+
+
+def _user_frame(exc: BaseException) -> str:
+    """`` (at file:line in function)`` of the innermost frame outside relflow_gen, if any."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for frame in reversed(frames):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f" (at {frame.filename}:{frame.lineno} in {frame.name})"
+    return ""
 
 
 def _run(db: Pipeline, args: Any, prog: str) -> int:

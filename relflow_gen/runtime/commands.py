@@ -34,6 +34,40 @@ def add_populate_options(p: argparse.ArgumentParser) -> None:
         help="order in which the keys are made (default: original)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--make-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a make() that runs longer and record a timeout error (makes then run in a child process)",
+    )
+
+
+def add_retry_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--type", dest="error_type", metavar="NAME", help="only errors of this exception type")
+    p.add_argument(
+        "--older-than",
+        type=_duration,
+        default=None,
+        metavar="AGE",
+        help="only errors recorded longer ago than AGE (seconds, or 30m, 2h, 1d)",
+    )
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration(text: str) -> float:
+    t = text.strip().lower()
+    unit = _UNITS.get(t[-1:], None)
+    number = t[:-1] if unit is not None else t
+    try:
+        value = float(number) * (unit or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (seconds, or a number with s, m, h or d)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a duration is not negative: {text!r}")
+    return value
 
 
 def _condition(text: str) -> object:
@@ -48,7 +82,9 @@ def _condition(text: str) -> object:
     return text
 
 
-def _auto_tables(db: Pipeline, names: list[str], *, need_makers: bool) -> list[str] | None:
+def _auto_tables(
+    db: Pipeline, names: list[str], *, need_makers: bool, makers: list[str] | None = None
+) -> list[str] | None:
     if not names:
         return None
     out = []
@@ -61,19 +97,34 @@ def _auto_tables(db: Pipeline, names: list[str], *, need_makers: bool) -> list[s
         if not meta.is_auto:
             raise UsageError(f"{meta.full_name} is a {meta.tier} table; only imported/computed tables are populated")
         if need_makers and db.maker_for(meta.full_name) is None:
-            raise UsageError(
-                f"no maker registered for {meta.full_name}: give --makers MODULE with a subclass of "
-                f"{generated_base(db, meta)}"
-            )
+            base = generated_base(db, meta)
+            if makers:
+                given = ", ".join(makers)
+                raise UsageError(
+                    f"no maker registered for {meta.full_name}: --makers {given} has none; define a subclass "
+                    f"of {base} there (and list it in MAKERS when the module has one)"
+                )
+            raise UsageError(f"no maker registered for {meta.full_name}: give --makers MODULE with a subclass of {base}")
         out.append(meta.full_name)
     return out
+
+
+def _skipped_why(r: PopulateReport) -> str:
+    why = []
+    if r.busy:
+        why.append(f"{r.busy} held by other workers")
+    if r.blocked:
+        why.append(f"{r.blocked} in error or ignored")
+    if r.vanished:
+        why.append(f"{r.vanished} left the key source")
+    return f" ({', '.join(why)})" if why else ""
 
 
 def _print_report(report: PopulateReport) -> None:
     for r in report.tables:
         if r.keys or r.failed:
-            busy = f" ({r.busy} held by other workers)" if r.busy else ""
-            print(f"{r.table}: {r.made} made, {r.failed} failed, {r.skipped} skipped{busy} in {r.elapsed:.1f} s")
+            why = _skipped_why(r)
+            print(f"{r.table}: {r.made} made, {r.failed} failed, {r.skipped} skipped{why} in {r.elapsed:.1f} s")
     for e in report.errors[:20]:
         print(f"  failed: {e}", file=sys.stderr)
     if len(report.errors) > 20:
@@ -89,13 +140,14 @@ def _populate(db: Pipeline, args: Any, *, reserve: bool, suppress: bool, workers
     return populate_all(
         db,
         *[_condition(c) for c in args.restrict],
-        tables=_auto_tables(db, args.tables, need_makers=True),
+        tables=_auto_tables(db, args.tables, need_makers=True, makers=getattr(args, "makers", None)),
         reserve_jobs=reserve,
         processes=workers,
         suppress_errors=suppress,
         max_calls=args.max_calls,
         order=args.order,
         display_progress=not args.no_progress,
+        make_timeout=args.make_timeout,
     )
 
 
@@ -107,7 +159,7 @@ def cmd_populate(db: Pipeline, args: Any) -> int:
 
 def cmd_retry(db: Pipeline, args: Any) -> int:
     tables = _auto_tables(db, args.tables, need_makers=False)
-    cleared = db.jobs.clear_errors(tables)
+    cleared = db.jobs.clear_errors(tables, error_type=args.error_type, older_than=args.older_than)
     print(f"cleared {cleared} error(s)")
     return cmd_populate(db, args)
 
@@ -131,8 +183,14 @@ def cmd_worker(db: Pipeline, args: Any) -> int:
             if report.busy or args.watch:  # others are still making keys that may unlock more work
                 time.sleep(args.poll)
                 continue
+            if report.blocked:
+                print(f"{report.blocked} key(s) in error or ignored were skipped (see the errors command)")
             break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        partial = getattr(exc, "relflow_report", None)
+        if isinstance(partial, PopulateReport):  # committed before the stop
+            made += partial.made
+            failed += partial.failed
         print("worker stopped", file=sys.stderr)
     print(f"worker: {made} made, {failed} failed")
     return ExitCode.FAILURES if failed else ExitCode.OK
@@ -163,11 +221,18 @@ def cmd_jobs(db: Pipeline, args: Any) -> int:
 
 
 def cmd_errors(db: Pipeline, args: Any) -> int:
-    errors = db.jobs.errors(_auto_tables(db, args.tables, need_makers=False))
-    for j in errors:
-        print(_job_line(j))
-        if args.traceback and j.error_stack:
-            print("    " + j.error_stack.rstrip().replace("\n", "\n    "))
+    tables = _auto_tables(db, args.tables, need_makers=False)
+    errors = db.jobs.errors(tables)
+    if args.keys or args.traceback:
+        for j in errors:
+            print(_job_line(j))
+            if args.traceback and j.error_stack:
+                print("    " + j.error_stack.rstrip().replace("\n", "\n    "))
+    else:  # grouped by exception type and message
+        for g in db.jobs.error_groups(tables):
+            text = f"{g.error_type}: {g.message}" if g.message else g.error_type
+            print(f"{g.count:6d}  {_short(text, 90)}")
+            print(f"        in {', '.join(g.tables)}, e.g. {_show_key(g.first_key)}")
     print(f"{len(errors)} error(s)")
     return ExitCode.OK
 

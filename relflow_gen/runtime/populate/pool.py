@@ -45,6 +45,8 @@ class ChildReport:
     failed: int = 0
     skipped: int = 0
     busy: int = 0
+    blocked: int = 0
+    vanished: int = 0
     calls: int = 0
     errors: list[Failure] = field(default_factory=list)
     error: str | None = None
@@ -223,6 +225,8 @@ def _merge(procs: list[Any], reports: list[ChildReport], options: RunOptions) ->
         tally.failed += r.failed
         tally.skipped += r.skipped
         tally.busy += r.busy
+        tally.blocked += r.blocked
+        tally.vanished += r.vanished
         tally.calls += r.calls
         tally.errors += r.errors[: max(0, MAX_REPORTED_ERRORS - len(tally.errors))]
         if r.error is not None and first is None:
@@ -284,6 +288,7 @@ def _child(job: PoolTask, state: SharedState, counts: Any, stop: Any, results: A
         if db is not None:
             db.close()
     report.made, report.failed, report.skipped, report.busy = tally.made, tally.failed, tally.skipped, tally.busy
+    report.blocked, report.vanished = tally.blocked, tally.vanished
     report.calls = tally.calls
     report.errors = tally.errors
     results.put(report)

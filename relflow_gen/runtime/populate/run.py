@@ -79,6 +79,8 @@ class PopulateReport:
     elapsed: float = 0.0
     keys: int = 0  # keys to make when populate started (after restrictions)
     busy: int = 0  # of the skipped: held by another worker
+    blocked: int = 0  # of the skipped: in error or ignore status in the jobs table
+    vanished: int = 0  # of the skipped: no longer in the key source (inputs deleted meanwhile)
     tables: list[PopulateReport] = field(default_factory=list)
     no_maker: list[str] = field(default_factory=list)
 
@@ -92,6 +94,8 @@ class PopulateReport:
         self.failed += other.failed
         self.skipped += other.skipped
         self.busy += other.busy
+        self.blocked += other.blocked
+        self.vanished += other.vanished
         self.keys += other.keys
         self.errors += other.errors
 
@@ -183,8 +187,20 @@ def populate(
         heartbeat_seconds=jobs.HEARTBEAT_SECONDS,
         make_timeout=make_timeout,
     )
-    tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress)
-    report = PopulateReport(
+    tally = Tally()
+    try:
+        tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress, tally)
+    except KeyboardInterrupt as exc:  # stopped (Ctrl-C, SIGTERM): what was committed still counts
+        exc.relflow_report = _report(meta, tally, keys, started)  # type: ignore[attr-defined]
+        raise
+    report = _report(meta, tally, keys, started)
+    if keys:
+        log.info("%s", report)
+    return report
+
+
+def _report(meta: TableMeta, tally: Tally, keys: Sequence[object], started: float) -> PopulateReport:
+    return PopulateReport(
         meta.full_name,
         made=tally.made,
         failed=tally.failed,
@@ -193,10 +209,9 @@ def populate(
         elapsed=time.perf_counter() - started,
         keys=len(keys),
         busy=tally.busy,
+        blocked=tally.blocked,
+        vanished=tally.vanished,
     )
-    if keys:
-        log.info("%s", report)
-    return report
 
 
 def _populated_table(pipeline: PopulateHost, table: Table[Any, Any, Any] | str) -> TableMeta:
@@ -240,11 +255,11 @@ def _make_keys(
     options: RunOptions,
     processes: int,
     display_progress: bool,
+    tally: Tally,
 ) -> Tally:
     """Make the keys in this process or in a pool of worker processes, with a progress bar."""
     code_hash = code_fingerprint(maker_cls)
     bar = progress_bar(meta.full_name, len(keys), display_progress)
-    tally = Tally()
     try:
         if processes > 1 and len(keys) > 1:
             tally = run_pool(pipeline, meta, maker_cls, keys, names, options, code_hash, processes, bar)
@@ -292,19 +307,27 @@ def populate_all(
             log.warning("%s has no registered maker; not populated", meta.full_name)
             continue
         own = [_fit(r, meta) for r in restrictions]
-        report = populate(
-            pipeline,
-            meta.full_name,
-            *[r for r in own if r is not None],
-            reserve_jobs=reserve_jobs,
-            processes=processes,
-            max_calls=max_calls,
-            suppress_errors=suppress_errors,
-            display_progress=display_progress,
-            order=order,
-            group_commit=group_commit,
-            make_timeout=make_timeout,
-        )
+        try:
+            report = populate(
+                pipeline,
+                meta.full_name,
+                *[r for r in own if r is not None],
+                reserve_jobs=reserve_jobs,
+                processes=processes,
+                max_calls=max_calls,
+                suppress_errors=suppress_errors,
+                display_progress=display_progress,
+                order=order,
+                group_commit=group_commit,
+                make_timeout=make_timeout,
+            )
+        except KeyboardInterrupt as exc:
+            partial = getattr(exc, "relflow_report", None)
+            if isinstance(partial, PopulateReport):
+                total.add(partial)
+            total.elapsed = time.perf_counter() - started
+            exc.relflow_report = total  # type: ignore[attr-defined]
+            raise
         total.add(report)
     total.elapsed = time.perf_counter() - started
     return total
@@ -345,7 +368,5 @@ def provenance(
     decoders = [backend.decoder(c.type) if c.type is not None else None for c in cols]
     out = []
     for row in pipeline.connection.query(sql, params):
-        out.append(
-            {c.name: (v if d is None or v is None else d(v)) for c, d, v in zip(cols, decoders, row)}
-        )
+        out.append({c.name: (v if d is None or v is None else d(v)) for c, d, v in zip(cols, decoders, row)})
     return out

@@ -34,6 +34,7 @@ from relflow_gen.runtime.populate.heartbeat import Heartbeat
 from relflow_gen.runtime.populate.inputs import InputStamp
 from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
+from relflow_gen.runtime.populate.keysource import maker_source
 from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_transient
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class Tally:
     failed: int = 0
     skipped: int = 0
     busy: int = 0  # skipped because another worker holds the key
+    blocked: int = 0  # skipped because the key is in error or ignore status
+    vanished: int = 0  # skipped because the key left the key source (inputs deleted meanwhile)
     calls: int = 0
     errors: list[Failure] = field(default_factory=list)
     listener: Callable[[Tally], None] | None = None
@@ -351,6 +354,7 @@ class Runner:
                 h = hash_json(text)
                 if h in self.blocked:
                     tally.skipped += 1
+                    tally.blocked += 1
                     continue
                 entries.append((k, h, text))
             else:
@@ -513,8 +517,19 @@ class Runner:
         attempts: int = 1,
         store: JobStore | None = None,
     ) -> bool:
-        """Count and record a failed key; re-raises (or returns False) without suppress_errors."""
+        """Count and record a failed key; re-raises (or returns False) without suppress_errors.
+
+        A key that is no longer in the key source (its inputs were deleted while populate ran)
+        is dropped: counted as skipped, its reservation released, no error recorded."""
         tally = self.tally
+        if store is None and self._vanished(key):
+            tally.skipped += 1
+            tally.vanished += 1
+            tally.changed()
+            log.info("%s %s left the key source while populate ran; dropped", self.table, key)
+            if h is not None:
+                self._release([(key, h, text)])
+            return True
         tally.failed += 1
         message = describe_error(exc)
         if attempts > 1:
@@ -542,6 +557,14 @@ class Runner:
         if reraise:
             raise exc
         return False
+
+    def _vanished(self, key: dict[str, Any]) -> bool:
+        try:
+            source = maker_source(self.pipeline, self.meta, self.maker)
+            return len(source & {n: key[n] for n in self.names if n in key}) == 0
+        except Exception as exc:  # noqa: BLE001 - the make error matters more
+            log.debug("could not check whether %s %s is still in the key source: %s", self.table, key, exc)
+            return False
 
     # -- the end ----------------------------------------------------------------------------
     def _finish(self, *, quiet: bool) -> None:
