@@ -139,6 +139,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (implies --reserve-jobs)")
     p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
     p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
+    p.add_argument(
+        "--dask", metavar="ADDRESS", help="run the makes on a Dask cluster (tcp://HOST:8786), reserving keys as workers do"
+    )
 
 
 def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: str | None = None) -> int:

@@ -137,6 +137,9 @@ def _print_report(report: PopulateReport) -> None:
 def _populate(db: Pipeline, args: Any, *, reserve: bool, suppress: bool, workers: int) -> PopulateReport:
     if workers < 1:
         raise UsageError("--workers must be at least 1")
+    address = getattr(args, "dask", None)
+    if address:
+        return _populate_on_dask(db, args, address, suppress=suppress)
     return populate_all(
         db,
         *[_condition(c) for c in args.restrict],
@@ -149,6 +152,31 @@ def _populate(db: Pipeline, args: Any, *, reserve: bool, suppress: bool, workers
         display_progress=not args.no_progress,
         make_timeout=args.make_timeout,
     )
+
+
+def _populate_on_dask(db: Pipeline, args: Any, address: str, *, suppress: bool) -> PopulateReport:
+    try:
+        import distributed  # deferred: only with --dask (pip install 'relflow-gen[dask]')
+    except ImportError:
+        raise UsageError("--dask needs the distributed package: pip install 'relflow-gen[dask]'") from None
+    connect: Any = distributed.Client  # untyped
+    try:
+        client: Any = connect(address, timeout=30)
+    except OSError as exc:
+        raise UsageError(f"--dask {address}: cannot reach the Dask scheduler: {exc}") from None
+    try:
+        return populate_all(
+            db,
+            *[_condition(c) for c in args.restrict],
+            tables=_auto_tables(db, args.tables, need_makers=True, makers=getattr(args, "makers", None)),
+            suppress_errors=suppress,
+            max_calls=args.max_calls,
+            order=args.order,
+            make_timeout=args.make_timeout,
+            executor=client,
+        )
+    finally:
+        client.close()
 
 
 def cmd_populate(db: Pipeline, args: Any) -> int:

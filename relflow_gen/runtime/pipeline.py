@@ -122,6 +122,7 @@ class Pipeline:
         order: str = "original",
         group_commit: bool = True,
         make_timeout: float | None = None,
+        executor: object | None = None,
     ) -> PopulateReport:
         """Populate every imported/computed table in dependency order (options as for populate())."""
         return populate_all(
@@ -136,6 +137,7 @@ class Pipeline:
             order=order,
             group_commit=group_commit,
             make_timeout=make_timeout,
+            executor=executor,
         )
 
     def outdated(self, *tables: str, code: bool = True, inputs: bool = True) -> dict[str, Outdated]:

@@ -56,6 +56,7 @@ class AutoTable(Table[R, K, I]):
         maker: type[Maker[Any, Any]] | None = None,
         group_commit: bool = True,
         make_timeout: float | None = None,
+        executor: object | None = None,
     ) -> PopulateReport:
         """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.run.populate`)."""
         return populate(
@@ -71,6 +72,7 @@ class AutoTable(Table[R, K, I]):
             maker=maker,
             group_commit=group_commit,
             make_timeout=make_timeout,
+            executor=executor,
         )
 
     def progress(self) -> tuple[int, int]:

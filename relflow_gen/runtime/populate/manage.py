@@ -194,6 +194,7 @@ class Jobs:
         order: str = "original",
         group_commit: bool = True,
         make_timeout: float | None = None,
+        executor: object | None = None,
     ) -> PopulateReport:
         """Clear the errors of these tables (all when none given; only of ``error_type`` / older than
         ``older_than`` seconds when given) and populate them again (options as for populate())."""
@@ -210,6 +211,7 @@ class Jobs:
             order=order,
             group_commit=group_commit,
             make_timeout=make_timeout,
+            executor=executor,
         )
 
 

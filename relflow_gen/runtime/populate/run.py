@@ -30,6 +30,7 @@ from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.runtime.errors import MissingMakerError, PopulateError, TierError
 from relflow_gen.runtime.populate import jobs
+from relflow_gen.runtime.populate.cluster import run_on_executor
 from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import (
     default_key_source,
@@ -152,6 +153,7 @@ def populate(
     maker: type[Maker[Any, Any]] | None = None,
     group_commit: bool = True,
     make_timeout: float | None = None,
+    executor: object | None = None,
 ) -> PopulateReport:
     """Call make() for every missing key of an imported/computed table.
 
@@ -165,7 +167,9 @@ def populate(
     ``group_commit``: commit the results of cheap makes several keys per
     transaction (each key stays all-or-nothing).  ``make_timeout``: stop a
     make() after this many seconds (default: the maker's ``make_timeout``);
-    makes then run in a child process.
+    makes then run in a child process.  ``executor``: run the makes as tasks of
+    a ``dask.distributed.Client`` (or any executor with ``submit``), each a
+    worker with reservations (implies ``reserve_jobs``).
     """
     started = time.perf_counter()
     meta = _populated_table(pipeline, table)
@@ -179,7 +183,7 @@ def populate(
         conn.reconnect_seconds = saved
     _put_in_order(keys, order)
     options = RunOptions(
-        reserve_jobs=reserve_jobs or processes > 1,
+        reserve_jobs=reserve_jobs or processes > 1 or executor is not None,
         suppress_errors=suppress_errors,
         max_calls=max_calls,
         group_commit=group_commit,
@@ -189,7 +193,12 @@ def populate(
     )
     tally = Tally()
     try:
-        tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress, tally)
+        if executor is not None and keys:
+            tally = run_on_executor(
+                executor, pipeline, meta, maker_cls, keys, names, options, code_fingerprint(maker_cls)
+            )
+        else:
+            tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress, tally)
     except KeyboardInterrupt as exc:  # stopped (Ctrl-C, SIGTERM): what was committed still counts
         exc.relflow_report = _report(meta, tally, keys, started)  # type: ignore[attr-defined]
         raise
@@ -285,6 +294,7 @@ def populate_all(
     order: str = "original",
     group_commit: bool = True,
     make_timeout: float | None = None,
+    executor: object | None = None,
 ) -> PopulateReport:
     """Populate every imported/computed table (or those named) in dependency order.
 
@@ -320,6 +330,7 @@ def populate_all(
                 order=order,
                 group_commit=group_commit,
                 make_timeout=make_timeout,
+                executor=executor,
             )
         except KeyboardInterrupt as exc:
             partial = getattr(exc, "relflow_report", None)
