@@ -40,7 +40,7 @@ from typing import Any
 
 from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
-from relflow_gen.runtime.commands import COMMANDS, add_populate_options, add_retry_filters
+from relflow_gen.runtime.commands import COMMANDS, add_populate_options, add_retry_filters, add_slurm_options, run_slurm
 from relflow_gen.runtime.diagram import to_mermaid
 from relflow_gen.runtime.evolve import commands as evolve_commands
 from relflow_gen.runtime.pipeline import Pipeline
@@ -116,6 +116,7 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
 
     evolve_commands.add_parsers(sub)
+    add_slurm_options(sub)
 
     p = _command(sub, "diagram", "print the path of the diagram (svg, dot) or the Mermaid text")
     p.add_argument(
@@ -154,6 +155,12 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "diagram":
         return _diagram(pipeline_cls, args.format)
+    if args.command == "slurm":
+        try:
+            return run_slurm(pipeline_cls, args, args.db)
+        except UsageError as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     if not args.db:
         print(f"{parser.prog}: error: give the database with --db URL (or set RELFLOW_DB_URL)", file=sys.stderr)
         return ExitCode.USAGE

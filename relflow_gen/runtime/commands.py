@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from relflow_gen.core.errors import ExitCode, UsageError
@@ -15,6 +18,7 @@ from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.jobs import Job
 from relflow_gen.runtime.populate.keysource import pending_keys
 from relflow_gen.runtime.populate.run import PopulateReport, generated_base, populate_all
+from relflow_gen.runtime.populate.slurm import SlurmOptions, sbatch_script, submit
 
 
 def add_populate_options(p: argparse.ArgumentParser) -> None:
@@ -291,6 +295,66 @@ def cmd_ignore(db: Pipeline, args: Any) -> int:
     n = db.jobs.ignore(name, keys)
     print(f"ignored {n} key(s) of {name}")
     return ExitCode.OK
+
+
+def add_slurm_options(sub: Any) -> None:
+    p = sub.add_parser("slurm", help="write an sbatch array script of populate workers (--submit: and submit it)")
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to populate (default: all)")
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="array tasks, one worker each (default 4)")
+    p.add_argument("--time", help="time limit of each task (sbatch --time, e.g. 4:00:00)")
+    p.add_argument("--partition", help="sbatch --partition")
+    p.add_argument("--mem", help="memory of each task (sbatch --mem, e.g. 8G)")
+    p.add_argument("--cpus", type=int, help="CPUs of each task (sbatch --cpus-per-task)")
+    p.add_argument("--account", help="sbatch --account")
+    p.add_argument("--job-name", default=None, help="sbatch --job-name (default: relflow-SCHEMA)")
+    p.add_argument("--sbatch", action="append", default=[], metavar="OPTION", help="another #SBATCH option, as is")
+    p.add_argument("--make-timeout", type=float, default=None, metavar="SECONDS", help="passed to the workers")
+    p.add_argument("--output", default=None, metavar="FILE", help="the script (default: relflow-SCHEMA.sbatch)")
+    p.add_argument("--logs", default=None, metavar="DIR", help="per-task logs (default: ./slurm-logs)")
+    p.add_argument("--workdir", default=None, metavar="DIR", help="where tasks run (default: the current directory)")
+    p.add_argument("--python", default=None, metavar="PATH", help="the Python of the tasks (default: this one)")
+    p.add_argument("--program", default=None, metavar="CMD", help="the pipeline program (default: PYTHON -m PACKAGE)")
+    p.add_argument("--submit", action="store_true", help="submit the script with sbatch and print the job id")
+
+
+def run_slurm(pipeline_cls: type[Pipeline], args: Any, db_url: str | None) -> int:
+    """The slurm command: needs no database connection (the tasks open theirs)."""
+    package = pipeline_cls.__module__.split(".")[0]
+    name = pipeline_cls.meta.name
+    if args.program:
+        program = shlex.split(args.program)
+    elif package == "relflow_gen":
+        raise UsageError("slurm: give --program (e.g. \"relflow-gen run /path/lab.rf\") for a pipeline without package")
+    else:
+        program = [args.python or sys.executable, "-m", package]
+    workdir = os.path.abspath(args.workdir or os.getcwd())
+    logs = os.path.abspath(args.logs or os.path.join(workdir, "slurm-logs"))
+    makers = [os.path.abspath(m) if m.endswith(".py") or os.sep in m else m for m in args.makers]
+    options = SlurmOptions(
+        program=program,
+        workers=args.workers,
+        workdir=workdir,
+        logs=logs,
+        makers=makers,
+        tables=args.tables,
+        job_name=args.job_name or f"relflow-{name}",
+        time=args.time,
+        partition=args.partition,
+        mem=args.mem,
+        cpus=args.cpus,
+        account=args.account,
+        make_timeout=args.make_timeout,
+        extra=args.sbatch,
+    )
+    text = sbatch_script(options)
+    out = Path(args.output or f"relflow-{name}.sbatch")
+    out.write_text(text)
+    print(f"wrote {out} ({args.workers} worker task(s); logs in {logs})")
+    if args.submit:
+        Path(logs).mkdir(parents=True, exist_ok=True)  # sbatch does not create it
+        job = submit(out, db_url)
+        print(f"submitted job {job}")
+    return EXIT_OK
 
 
 COMMANDS: dict[str, Callable[[Pipeline, Any], int]] = {
