@@ -263,4 +263,25 @@ def test_an_array_job_on_a_real_slurm_populates_the_pipeline(
     assert all(t.startswith(f"{job}_") for t in tasks) and len(tasks) >= 2  # shared by the array tasks
     assert db.jobs.fetch() == []
     assert "worker:" in text
+    made_by = {r["made_by"] for r in db.Dst.provenance()}
+    assert all(f" slurm:{job}_" in m for m in made_by), made_by  # which array task made each row
+    db.close()
+
+
+def test_status_shows_the_slurm_task_holding_reservations(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from relflow_gen.runtime.populate.identity import ServerClock, WorkerIdentity
+    from relflow_gen.runtime.populate.jobs import JobStore
+
+    db: Any = pipeline_from(LAB, db_url)
+    monkeypatch.setenv("SLURM_JOB_ID", "1001")
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "1000")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")
+    me = WorkerIdentity.current(db.connection)
+    assert me.host == socket.gethostname() + " slurm:1000_3"
+    JobStore(db.connection, "sl").reserve("sl.Dst", [("a" * 32, '{"src_id":1}')], me, ServerClock(db.connection).now())
+    assert main(type(db), ["--db", db_url, "status"], prog="sl") == 0
+    out = capsys.readouterr().out
+    assert f"reserved by:\n  {socket.gethostname()} slurm:1000_3 pid {os.getpid()}: 1 key(s)" in out
     db.close()

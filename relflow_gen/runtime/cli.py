@@ -251,6 +251,7 @@ def _status(db: Pipeline) -> int:
         else:
             pending, extra = "-", f"{'-':>9s} {'-':>7s} {'-':>8s} {'-':>9s}"
         print(f"{meta.full_name:34s} {meta.tier:9s} {done:>9d} {pending:>9s} {extra}")
+    _print_holders(db)
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if missing:
         print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)")
@@ -258,6 +259,17 @@ def _status(db: Pipeline) -> int:
 
 
 # ------------------------------------------------------------------ makers
+
+
+def _print_holders(db: Pipeline) -> None:
+    """Who holds the reservations: host (with the Slurm job and array task) and pid."""
+    holders: dict[tuple[str, int], int] = {}
+    for j in db.jobs.reserved():
+        holders[(j.host, j.pid)] = holders.get((j.host, j.pid), 0) + 1
+    if holders:
+        print("\nreserved by:")
+        for (host, pid), n in sorted(holders.items()):
+            print(f"  {host} pid {pid}: {n} key(s)")
 
 
 def _import(spec: str) -> ModuleType:
