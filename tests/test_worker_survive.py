@@ -9,14 +9,16 @@ would show two calls.
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_fixtures import pipeline_from
+from runtime_fixtures import BACKENDS, pipeline_from
 
 from relflow_gen.runtime import Maker, U
 from relflow_gen.runtime.errors import ConnectError
@@ -302,3 +304,91 @@ def test_workers_survive_server_side_kills_and_make_every_key_once(sv_mysql: Pip
     made, distinct = _calls(db)
     assert distinct == N_KEYS
     assert made == N_KEYS  # each key made exactly once
+
+
+# -- a real restart of a private MariaDB server ---------------------------------------------
+
+
+class _Server:
+    """A private MariaDB server that the test can stop and start again on the same port and data."""
+
+    def __init__(self, root: Path) -> None:
+        import mariadb
+
+        self.m = mariadb
+        binary = mariadb.server_binary()
+        if binary is None:
+            pytest.skip("no mariadbd/mysqld binary")
+        self.binary = binary
+        self.root = root
+        self.data = root / "data"
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        self.user = user
+        subprocess.run(
+            [mariadb._install_db_binary(), "--no-defaults", f"--datadir={self.data}",
+             "--auth-root-authentication-method=normal", "--skip-test-db", *user],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.port = mariadb._free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        r = self.root
+        self.proc = subprocess.Popen(
+            [self.binary, "--no-defaults", f"--datadir={self.data}", f"--socket={r / 'sock'}", f"--port={self.port}",
+             "--bind-address=127.0.0.1", f"--pid-file={r / 'pid'}", f"--log-error={r / 'err.log'}",
+             "--innodb-flush-log-at-trx-commit=1", "--skip-log-bin", *self.user],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.m._wait_ready(self.port, self.proc, r / "err.log")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.m._stop(self.proc, self.root / "pid")
+            self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"mysql://root@127.0.0.1:{self.port}/"
+
+
+def test_workers_survive_a_restart_of_the_server(tmp_path: Path) -> None:
+    if "mysql" not in BACKENDS:
+        pytest.skip("MariaDB tests are off")
+    server = _Server(tmp_path)
+    server.start()
+    try:
+        for i in range(N_KEYS):
+            SLOW_KEYS[i] = 0.02
+        db: Any = pipeline_from(WORK, server.url, makers=[MakeDst])
+        db.Src.insert([{"src_id": i, "value": float(i)} for i in range(N_KEYS)])
+        workers = [db.reopener()() for _ in range(2)]
+        threads = [_in_thread(lambda w=w: w.Dst.populate(reserve_jobs=True, suppress_errors=True)) for w in workers]
+        deadline = time.monotonic() + 60
+        while len(db.Dst) < 30:  # mid-run
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        before = len(db.Dst)
+        db.close()
+        server.stop()
+        time.sleep(1.0)
+        server.start()
+        for t, _ in threads:
+            t.join(timeout=240)
+        reports = [out[0] for _, out in threads]
+        for w in workers:
+            w.close()
+        for r in reports:
+            assert not isinstance(r, BaseException), r
+        assert before < N_KEYS - 30  # the restart came well before the end
+        db = pipeline_from(WORK, server.url, declare=False)
+        assert len(db.Dst) == N_KEYS  # every key made, once (its primary key)
+        assert sum(r.made for r in reports) == N_KEYS
+        assert db.jobs.fetch() == []
+        calls, distinct = _calls(db)
+        assert distinct == N_KEYS
+        assert calls - N_KEYS <= 4  # at most the makes the restart interrupted ran again
+        db.close()
+    finally:
+        SLOW_KEYS.clear()
+        server.stop()
