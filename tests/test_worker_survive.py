@@ -392,3 +392,23 @@ def test_workers_survive_a_restart_of_the_server(tmp_path: Path) -> None:
     finally:
         SLOW_KEYS.clear()
         server.stop()
+
+
+def test_reconnect_logs_never_show_the_password(sv_mysql: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    from relflow_gen.runtime.engine.connection import Connection
+
+    db: Any = sv_mysql
+    p = db.connection.params
+    name, password = f"u{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    db.connection.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+    try:
+        conn = Connection(f"mysql://{name}:{password}@{p.host}:{p.port}/")
+        conn.reconnect_seconds = 10.0
+        _kill(db, conn.connection_id)
+        with caplog.at_level("INFO", logger="relflow_gen"):
+            assert conn.scalar("SELECT 1") == 1
+        assert "reconnected to mysql://" in caplog.text
+        assert password not in caplog.text
+        conn.close()
+    finally:
+        db.connection.execute(f"DROP USER '{name}'@'%'")
