@@ -8,11 +8,12 @@ doubled}``.  On MariaDB (a throwaway server from tests/mariadb.py, or
   fetches the parent row and inserts one row: 1 process, then
   ``populate(processes=N)`` for N = 2 and 4.  keys/s and the ratio to the
   ideal (1-process rate x N).
+* the same on a local Dask cluster of 4 single-threaded worker processes
+  (``populate(executor=client)``)
 * a trivial make (no sleep), 1 process, with and without ``make_timeout``
   (which runs makes in a child process): us per key and the overhead.
 
-Not measured here yet: hosts in network namespaces, a local Dask cluster
-(issue 15 items 4 and 6).
+Not measured here yet: hosts in network namespaces (issue 15 item 6).
 
 Run: ``python bench/bench_workers.py [--keys 4000] [--sleep 0.005] [--mysql URL]``.
 """
@@ -100,6 +101,7 @@ def main() -> None:
     ap.add_argument("--sleep", type=float, default=0.005)
     ap.add_argument("--trivial-keys", type=int, default=1000)
     ap.add_argument("--mysql", default=None)
+    ap.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster")
     args = ap.parse_args()
     with mysql_url(args.mysql) as base:
         url = base + ("&" if "?" in base else "?") + "prefix=bw_"
@@ -111,6 +113,13 @@ def main() -> None:
         for n in (2, 4):
             rate = args.keys / timed(db, args.keys, processes=n)
             print(f"  {n} processes: {rate:8.1f} keys/s  (ratio to ideal {rate / (one * n):.2f})")
+        if not args.no_dask:
+            import distributed
+
+            with distributed.LocalCluster(n_workers=4, threads_per_worker=1, dashboard_address=None) as cluster:
+                with distributed.Client(cluster) as client:
+                    rate = args.keys / timed(db, args.keys, executor=client)
+            print(f"  local Dask, 4 workers: {rate:8.1f} keys/s  (ratio to ideal {rate / (one * 4):.2f})")
         SLEEP[0] = 0.0
         k = args.trivial_keys
         db.close()

@@ -62,6 +62,10 @@ class Heartbeat:
         tick = min(self.interval, TICK_SECONDS) if self.on_tick is not None else self.interval
         next_beat = time.monotonic() + self.interval
         try:
+            try:  # connect now, so that the first beat is on time
+                conn = Connection(self.params)
+            except Exception as exc:  # noqa: BLE001 - retried at the first tick
+                log.debug("heartbeat connection failed: %s", exc)
             while not self._stop.wait(tick):
                 try:
                     if conn is None:
