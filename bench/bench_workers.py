@@ -105,7 +105,16 @@ def main() -> None:
     args = ap.parse_args()
     with mysql_url(args.mysql) as base:
         url = base + ("&" if "?" in base else "?") + "prefix=bw_"
-        db: Any = open_pipeline(url, args.keys)
+        SLEEP[0] = 0.0
+        k = args.trivial_keys
+        db: Any = open_pipeline(url, k)
+        plain = min(timed(db, k) for _ in range(2)) / k
+        child = min(timed(db, k, make_timeout=60) for _ in range(2)) / k
+        print(f"trivial make, {k} keys, 1 process")
+        print(f"  no timeout:      {plain * 1e6:8.1f} us/key")
+        print(f"  make_timeout=60: {child * 1e6:8.1f} us/key  (+{(child - plain) * 1e6:.1f} us per key)")
+        db.close()
+        db = open_pipeline(url, args.keys)
         SLEEP[0] = args.sleep
         print(f"{args.keys} keys, make sleeps {args.sleep * 1000:g} ms, MariaDB")
         one = args.keys / timed(db, args.keys)
@@ -113,24 +122,14 @@ def main() -> None:
         for n in (2, 4):
             rate = args.keys / timed(db, args.keys, processes=n)
             print(f"  {n} processes: {rate:8.1f} keys/s  (ratio to ideal {rate / (one * n):.2f})")
-        if not args.no_dask:
+        if not args.no_dask:  # last: a Dask cluster in this process slows what runs after it
             import distributed
 
             with distributed.LocalCluster(n_workers=4, threads_per_worker=1, dashboard_address=None) as cluster:
                 with distributed.Client(cluster) as client:
                     rate = args.keys / timed(db, args.keys, executor=client)
             print(f"  local Dask, 4 workers: {rate:8.1f} keys/s  (ratio to ideal {rate / (one * 4):.2f})")
-        SLEEP[0] = 0.0
-        k = args.trivial_keys
         db.close()
-        db = open_pipeline(url, k)
-        plain = min(timed(db, k) for _ in range(2)) / k
-        child = min(timed(db, k, make_timeout=60) for _ in range(2)) / k
-        print(f"trivial make, {k} keys, 1 process")
-        print(f"  no timeout:      {plain * 1e6:8.1f} us/key")
-        print(f"  make_timeout=60: {child * 1e6:8.1f} us/key  (+{(child - plain) * 1e6:.1f} us per key)")
-        db.close()
-
 
 if __name__ == "__main__":
     main()
