@@ -354,7 +354,7 @@ def run_slurm(pipeline_cls: type[Pipeline], args: Any, db_url: str | None) -> in
         Path(logs).mkdir(parents=True, exist_ok=True)  # sbatch does not create it
         job = submit(out, db_url)
         print(f"submitted job {job}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 COMMANDS: dict[str, Callable[[Pipeline, Any], int]] = {
