@@ -92,6 +92,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env,
     )
     procs = [scheduler]
+    logs = [log]
     try:
         deadline = time.monotonic() + 60
         while not info.exists() or not info.read_text().strip():
@@ -99,6 +100,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.1)
         address = json.loads(info.read_text())["address"]
         wlog = (root / "workers.log").open("w")
+        logs.append(wlog)
         procs.append(
             subprocess.Popen(
                 [
@@ -131,6 +133,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        for f in logs:
+            f.close()
 
 
 @pytest.fixture

@@ -298,7 +298,12 @@ def cmd_ignore(db: Pipeline, args: Any) -> int:
 
 
 def add_slurm_options(sub: Any) -> None:
-    p = sub.add_parser("slurm", help="write an sbatch array script of populate workers (--submit: and submit it)")
+    p = sub.add_parser(
+        "slurm",
+        help="write an sbatch array script of populate workers (--submit: and submit it)",
+        description="Write an sbatch array script whose tasks each run `worker` until no work is left; the "
+        "database URL is read by the tasks from the environment (RELFLOW_DB_URL), never written to the script.",
+    )
     p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to populate (default: all)")
     p.add_argument("--workers", type=int, default=4, metavar="N", help="array tasks, one worker each (default 4)")
     p.add_argument("--time", help="time limit of each task (sbatch --time, e.g. 4:00:00)")

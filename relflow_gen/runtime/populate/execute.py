@@ -58,7 +58,7 @@ class RemoteMakeError(PopulateError):
         self.type_name = type_name
 
 
-class ChildFailed(Exception):
+class ChildFailed(PopulateError):
     """Carries the child's exception and its formatted traceback to :meth:`ChildMaker.make`."""
 
     def __init__(self, error: BaseException, stack: str) -> None:

@@ -117,7 +117,7 @@ class Jobs:
         chosen = self.errors(names)
         if key is not None:
             if names is None or len(names) != 1:
-                raise ValueError("clearing by key needs exactly one table")
+                raise ArgumentError("clearing by key needs exactly one table")
             wanted = hash_of_key(self._pipeline.meta.by_name[names[0]], key)
             chosen = [j for j in chosen if j.key_hash == wanted]
         if error_type is not None:
