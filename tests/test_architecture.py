@@ -55,6 +55,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 DEFERRED_OK = {
     "numpy",
     "pandas",
+    "distributed",  # populate --dask
     "relflow_gen.runtime.backends.mysql",  # pymysql
     "relflow_gen.runtime.blob.format",  # numpy
     "tqdm",  # populate's progress bar: its import pulls importlib.metadata, email and csv

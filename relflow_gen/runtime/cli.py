@@ -40,7 +40,7 @@ from typing import Any
 
 from relflow_gen.core.errors import ExitCode, RelflowError, UsageError
 from relflow_gen.runtime import staleness_cli
-from relflow_gen.runtime.commands import COMMANDS, add_populate_options
+from relflow_gen.runtime.commands import COMMANDS, add_populate_options, add_retry_filters, add_slurm_options, run_slurm
 from relflow_gen.runtime.diagram import NO_GRAPHVIZ, Diagram, dot_program
 from relflow_gen.runtime.evolve import commands as evolve_commands
 from relflow_gen.runtime.pipeline import Pipeline
@@ -99,10 +99,12 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p = _command(sub, "errors", "list recorded errors")
     p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to list (default: all)")
     p.add_argument("--traceback", action="store_true", help="print the stack of each error")
+    p.add_argument("--keys", action="store_true", help="one line per key instead of groups by type and message")
 
     p = _command(sub, "retry", "clear the errors of tables (all when none given) and populate them again")
     add_populate_options(p)
     _add_run_options(p)
+    add_retry_filters(p)
 
     staleness_cli.register(sub)
 
@@ -114,6 +116,7 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
 
     evolve_commands.add_parsers(sub)
+    add_slurm_options(sub)
 
     p = _command(
         sub,
@@ -140,6 +143,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (implies --reserve-jobs)")
     p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
     p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
+    p.add_argument(
+        "--dask", metavar="ADDRESS", help="run the makes on a Dask cluster (tcp://HOST:8786), reserving keys as workers do"
+    )
 
 
 def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: str | None = None) -> int:
@@ -152,6 +158,12 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "diagram":
         return _diagram(pipeline_cls, args.format, args.output)
+    if args.command == "slurm":
+        try:
+            return run_slurm(pipeline_cls, args, args.db)
+        except UsageError as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     if not args.db:
         print(f"{parser.prog}: error: give the database with --db URL (or set RELFLOW_DB_URL)", file=sys.stderr)
         return ExitCode.USAGE
@@ -173,15 +185,32 @@ def main(pipeline_cls: type[Pipeline], argv: Sequence[str] | None = None, prog: 
     except RelflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILURES
+    except BrokenPipeError:  # the reader went away (`errors | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - an error of a make(): show where it happened
-        traceback.print_exc()
-        print(f"error: {type(exc).__name__}: {exc} (recorded in the jobs table with --reserve-jobs)", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        where = _user_frame(exc)
+        print(f"error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print("  (-v for the traceback; with --reserve-jobs it is recorded: errors --traceback)", file=sys.stderr)
         return ExitCode.FAILURES
     finally:
         db.close()
+
+
+def _user_frame(exc: BaseException) -> str:
+    """`` (at file:line in function)`` of the innermost frame outside relflow_gen, if any."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for frame in reversed(frames):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f" (at {frame.filename}:{frame.lineno} in {frame.name})"
+    return ""
 
 
 def _run(db: Pipeline, args: Any, prog: str) -> int:
@@ -225,6 +254,7 @@ def _status(db: Pipeline) -> int:
         else:
             pending, extra = "-", f"{'-':>9s} {'-':>7s} {'-':>8s} {'-':>9s}"
         print(f"{meta.full_name:34s} {meta.tier:9s} {done:>9d} {pending:>9s} {extra}")
+    _print_holders(db)
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if missing:
         print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)")
@@ -232,6 +262,17 @@ def _status(db: Pipeline) -> int:
 
 
 # ------------------------------------------------------------------ makers
+
+
+def _print_holders(db: Pipeline) -> None:
+    """Who holds the reservations: host (with the Slurm job and array task) and pid."""
+    holders: dict[tuple[str, int], int] = {}
+    for j in db.jobs.reserved():
+        holders[(j.host, j.pid)] = holders.get((j.host, j.pid), 0) + 1
+    if holders:
+        print("\nreserved by:")
+        for (host, pid), n in sorted(holders.items()):
+            print(f"  {host} pid {pid}: {n} key(s)")
 
 
 def _import(spec: str) -> ModuleType:

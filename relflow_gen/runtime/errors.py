@@ -106,6 +106,11 @@ def translate(backend: Backend, exc: BaseException, sql: str) -> DatabaseError:
     """Wrap a driver exception in the matching :class:`DatabaseError`."""
     kind = backend.classify(exc)
     message = str(exc.args[1]) if len(exc.args) > 1 and isinstance(exc.args[1], str) else str(exc)
+    if not message.strip():  # pymysql reports a closed connection as InterfaceError(0, '')
+        if kind == "connection":
+            message = f"the connection to the database is lost ({type(exc).__name__})"
+        else:
+            message = f"{type(exc).__name__} from the database driver, without a message"
     statement = sql if len(sql) <= 300 else sql[:297] + "..."
     text = f"{message}\n  in: {statement}"
     if kind == "duplicate":

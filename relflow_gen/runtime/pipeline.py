@@ -11,7 +11,7 @@ after their schema (``db.common.Species``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from relflow_gen.core.meta import SchemaMeta
@@ -115,9 +115,35 @@ class Pipeline:
         same makers registered (worker processes call it)."""
         return functools.partial(_reopen, type(self), self.connection.params, tuple(self._makers.values()))
 
-    def populate_all(self, *restrictions: object, **options: Any) -> PopulateReport:
+    def populate_all(
+        self,
+        *restrictions: object,
+        tables: Sequence[str] | None = None,
+        reserve_jobs: bool = False,
+        processes: int = 1,
+        max_calls: int | None = None,
+        suppress_errors: bool = False,
+        display_progress: bool = False,
+        order: str = "original",
+        group_commit: bool = True,
+        make_timeout: float | None = None,
+        executor: object | None = None,
+    ) -> PopulateReport:
         """Populate every imported/computed table in dependency order (options as for populate())."""
-        return populate_all(self, *restrictions, **options)
+        return populate_all(
+            self,
+            *restrictions,
+            tables=tables,
+            reserve_jobs=reserve_jobs,
+            processes=processes,
+            max_calls=max_calls,
+            suppress_errors=suppress_errors,
+            display_progress=display_progress,
+            order=order,
+            group_commit=group_commit,
+            make_timeout=make_timeout,
+            executor=executor,
+        )
 
     def outdated(self, *tables: str, code: bool = True, inputs: bool = True) -> dict[str, Outdated]:
         """Outdated rows per imported/computed table, with their reasons (docs/staleness.md)."""

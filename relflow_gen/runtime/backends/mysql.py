@@ -39,7 +39,9 @@ ER_NO_SUCH_TABLE = 1146
 ER_BAD_DB = 1049
 ER_LOCK_WAIT_TIMEOUT = 1205
 ER_LOCK_DEADLOCK = 1213
-CONNECTION_ERRORS = (2006, 2013, 2003, 2055)
+#: lost or refused connections; 1053: server shutdown in progress, 1152: aborted connection,
+#: 1927: connection killed (MariaDB), 2002: no socket
+CONNECTION_ERRORS = (2006, 2013, 2003, 2055, 1053, 1152, 1927, 2002)
 
 #: multi-row INSERT statements are cut at about this size (and below max_allowed_packet)
 _STATEMENT_BYTES = 4 << 20

@@ -10,9 +10,12 @@ password never appears in a repr, log line or error message.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import random
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -20,6 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from relflow_gen.runtime.backends.base import Backend, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.errors import ConnectError, UrlError, translate
+
+log = logging.getLogger("relflow_gen")
 
 
 def parse_url(url: str) -> ConnectionParams:
@@ -117,6 +122,11 @@ class Connection:
             raise
         self._cursor = self._raw.cursor()
         self._id: int | None = None
+        #: > 0: a connection lost outside a transaction is re-established (with back-off, for up
+        #: to this many seconds) and the statement runs again; populate turns it on
+        self.reconnect_seconds = 0.0
+        #: called after each reconnect (populate updates the connection id of its reservations)
+        self.on_reconnect: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"Connection({self.params.redacted_url()})"
@@ -149,9 +159,58 @@ class Connection:
                 self._cursor.execute(sql, tuple(params))
         except Exception as exc:
             if self.backend.is_driver_error(exc):
+                error = translate(self.backend, exc, sql)
+                if isinstance(error, ConnectError) and self._depth == 0 and self.reconnect_seconds > 0:
+                    self.reconnect(error)
+                    return self._execute_again(sql, params)
+                raise error from exc
+            raise
+        return self._cursor
+
+    def _execute_again(self, sql: str, params: Sequence[Any] | None) -> Any:
+        try:
+            if params is None:
+                self._cursor.execute(sql)
+            else:
+                self._cursor.execute(sql, tuple(params))
+        except Exception as exc:
+            if self.backend.is_driver_error(exc):
                 raise translate(self.backend, exc, sql) from exc
             raise
         return self._cursor
+
+    def reconnect(self, cause: BaseException | None = None, within: float | None = None) -> None:
+        """Open a new connection in place of a lost one, retrying with bounded exponential back-off
+        (with jitter) for up to ``within`` seconds (default: ``reconnect_seconds``)."""
+        if self._depth:
+            raise ConnectError("cannot reconnect inside a transaction")
+        limit = within if within is not None else max(self.reconnect_seconds, 1.0)
+        deadline = time.monotonic() + limit
+        delay = 0.1
+        first = str(cause).splitlines()[0] if cause is not None else "reconnecting"
+        log.warning("lost the connection to %s (%s); reconnecting", self.params.redacted_url(), first)
+        self.close()
+        while True:
+            try:
+                raw = self.backend.connect()
+                break
+            except Exception as exc:
+                if not self.backend.is_driver_error(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise ConnectError(
+                        f"cannot reconnect to {self.params.redacted_url()} within {limit:g} s: "
+                        f"{_clean(str(exc), self.params.password)}"
+                    ) from None
+                log.info("reconnect to %s failed; next try in %.1f s", self.params.redacted_url(), delay)
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 5.0)
+        self._raw = raw
+        self._cursor = raw.cursor()
+        self._id = None
+        log.warning("reconnected to %s", self.params.redacted_url())
+        for callback in list(self.on_reconnect):
+            callback()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Execute one statement for many parameter rows (bulk insert)."""
@@ -198,9 +257,18 @@ class Connection:
                 try:
                     self.backend.begin(self._cursor, immediate=immediate)
                 except Exception as exc:  # SQLite: another process holds the write lock
-                    if self.backend.is_driver_error(exc):
-                        raise translate(self.backend, exc, "BEGIN") from exc
-                    raise
+                    if not self.backend.is_driver_error(exc):
+                        raise
+                    error = translate(self.backend, exc, "BEGIN")
+                    if not (isinstance(error, ConnectError) and self.reconnect_seconds > 0):
+                        raise error from exc
+                    self.reconnect(error)
+                    try:
+                        self.backend.begin(self._cursor, immediate=immediate)
+                    except Exception as again:
+                        if self.backend.is_driver_error(again):
+                            raise translate(self.backend, again, "BEGIN") from again
+                        raise
             else:
                 self.execute(f"SAVEPOINT rf_sp{depth}")
             self._depth += 1

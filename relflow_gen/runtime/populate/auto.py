@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from relflow_gen.runtime.errors import TierError
 from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import key_source, progress
-from relflow_gen.runtime.populate.run import populate, provenance
+from relflow_gen.runtime.populate.run import PopulateReport, populate, provenance
 from relflow_gen.runtime.populate.staleness import outdated
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.tables.table import Table
@@ -44,9 +44,36 @@ class AutoTable(Table[R, K, I]):
         of the primary-key parents' keys) minus the keys already present."""
         return key_source(self._host, self._meta)
 
-    def populate(self, *restrictions: object, **options: Any) -> Any:
+    def populate(
+        self,
+        *restrictions: object,
+        reserve_jobs: bool = False,
+        processes: int = 1,
+        max_calls: int | None = None,
+        suppress_errors: bool = False,
+        display_progress: bool = False,
+        order: str = "original",
+        maker: type[Maker[Any, Any]] | None = None,
+        group_commit: bool = True,
+        make_timeout: float | None = None,
+        executor: object | None = None,
+    ) -> PopulateReport:
         """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.run.populate`)."""
-        return populate(self._host, self, *restrictions, **options)
+        return populate(
+            self._host,
+            self,
+            *restrictions,
+            reserve_jobs=reserve_jobs,
+            processes=processes,
+            max_calls=max_calls,
+            suppress_errors=suppress_errors,
+            display_progress=display_progress,
+            order=order,
+            maker=maker,
+            group_commit=group_commit,
+            make_timeout=make_timeout,
+            executor=executor,
+        )
 
     def progress(self) -> tuple[int, int]:
         """(keys done, keys in the key source)."""

@@ -56,7 +56,7 @@ class WorkerIdentity:
         except Exception:  # noqa: BLE001 - no user name in some containers
             os_user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
         return cls(
-            host=socket.gethostname()[:255],
+            host=(socket.gethostname() + slurm_task())[:255],
             pid=os.getpid(),
             user=(conn.params.user or os_user)[:255],
             token=uuid.uuid4().hex,
@@ -66,6 +66,16 @@ class WorkerIdentity:
     @property
     def made_by(self) -> str:
         return f"{self.host}:{self.pid}"[:255]
+
+
+def slurm_task() -> str:
+    """`` slurm:JOB_TASK`` inside a Slurm job (array job id and task index), else ""."""
+    env = os.environ
+    job = env.get("SLURM_ARRAY_JOB_ID") or env.get("SLURM_JOB_ID")
+    if not job:
+        return ""
+    task = env.get("SLURM_ARRAY_TASK_ID")
+    return f" slurm:{job}_{task}" if task and env.get("SLURM_ARRAY_JOB_ID") else f" slurm:{job}"
 
 
 class ServerClock:

@@ -237,6 +237,15 @@ class JobStore:
             f"DELETE FROM {self.ref} WHERE {q['token']} = {self.ph} AND {q['status']} = 'reserved'", [token]
         )
 
+    def adopt(self, token: str, connection_id: int) -> None:
+        """Move this worker's reservations to its new connection id (after a reconnect)."""
+        q = self._q
+        self.conn.execute(
+            f"UPDATE {self.ref} SET {q['connection_id']} = {self.ph} WHERE {q['token']} = {self.ph} "
+            f"AND {q['status']} = 'reserved'",
+            [connection_id, token],
+        )
+
     def heartbeat(self, token: str, now: dt.datetime) -> None:
         q = self._q
         self.conn.execute(

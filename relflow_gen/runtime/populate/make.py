@@ -53,6 +53,16 @@ class Maker(ABC, Generic[K, R]):
     __table__: ClassVar[str]
     __parts__: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    #: stop a make() that runs longer than this many seconds (None: no limit); makes then run
+    #: in a child process of the worker.  ``populate(make_timeout=...)`` overrides it.
+    make_timeout: ClassVar[float | None] = None
+    #: call make() again this many times when it raises one of ``retry_on``
+    retries: ClassVar[int] = 0
+    #: the exceptions worth another attempt (e.g. ``(OSError, TimeoutError)``)
+    retry_on: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: seconds before the first retry; doubled for each later one, with +-50 % jitter
+    retry_backoff: ClassVar[float] = 1.0
+
     def __init__(self, db: PopulateHost) -> None:
         self.db: Any = db
         self._rows: list[Mapping[str, Any]] = []

@@ -16,8 +16,9 @@ import logging
 import multiprocessing
 import queue
 import signal
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("relflow_gen")
 
 MADE, FAILED, SKIPPED, BUSY, CALLS = range(5)
+#: at the end of the key list, how long a worker waits for keys another one may give back
+HOLDER_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -42,6 +45,8 @@ class ChildReport:
     failed: int = 0
     skipped: int = 0
     busy: int = 0
+    blocked: int = 0
+    vanished: int = 0
     calls: int = 0
     errors: list[Failure] = field(default_factory=list)
     error: str | None = None
@@ -61,16 +66,69 @@ class PoolTask:
     code_hash: str
 
 
+@dataclass
+class SharedState:
+    """What the worker processes share: the cursor in the key list, keys given back, holders."""
+
+    cursor: Any  # Value: the next key to hand out
+    back: Any  # Array: 1 for each key given back (released unmade during a long make)
+    back_count: Any  # Value: how many flags are set
+    holders: Any  # Value: workers holding taken keys they have not started
+
+
 class SharedFeed:
-    def __init__(self, keys: list[dict[str, Any]], cursor: Any) -> None:
+    """The key list shared by the worker processes; keys given back are handed out first.
+
+    When the list is used up but another worker still holds keys it has not
+    started (it may give them back while one of its makes runs long), ``take``
+    waits instead of reporting the end.
+    """
+
+    def __init__(self, keys: list[dict[str, Any]], state: SharedState, stopped: Callable[[], bool]) -> None:
         self.keys = keys
-        self.cursor = cursor
+        self.state = state
+        self.stopped = stopped
+        self.index: dict[int, int] = {}
+        self.lock = state.cursor.get_lock()
 
     def take(self, n: int) -> list[dict[str, Any]]:
-        with self.cursor.get_lock():
-            start = self.cursor.value
-            self.cursor.value = min(start + n, len(self.keys))
-        return self.keys[start : start + n]
+        st = self.state
+        deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+        while True:
+            with self.lock:
+                picked: list[int] = []
+                if st.back_count.value:
+                    for i in range(len(self.keys)):
+                        if st.back[i]:
+                            st.back[i] = 0
+                            picked.append(i)
+                            if len(picked) == n:
+                                break
+                    st.back_count.value -= len(picked)
+                start = st.cursor.value
+                end = min(start + n - len(picked), len(self.keys))
+                st.cursor.value = end
+                picked += range(start, end)
+                if picked or st.holders.value <= 0:
+                    for i in picked:
+                        self.index[id(self.keys[i])] = i
+                    return [self.keys[i] for i in picked]
+            if self.stopped() or time.monotonic() > deadline:  # a holder that died never lets go
+                return []
+            time.sleep(0.02)
+
+    def give_back(self, keys: Sequence[dict[str, Any]]) -> None:
+        st = self.state
+        with self.lock:
+            for k in keys:
+                i = self.index.get(id(k))
+                if i is not None and not st.back[i]:
+                    st.back[i] = 1
+                    st.back_count.value += 1
+
+    def holding(self, delta: int) -> None:
+        with self.lock:
+            self.state.holders.value += delta
 
 
 def _context() -> Any:
@@ -101,11 +159,14 @@ def run_pool(
         code_hash,
     )
     cursor = ctx.Value("q", 0)
+    state = SharedState(
+        cursor, ctx.Array("b", len(keys), lock=False), ctx.Value("q", 0, lock=False), ctx.Value("q", 0, lock=False)
+    )
     counts = ctx.Array("q", 5)
     stop = ctx.Event()
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_child, args=(job, cursor, counts, stop, results, i), name=f"relflow-worker-{i}")
+        ctx.Process(target=_child, args=(job, state, counts, stop, results, i), name=f"relflow-worker-{i}")
         for i in range(n)
     ]
     for p in procs:
@@ -157,15 +218,15 @@ def _merge(procs: list[Any], reports: list[ChildReport], options: RunOptions) ->
     reported = {r.index for r in reports}
     dead = [p for i, p in enumerate(procs) if i not in reported]
     for p in dead:
-        log.warning(
-            "worker process %s died (exit code %s); the next populate reclaims its keys", p.pid, p.exitcode
-        )
+        log.warning("worker process %s died (exit code %s); the next populate reclaims its keys", p.pid, p.exitcode)
     first: ChildReport | None = None
     for r in sorted(reports, key=lambda r: r.index):
         tally.made += r.made
         tally.failed += r.failed
         tally.skipped += r.skipped
         tally.busy += r.busy
+        tally.blocked += r.blocked
+        tally.vanished += r.vanished
         tally.calls += r.calls
         tally.errors += r.errors[: max(0, MAX_REPORTED_ERRORS - len(tally.errors))]
         if r.error is not None and first is None:
@@ -182,7 +243,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _child(job: PoolTask, cursor: Any, counts: Any, stop: Any, results: Any, index: int) -> None:
+def _child(job: PoolTask, state: SharedState, counts: Any, stop: Any, results: Any, index: int) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     report = ChildReport(index)
     sent = [0, 0, 0, 0]
@@ -218,7 +279,8 @@ def _child(job: PoolTask, cursor: Any, counts: Any, stop: Any, results: Any, ind
             should_stop=stop.is_set,
             take_call=take_call,
         )
-        runner.run(SharedFeed(job.keys, cursor))
+        feed = SharedFeed(job.keys, state, stop.is_set)
+        runner.run(feed)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         report.error = f"{type(exc).__name__}: {exc}"
         report.error_traceback = traceback.format_exc()
@@ -226,6 +288,7 @@ def _child(job: PoolTask, cursor: Any, counts: Any, stop: Any, results: Any, ind
         if db is not None:
             db.close()
     report.made, report.failed, report.skipped, report.busy = tally.made, tally.failed, tally.skipped, tally.busy
+    report.blocked, report.vanished = tally.blocked, tally.vanished
     report.calls = tally.calls
     report.errors = tally.errors
     results.put(report)

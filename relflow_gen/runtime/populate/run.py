@@ -30,6 +30,7 @@ from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.runtime.errors import MissingMakerError, PopulateError, TierError
 from relflow_gen.runtime.populate import jobs
+from relflow_gen.runtime.populate.cluster import run_on_executor
 from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import (
     default_key_source,
@@ -40,7 +41,7 @@ from relflow_gen.runtime.populate.keysource import (
 )
 from relflow_gen.runtime.populate.pool import run_pool
 from relflow_gen.runtime.populate.progress import progress_bar
-from relflow_gen.runtime.populate.runner import Failure, ListFeed, Runner, RunOptions, Tally
+from relflow_gen.runtime.populate.runner import RECONNECT_SECONDS, Failure, ListFeed, Runner, RunOptions, Tally
 from relflow_gen.runtime.query.expr import Col, compile_select
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class PopulateReport:
     elapsed: float = 0.0
     keys: int = 0  # keys to make when populate started (after restrictions)
     busy: int = 0  # of the skipped: held by another worker
+    blocked: int = 0  # of the skipped: in error or ignore status in the jobs table
+    vanished: int = 0  # of the skipped: no longer in the key source (inputs deleted meanwhile)
     tables: list[PopulateReport] = field(default_factory=list)
     no_maker: list[str] = field(default_factory=list)
 
@@ -92,6 +95,8 @@ class PopulateReport:
         self.failed += other.failed
         self.skipped += other.skipped
         self.busy += other.busy
+        self.blocked += other.blocked
+        self.vanished += other.vanished
         self.keys += other.keys
         self.errors += other.errors
 
@@ -147,6 +152,8 @@ def populate(
     order: str = "original",
     maker: type[Maker[Any, Any]] | None = None,
     group_commit: bool = True,
+    make_timeout: float | None = None,
+    executor: object | None = None,
 ) -> PopulateReport:
     """Call make() for every missing key of an imported/computed table.
 
@@ -158,41 +165,110 @@ def populate(
     suppress_errors); without ``suppress_errors`` the first failure is raised.
     ``order``: "original" (key order), "reverse" or "random".
     ``group_commit``: commit the results of cheap makes several keys per
-    transaction (each key stays all-or-nothing).
+    transaction (each key stays all-or-nothing).  ``make_timeout``: stop a
+    make() after this many seconds (default: the maker's ``make_timeout``);
+    makes then run in a child process.  ``executor``: run the makes as tasks of
+    a ``dask.distributed.Client`` (or any executor with ``submit``), each a
+    worker with reservations (implies ``reserve_jobs``).
     """
     started = time.perf_counter()
+    meta = _populated_table(pipeline, table)
+    _check_options(pipeline, order, processes, make_timeout)
+    maker_cls = maker_class(pipeline, meta, maker)
+    conn = pipeline.connection
+    saved, conn.reconnect_seconds = conn.reconnect_seconds, max(conn.reconnect_seconds, RECONNECT_SECONDS)
+    try:
+        keys, names = pending_keys(pipeline, meta, maker_cls(pipeline), restrictions)
+    finally:
+        conn.reconnect_seconds = saved
+    _put_in_order(keys, order)
+    options = RunOptions(
+        reserve_jobs=reserve_jobs or processes > 1 or executor is not None,
+        suppress_errors=suppress_errors,
+        max_calls=max_calls,
+        group_commit=group_commit,
+        stale_after=jobs.STALE_SECONDS,
+        heartbeat_seconds=jobs.HEARTBEAT_SECONDS,
+        make_timeout=make_timeout,
+    )
+    tally = Tally()
+    try:
+        if executor is not None and keys:
+            tally = run_on_executor(
+                executor, pipeline, meta, maker_cls, keys, names, options, code_fingerprint(maker_cls)
+            )
+        else:
+            tally = _make_keys(pipeline, meta, maker_cls, keys, names, options, processes, display_progress, tally)
+    except KeyboardInterrupt as exc:  # stopped (Ctrl-C, SIGTERM): what was committed still counts
+        exc.relflow_report = _report(meta, tally, keys, started)  # type: ignore[attr-defined]
+        raise
+    report = _report(meta, tally, keys, started)
+    if keys:
+        log.info("%s", report)
+    return report
+
+
+def _report(meta: TableMeta, tally: Tally, keys: Sequence[object], started: float) -> PopulateReport:
+    return PopulateReport(
+        meta.full_name,
+        made=tally.made,
+        failed=tally.failed,
+        skipped=tally.skipped,
+        errors=tally.errors,
+        elapsed=time.perf_counter() - started,
+        keys=len(keys),
+        busy=tally.busy,
+        blocked=tally.blocked,
+        vanished=tally.vanished,
+    )
+
+
+def _populated_table(pipeline: PopulateHost, table: Table[Any, Any, Any] | str) -> TableMeta:
+    """The meta of the table to populate: an imported/computed table, unrestricted."""
     t = pipeline.table(table) if isinstance(table, str) else table
     meta = t.meta
     if not meta.is_auto:
         raise TierError(f"{meta.full_name} is a {meta.tier} table; only imported and computed tables are populated")
     if t.is_restricted:
         raise TierError("populate the table itself and pass restrictions to populate(...)")
+    return meta
+
+
+def _check_options(pipeline: PopulateHost, order: str, processes: int, make_timeout: float | None) -> None:
     if order not in ORDERS:
         raise ArgumentError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     if processes < 1:
         raise ArgumentError("processes must be at least 1")
+    if make_timeout is not None and not make_timeout > 0:
+        raise ArgumentError(f"make_timeout must be a positive number of seconds, not {make_timeout!r}")
     conn = pipeline.connection
     if conn.in_transaction:
         raise PopulateError("populate() cannot run inside a transaction: make() must not hold one open")
     if processes > 1 and conn.params.backend == "sqlite" and conn.params.database in ("", ":memory:"):
         raise PopulateError("populate(processes=N) needs a database file or server, not an in-memory SQLite database")
-    maker_cls = maker_class(pipeline, meta, maker)
-    keys, names = pending_keys(pipeline, meta, maker_cls(pipeline), restrictions)
+
+
+def _put_in_order(keys: list[dict[str, Any]], order: str) -> None:
     if order == "reverse":
         keys.reverse()
     elif order == "random":
         random.shuffle(keys)
-    options = RunOptions(
-        reserve_jobs=reserve_jobs or processes > 1,
-        suppress_errors=suppress_errors,
-        max_calls=max_calls,
-        group_commit=group_commit,
-        stale_after=jobs.STALE_SECONDS,
-        heartbeat_seconds=jobs.HEARTBEAT_SECONDS,
-    )
+
+
+def _make_keys(
+    pipeline: PopulateHost,
+    meta: TableMeta,
+    maker_cls: type[Maker[Any, Any]],
+    keys: list[dict[str, Any]],
+    names: list[str],
+    options: RunOptions,
+    processes: int,
+    display_progress: bool,
+    tally: Tally,
+) -> Tally:
+    """Make the keys in this process or in a pool of worker processes, with a progress bar."""
     code_hash = code_fingerprint(maker_cls)
     bar = progress_bar(meta.full_name, len(keys), display_progress)
-    tally = Tally()
     try:
         if processes > 1 and len(keys) > 1:
             tally = run_pool(pipeline, meta, maker_cls, keys, names, options, code_hash, processes, bar)
@@ -203,32 +279,30 @@ def populate(
     finally:
         if bar is not None:
             bar.close(tally.made + tally.failed + tally.skipped, tally.failed)
-    report = PopulateReport(
-        meta.full_name,
-        made=tally.made,
-        failed=tally.failed,
-        skipped=tally.skipped,
-        errors=tally.errors,
-        elapsed=time.perf_counter() - started,
-        keys=len(keys),
-        busy=tally.busy,
-    )
-    if keys:
-        log.info("%s", report)
-    return report
+    return tally
 
 
 def populate_all(
-    pipeline: PopulateHost, *restrictions: object, tables: Sequence[str] | None = None, **options: Any
+    pipeline: PopulateHost,
+    *restrictions: object,
+    tables: Sequence[str] | None = None,
+    reserve_jobs: bool = False,
+    processes: int = 1,
+    max_calls: int | None = None,
+    suppress_errors: bool = False,
+    display_progress: bool = False,
+    order: str = "original",
+    group_commit: bool = True,
+    make_timeout: float | None = None,
+    executor: object | None = None,
 ) -> PopulateReport:
     """Populate every imported/computed table (or those named) in dependency order.
 
     Tables without a registered maker are listed in the report's ``no_maker``.
-    A dict restriction applies to the tables that have its attributes.
+    A dict restriction applies to the tables that have its attributes.  The
+    options are those of :func:`populate` (the registered makers are used).
     """
     started = time.perf_counter()
-    if "maker" in options:
-        raise TypeError("populate_all() uses the registered makers; pass maker= to populate() instead")
     wanted = None if tables is None else {pipeline.table(t).full_name for t in tables}
     for name in sorted(wanted or ()):
         meta = pipeline.meta.by_name[name]
@@ -243,7 +317,29 @@ def populate_all(
             log.warning("%s has no registered maker; not populated", meta.full_name)
             continue
         own = [_fit(r, meta) for r in restrictions]
-        total.add(populate(pipeline, meta.full_name, *[r for r in own if r is not None], **options))
+        try:
+            report = populate(
+                pipeline,
+                meta.full_name,
+                *[r for r in own if r is not None],
+                reserve_jobs=reserve_jobs,
+                processes=processes,
+                max_calls=max_calls,
+                suppress_errors=suppress_errors,
+                display_progress=display_progress,
+                order=order,
+                group_commit=group_commit,
+                make_timeout=make_timeout,
+                executor=executor,
+            )
+        except KeyboardInterrupt as exc:
+            partial = getattr(exc, "relflow_report", None)
+            if isinstance(partial, PopulateReport):
+                total.add(partial)
+            total.elapsed = time.perf_counter() - started
+            exc.relflow_report = total  # type: ignore[attr-defined]
+            raise
+        total.add(report)
     total.elapsed = time.perf_counter() - started
     return total
 
@@ -283,7 +379,5 @@ def provenance(
     decoders = [backend.decoder(c.type) if c.type is not None else None for c in cols]
     out = []
     for row in pipeline.connection.query(sql, params):
-        out.append(
-            {c.name: (v if d is None or v is None else d(v)) for c, d, v in zip(cols, decoders, row)}
-        )
+        out.append({c.name: (v if d is None or v is None else d(v)) for c, d, v in zip(cols, decoders, row)})
     return out

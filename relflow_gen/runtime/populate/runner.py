@@ -17,22 +17,29 @@ For each batch of keys taken from a :class:`KeyFeed`:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import random
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from relflow_gen.runtime.errors import ConnectError, LockError
+from relflow_gen.runtime.populate.execute import ChildFailed, ChildMaker, InProcessMaker
 from relflow_gen.runtime.populate.heartbeat import Heartbeat
 from relflow_gen.runtime.populate.inputs import InputStamp
 from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
-from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_locked
-from relflow_gen.runtime.query.condition import RowKey
+from relflow_gen.runtime.populate.keysource import maker_source
+from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_transient
 
 if TYPE_CHECKING:
     from relflow_gen.core.meta import TableMeta
+    from relflow_gen.runtime.engine.connection import Connection
     from relflow_gen.runtime.populate.host import PopulateHost
     from relflow_gen.runtime.populate.make import Maker
 
@@ -41,6 +48,7 @@ log = logging.getLogger("relflow_gen")
 
 def _never() -> bool:
     return False
+
 
 #: commit a group of results once it holds this much make() time, keys or bytes
 GROUP_SECONDS = 0.1
@@ -51,6 +59,13 @@ BATCH_SECONDS = 0.2
 MAX_BATCH = 64
 #: failures kept with their tracebacks in a PopulateReport (the count is always exact)
 MAX_REPORTED_ERRORS = 1000
+#: a make running longer than this (seconds) has the worker commit the results it holds and
+#: release the keys it has not started, so that other workers can make them meanwhile
+LONG_MAKE_SECONDS = 1.0
+#: how long a worker keeps trying to reconnect after losing its connection (seconds)
+RECONNECT_SECONDS = 300.0
+#: attempts of a make() that fails with a transient database error (lost connection, deadlock)
+TRANSIENT_ATTEMPTS = 3
 
 
 @dataclass
@@ -61,6 +76,10 @@ class RunOptions:
     group_commit: bool = True
     stale_after: float = STALE_SECONDS
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    make_timeout: float | None = None  # None: the maker's make_timeout
+    reserve_window: float = BATCH_SECONDS
+    long_make: float = LONG_MAKE_SECONDS
+    reconnect_seconds: float = RECONNECT_SECONDS
 
     @property
     def record_errors(self) -> bool:
@@ -81,12 +100,20 @@ class Failure:
         return f"{self.table} {self.key}: {self.error_type}: {self.message}"
 
 
+def describe_error(exc: BaseException) -> str:
+    """``Type: message``, never an empty message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__} (no message)"
+
+
 @dataclass
 class Tally:
     made: int = 0
     failed: int = 0
     skipped: int = 0
     busy: int = 0  # skipped because another worker holds the key
+    blocked: int = 0  # skipped because the key is in error or ignore status
+    vanished: int = 0  # skipped because the key left the key source (inputs deleted meanwhile)
     calls: int = 0
     errors: list[Failure] = field(default_factory=list)
     listener: Callable[[Tally], None] | None = None
@@ -100,16 +127,33 @@ class KeyFeed(Protocol):
     def take(self, n: int) -> list[dict[str, Any]]:
         """Up to ``n`` more keys ([] when there are none)."""
 
+    def give_back(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Keys taken but released unmade (during a long make): hand them out again."""
+
+    def holding(self, delta: int) -> None:
+        """A worker starts (+1) or stops (-1) holding taken keys it may give back."""
+
 
 class ListFeed:
     def __init__(self, keys: Sequence[dict[str, Any]]) -> None:
         self.keys = keys
         self.pos = 0
+        self.back: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
 
     def take(self, n: int) -> list[dict[str, Any]]:
-        out = list(self.keys[self.pos : self.pos + n])
-        self.pos += len(out)
-        return out
+        with self.lock:
+            out, self.back = self.back[:n], self.back[n:]
+        rest = list(self.keys[self.pos : self.pos + n - len(out)])
+        self.pos += len(rest)
+        return out + rest
+
+    def give_back(self, keys: Sequence[dict[str, Any]]) -> None:
+        with self.lock:
+            self.back += keys
+
+    def holding(self, delta: int) -> None:
+        pass
 
 
 Entry = tuple[dict[str, Any], "str | None", "str | None"]  # key, hash, canonical json
@@ -139,7 +183,10 @@ class Runner:
         self.tally = tally
         self.should_stop = should_stop or _never
         self.take_call = take_call or (self._local_call if options.max_calls is not None else None)
+        self.maker_cls = maker_cls
         self.maker = maker_cls(pipeline)
+        timeout = options.make_timeout if options.make_timeout is not None else maker_cls.make_timeout
+        self.timeout = timeout if timeout is not None and timeout > 0 else None
         self.me = WorkerIdentity.current(conn)
         self.clock = ServerClock(conn)
         self.store = JobStore(conn, meta.schema)
@@ -147,16 +194,8 @@ class Runner:
         parts = {p: known[p] for p in meta.parts}
         self.builder = ResultBuilder(conn, meta, parts, self.names, self.me.made_by, code_hash)
         self.lookup = KeyLookup(conn, meta, self.names)
-        order = {t.full_name: i for i, t in enumerate(pipeline.meta.tables)}
-        self.writer = ResultWriter(
-            conn,
-            meta,
-            order,
-            self.lookup,
-            self.store if options.reserve_jobs else None,
-            self.me.token,
-            InputStamp(conn, pipeline.meta, meta, self.names),
-        )
+        self.order = {t.full_name: i for i, t in enumerate(pipeline.meta.tables)}
+        self.writer = self._writer(conn, self.store, self.lookup)
         self.pending: list[Result] = []
         self.pending_bytes = 0
         self.pending_since = 0.0
@@ -164,31 +203,75 @@ class Runner:
         self.blocked: dict[str, str] = {}
         self.busy: list[Entry] = []
         self.heartbeat: Heartbeat | None = None
+        self.executor: InProcessMaker | ChildMaker | None = None
+        # shared with the heartbeat thread, under self.lock
+        self.lock = threading.Lock()
+        self.unstarted: deque[Entry] = deque()  # reserved keys of the batch not started yet
+        self.holds = False  # whether unstarted keys were announced to the feed
+        self.feed: KeyFeed = ListFeed([])
+        self.make_started: float | None = None  # monotonic start of the running make
+        self.deferred: Exception | None = None  # a failure the heartbeat thread met, raised here
+        self.side: tuple[Connection, ResultWriter, JobStore] | None = None
+
+    def _writer(self, conn: Connection, store: JobStore, lookup: KeyLookup) -> ResultWriter:
+        return ResultWriter(
+            conn,
+            self.meta,
+            self.order,
+            lookup,
+            store if self.options.reserve_jobs else None,
+            self.me.token,
+            InputStamp(conn, self.pipeline.meta, self.meta, self.names),
+        )
 
     # -- the loop ---------------------------------------------------------------
     def run(self, feed: KeyFeed) -> None:
+        self.feed = feed
+        saved = self.conn.reconnect_seconds
+        self.conn.reconnect_seconds = max(saved, self.options.reconnect_seconds)
+        self.conn.on_reconnect.append(self._reconnected)
         try:
-            self._start()
-            if self._loop(feed) and self.busy and not self.should_stop():
-                self._retry_reclaimed()
-        except BaseException:
-            self._finish(quiet=True)
-            raise
-        self._finish(quiet=False)
+            try:
+                self._start()
+                if self._loop(feed) and self.busy and not self.should_stop():
+                    self._retry_reclaimed()
+            except BaseException:
+                self._finish(quiet=True)
+                raise
+            self._finish(quiet=False)
+        finally:
+            self.conn.reconnect_seconds = saved
+            self.conn.on_reconnect.remove(self._reconnected)
 
     def _start(self) -> None:
+        if self.timeout is not None:
+            self.executor = ChildMaker(self.pipeline.reopener(), self.maker_cls, self.table, self.timeout)
+        else:
+            self.executor = InProcessMaker(self.maker)
         self.blocked = self.store.blocked(self.table)
         if self.options.reserve_jobs:
             self._reclaim()
             self.heartbeat = Heartbeat(
-                self.conn.params, self.meta.schema, self.me.token, self.clock.offset, self.options.heartbeat_seconds
+                self.conn.params,
+                self.meta.schema,
+                self.me.token,
+                self.clock.offset,
+                self.options.heartbeat_seconds,
+                on_tick=self._on_tick,
             ).start()
 
+    def _reconnected(self) -> None:
+        """After a reconnect: our reservations carry the new connection id (others judge by it)."""
+        self.me = dataclasses.replace(self.me, connection_id=self.conn.connection_id)
+        if self.options.reserve_jobs:
+            self.store.adopt(self.me.token, self.me.connection_id)
+
     def _reclaim(self) -> set[str]:
-        got = retry_locked(
+        got = retry_transient(
+            self.conn,
             lambda: self.store.reclaim(
                 [self.table], self.me, self.clock.now(), self.pipeline.meta.by_name, self.options.stale_after
-            )
+            ),
         )
         return {job.key_hash for job, _ in got}
 
@@ -215,21 +298,46 @@ class Runner:
     def _make_all(self, entries: list[Entry]) -> bool:
         """Make the admitted keys; False when populate must stop (max_calls, stop request)."""
         should_stop, take_call = self.should_stop, self.take_call
-        for i, entry in enumerate(entries):
-            if (should_stop is not _never and should_stop()) or (take_call is not None and not take_call()):
-                self._release(entries[i:])
-                return False
-            self._make(entry)
-            if self._should_flush():
-                self._flush()
-        return True
+        lock = self.lock
+        with lock:
+            self.unstarted = deque(entries)
+            self._hold()
+        try:
+            while True:
+                with lock:
+                    if not self.unstarted:
+                        return True
+                    if (should_stop is not _never and should_stop()) or (take_call is not None and not take_call()):
+                        rest, self.unstarted = list(self.unstarted), deque()
+                        break
+                    entry = self.unstarted.popleft()
+                    self.make_started = time.monotonic()
+                self._make(entry)
+                if self.deferred is not None:
+                    error, self.deferred = self.deferred, None
+                    raise error
+                if self._should_flush():
+                    self._flush()
+        finally:
+            with lock:
+                self.unstarted = deque()
+                self._hold()
+        self._release(rest)
+        return False
+
+    def _hold(self) -> None:
+        """Tell the feed whether this worker holds keys it has not started (under self.lock)."""
+        now = bool(self.unstarted)
+        if now != self.holds:
+            self.holds = now
+            self.feed.holding(1 if now else -1)
 
     def _batch_size(self) -> int:
         if not self.options.reserve_jobs:
             return MAX_BATCH
         if self.avg_seconds is None:
             return 1
-        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self.avg_seconds, 1e-6))))
+        return max(1, min(MAX_BATCH, int(self.options.reserve_window / max(self.avg_seconds, 1e-6))))
 
     def _local_call(self) -> bool:
         limit = self.options.max_calls
@@ -246,6 +354,7 @@ class Runner:
                 h = hash_json(text)
                 if h in self.blocked:
                     tally.skipped += 1
+                    tally.blocked += 1
                     continue
                 entries.append((k, h, text))
             else:
@@ -254,7 +363,9 @@ class Runner:
             tally.changed()
             return entries
         pairs = [(e[1] or "", e[2] or "") for e in entries]
-        got: set[str] = retry_locked(lambda: self.store.reserve(self.table, pairs, self.me, self.clock.now()))
+        got: set[str] = retry_transient(
+            self.conn, lambda: self.store.reserve(self.table, pairs, self.me, self.clock.now())
+        )
         mine = [e for e in entries if e[1] in got]
         others = [e for e in entries if e[1] not in got]
         self.busy += others
@@ -271,29 +382,63 @@ class Runner:
     def _release(self, entries: Sequence[Entry]) -> None:
         hashes = [e[1] for e in entries if e[1] is not None]
         if hashes and self.options.reserve_jobs:
-            retry_locked(lambda: self.store.release(self.table, hashes, self.me.token))
+            retry_transient(self.conn, lambda: self.store.release(self.table, hashes, self.me.token))
 
     # -- one key ----------------------------------------------------------------------
     def _make(self, entry: Entry) -> None:
         key, h, text = entry
-        maker = self.maker
         self.tally.calls += 1
-        start = time.perf_counter()
+        executor = self.executor
+        assert executor is not None
+        attempt = 1
         try:
-            maker.make(RowKey(key))
-            seconds = time.perf_counter() - start
-            rows, parts = maker._take()
-            result = self.builder.build(key, h, text, rows, parts, seconds, self.clock.now())
-        except Exception as exc:
-            maker._take()  # drop what the failed make collected
-            self._failed(key, h, text, exc, traceback.format_exc())
-            return
+            while True:
+                try:
+                    (rows, parts), seconds = executor.make(key)
+                    break
+                except ChildFailed as failed:
+                    exc: Exception = failed.error if isinstance(failed.error, Exception) else failed
+                    stack = failed.stack
+                except Exception as error:
+                    exc, stack = error, traceback.format_exc()
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    self._failed(key, h, text, exc, stack, attempts=attempt)
+                    return
+                log.warning(
+                    "make() of %s %s failed (attempt %d): %s; trying again in %.1f s",
+                    self.table,
+                    key,
+                    attempt,
+                    describe_error(exc),
+                    wait,
+                )
+                time.sleep(wait)
+                attempt += 1
+            try:
+                result = self.builder.build(key, h, text, rows, parts, seconds, self.clock.now())
+            except Exception as exc:
+                self._failed(key, h, text, exc, traceback.format_exc())
+                return
+        finally:
+            with self.lock:
+                self.make_started = None
         avg = self.avg_seconds
         self.avg_seconds = seconds if avg is None else 0.8 * avg + 0.2 * seconds
-        if not self.pending:
-            self.pending_since = start
-        self.pending.append(result)
-        self.pending_bytes += result.nbytes
+        with self.lock:
+            if not self.pending:
+                self.pending_since = time.perf_counter() - seconds
+            self.pending.append(result)
+            self.pending_bytes += result.nbytes
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before calling make() again, or None when the key has failed."""
+        cls = self.maker_cls
+        if isinstance(exc, (ConnectError, LockError)) and attempt < TRANSIENT_ATTEMPTS:
+            return 0.2 * 2.0 ** (attempt - 1) * (0.5 + random.random())
+        if cls.retry_on and isinstance(exc, cls.retry_on) and attempt <= cls.retries:
+            return float(cls.retry_backoff) * 2.0 ** (attempt - 1) * (0.5 + random.random())
+        return None
 
     def _should_flush(self) -> bool:
         if not self.pending:
@@ -304,21 +449,60 @@ class Runner:
         return time.perf_counter() - self.pending_since + expected >= GROUP_SECONDS
 
     def _flush(self) -> None:
-        results, self.pending, self.pending_bytes = self.pending, [], 0
+        with self.lock:
+            results, self.pending, self.pending_bytes = self.pending, [], 0
         if not results:
             return
-        outcome = self.writer.flush(results)
+        first = self._commit(results, self.writer, self.store)
+        if first is not None:
+            raise first
+
+    def _commit(self, results: list[Result], writer: ResultWriter, store: JobStore) -> Exception | None:
+        """Write results; the first failure that is not suppressed is returned."""
+        outcome = writer.flush(results)
         tally = self.tally
         tally.made += len(outcome.made)
         tally.skipped += len(outcome.skipped)
         first: Exception | None = None
         for r, exc in outcome.failed:
             text = "".join(traceback.format_exception_only(type(exc), exc))
-            if not self._failed(r.key, r.hash, r.text, exc, text, reraise=False) and first is None:
+            if not self._failed(r.key, r.hash, r.text, exc, text, reraise=False, store=store) and first is None:
                 first = exc
         tally.changed()
-        if first is not None:
-            raise first
+        return first
+
+    # -- a long make (called by the heartbeat thread, with its own connection) --------------
+    def _on_tick(self, conn: Connection) -> None:
+        with self.lock:
+            started = self.make_started
+            if started is None or time.monotonic() - started < self.options.long_make:
+                return
+            if not self.pending and not self.unstarted:
+                return
+            side = self.side
+            if side is None or side[0] is not conn:
+                store = JobStore(conn, self.meta.schema)
+                side = self.side = (conn, self._writer(conn, store, KeyLookup(conn, self.meta, self.names)), store)
+            _, writer, store = side
+            waiting, self.unstarted = list(self.unstarted), deque()
+            if waiting:
+                try:
+                    store.release(self.table, [e[1] for e in waiting if e[1] is not None], self.me.token)
+                except BaseException:
+                    self.unstarted.extend(waiting)
+                    raise
+                self.feed.give_back([e[0] for e in waiting])
+                self._hold()
+                log.info("a make() of %s runs long: released %d key(s) not started yet", self.table, len(waiting))
+            results, self.pending, self.pending_bytes = self.pending, [], 0
+            if results:
+                try:
+                    first = self._commit(results, writer, store)
+                except BaseException:
+                    self.pending = results + self.pending
+                    raise
+                if first is not None and self.deferred is None:
+                    self.deferred = first
 
     # -- failures ------------------------------------------------------------------------
     def _failed(
@@ -330,23 +514,41 @@ class Runner:
         stack: str,
         *,
         reraise: bool = True,
+        attempts: int = 1,
+        store: JobStore | None = None,
     ) -> bool:
-        """Count and record a failed key; re-raises (or returns False) without suppress_errors."""
+        """Count and record a failed key; re-raises (or returns False) without suppress_errors.
+
+        A key that is no longer in the key source (its inputs were deleted while populate ran)
+        is dropped: counted as skipped, its reservation released, no error recorded."""
         tally = self.tally
+        if store is None and self._vanished(key):
+            tally.skipped += 1
+            tally.vanished += 1
+            tally.changed()
+            log.info("%s %s left the key source while populate ran; dropped", self.table, key)
+            if h is not None:
+                self._release([(key, h, text)])
+            return True
         tally.failed += 1
+        message = describe_error(exc)
+        if attempts > 1:
+            message += f" (after {attempts} attempts)"
         if len(tally.errors) < MAX_REPORTED_ERRORS:  # all of them are in the jobs table
-            tally.errors.append(Failure(self.table, dict(key), type(exc).__name__, str(exc), stack))
+            shown = message.split(": ", 1)[1] if ": " in message else message
+            tally.errors.append(Failure(self.table, dict(key), type(exc).__name__, shown, stack))
         tally.changed()
-        log.warning("make() of %s %s failed: %s: %s", self.table, key, type(exc).__name__, exc)
+        log.warning("make() of %s %s failed: %s", self.table, key, message)
         if self.options.record_errors:
             if h is None or text is None:
                 text = self.key_text(key)
                 h = hash_json(text)
             hh, tt = h, text
-            message = f"{type(exc).__name__}: {exc}"
+            jobs = store if store is not None else self.store
             try:
-                retry_locked(
-                    lambda: self.store.record(self.table, hh, tt, "error", self.me, self.clock.now(), message, stack)
+                retry_transient(
+                    jobs.conn,
+                    lambda: jobs.record(self.table, hh, tt, "error", self.me, self.clock.now(), message, stack),
                 )
             except Exception as record_exc:  # noqa: BLE001 - the make error matters more
                 log.error("could not record the error of %s %s: %s", self.table, key, record_exc)
@@ -356,9 +558,20 @@ class Runner:
             raise exc
         return False
 
+    def _vanished(self, key: dict[str, Any]) -> bool:
+        try:
+            source = maker_source(self.pipeline, self.meta, self.maker)
+            return len(source & {n: key[n] for n in self.names if n in key}) == 0
+        except Exception as exc:  # noqa: BLE001 - the make error matters more
+            log.debug("could not check whether %s %s is still in the key source: %s", self.table, key, exc)
+            return False
+
     # -- the end ----------------------------------------------------------------------------
     def _finish(self, *, quiet: bool) -> None:
         try:
+            if self.heartbeat is not None:  # no more flushes from its thread
+                self.heartbeat.stop()
+                self.heartbeat = None
             if quiet:
                 try:
                     self._flush()
@@ -367,11 +580,10 @@ class Runner:
             else:
                 self._flush()
         finally:
+            if self.executor is not None:
+                self.executor.close()
             try:
                 if self.options.reserve_jobs:
-                    retry_locked(lambda: self.store.release_all(self.me.token))
+                    retry_transient(self.conn, lambda: self.store.release_all(self.me.token))
             except Exception as exc:  # noqa: BLE001
                 log.error("could not release the reservations of this worker: %s", exc)
-            if self.heartbeat is not None:
-                self.heartbeat.stop()
-

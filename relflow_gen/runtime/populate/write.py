@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.errors import DuplicateError, LockError, MakeError, MissingParentError
+from relflow_gen.runtime.errors import ConnectError, DuplicateError, LockError, MakeError, MissingParentError
 from relflow_gen.runtime.populate.rows import Params, Plan, RowPreparer
 from relflow_gen.runtime.tables.table import write_rows
 
@@ -55,6 +55,18 @@ def retry_locked(action: Callable[[], Any], attempts: int = 12) -> Any:
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
     raise AssertionError("unreachable")
+
+
+def retry_transient(conn: Connection, action: Callable[[], Any], attempts: int = 12) -> Any:
+    """:func:`retry_locked`, and once more on a fresh connection when the connection was lost
+    (when the connection reconnects: ``reconnect_seconds`` > 0, outside a transaction)."""
+    try:
+        return retry_locked(action, attempts)
+    except ConnectError as exc:
+        if conn.reconnect_seconds <= 0 or conn.in_transaction:
+            raise
+        conn.reconnect(exc)
+        return retry_locked(action, attempts)
 
 
 class KeyLookup:
@@ -208,7 +220,7 @@ class ResultWriter:
         if not results:
             return Outcome()
         try:
-            retry_locked(lambda: self._write(results))
+            retry_transient(self.conn, lambda: self._write(results))
             return Outcome(made=list(results))
         except (DuplicateError, MissingParentError) as exc:
             if len(results) == 1:
@@ -216,7 +228,7 @@ class ResultWriter:
         outcome = Outcome()
         for r in results:  # one key per transaction to find the culprits
             try:
-                retry_locked(lambda: self._write([r]))  # noqa: B023 - called at once
+                retry_transient(self.conn, lambda: self._write([r]))  # noqa: B023 - called at once
                 outcome.made.append(r)
             except (DuplicateError, MissingParentError) as exc:
                 one = self._classify(r, exc)
