@@ -45,8 +45,9 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "query": (("relflow_gen.runtime.query",), ("engine",)),
     "engine": (
         ("relflow_gen.runtime.engine", "relflow_gen.runtime.backends", "relflow_gen.runtime.errors"),
-        ("blob", "core"),
+        ("stores", "blob", "core"),
     ),
+    "stores": (("relflow_gen.runtime.stores",), ("blob", "core")),
     "blob": (("relflow_gen.runtime.blob", "relflow_gen.runtime.diagram"), ("core",)),
     "core": (("relflow_gen.core", "relflow_gen"), ()),
 }
@@ -59,6 +60,7 @@ DEFERRED_OK = {
     "relflow_gen.runtime.backends.mysql",  # pymysql
     "relflow_gen.runtime.blob.format",  # numpy
     "tqdm",  # populate's progress bar: its import pulls importlib.metadata, email and csv
+    "fsspec",  # object stores, only when a store is used
 }
 
 

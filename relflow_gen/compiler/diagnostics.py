@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "E0145": "index without attributes",
     "E0146": "second `contents` block",
     "E0147": "contents row mixes positional and named values",
+    "E0150": "store or attach attribute used where values are compared or literal",
     # warnings: the schema works, but something in it is redundant
     "W0201": "redundant index or foreign-key option",
 }

@@ -34,7 +34,7 @@ from relflow_gen.compiler.naming import (
     suggest_snake,
 )
 from relflow_gen.compiler.values import NO_LITERAL_DEFAULT, check_default, check_value, comparable, describe
-from relflow_gen.core.types import quote
+from relflow_gen.core.types import TypeSpec, quote
 
 
 def validate(project: Project) -> list[Diagnostic]:
@@ -224,15 +224,25 @@ class _Checker:
         if spec is UNRESOLVED_TYPE:
             return  # its type did not resolve (reported); nothing below can be judged
         if attr.in_key and not spec.info.key_ok:
+            what = spec.render() if spec.kind == "external" else spec.name
             self.error(
                 "E0106",
-                f"`{attr.name}` is a {spec.name} attribute; {spec.name} cannot be in a primary key",
+                f"`{attr.name}` is a {what} attribute; {what} cannot be in a primary key",
                 attr.span,
                 f"move `{attr.name}` below `---`; key attributes must be comparable values "
                 "(integers, strings, dates, uuid ...)",
             )
         default = attr.default
         if default is None or default.kind == "null":
+            return
+        if spec.kind in ("external", "attach"):
+            what = spec.render()
+            self.error(
+                "E0150",
+                f"`{attr.name}` is a {what} attribute; it cannot have a default",
+                default.span,
+                "a stored value or file has no literal; use `= null` to make it optional",
+            )
             return
         if spec.name == "enum" and default.kind != "keyword":
             if default.kind != "str" or default.value not in spec.args:
@@ -311,6 +321,15 @@ class _Checker:
                 self.error("E0128", f"index lists `{repeated[0]}` more than once", index.span)
             if not ok or not index.attributes:
                 continue
+            files = [a.name for a in table.attributes if a.name in index.attributes and _is_file(a.type)]
+            if files:
+                self.error(
+                    "E0150",
+                    f"index on `{files[0]}`, a {_type_of(table, files[0])} attribute; its values cannot be indexed",
+                    index.span,
+                    "index the attributes that identify the value instead",
+                )
+                continue
             if index.attributes in seen:
                 first = seen[index.attributes]
                 self.error(
@@ -355,6 +374,16 @@ class _Checker:
             )
             return
         if not complete:
+            return
+        files = [a.name for a in table.attributes if _is_file(a.type)]
+        if files:
+            self.error(
+                "E0150",
+                f"lookup `{table.name}` has contents and the {_type_of(table, files[0])} attribute `{files[0]}`; "
+                "contents cannot give files or stored values",
+                table.contents[0].span,
+                "make the table manual and insert its rows, or keep the file out of the lookup",
+            )
             return
         keys: dict[tuple[object, ...], ContentRow] = {}
         for row in table.contents:
@@ -482,3 +511,15 @@ def _value_hint(type_name: str, value: Value, default: bool) -> str | None:
 
 
 _NUMERIC = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "decimal")
+
+
+def _is_file(spec: TypeSpec) -> bool:
+    """A type whose values are files or stored objects (``attach``, ``blob@NAME`` ...)."""
+    return spec.kind in ("external", "attach")
+
+
+def _type_of(table: Table, name: str) -> str:
+    for a in table.attributes:
+        if a.name == name:
+            return str(a.type.render())
+    return "?"

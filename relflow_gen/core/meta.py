@@ -104,6 +104,16 @@ class TableMeta:
     def by_name(self) -> dict[str, Attr]:
         return {a.name: a for a in self.attributes}
 
+    @cached_property
+    def external(self) -> tuple[Attr, ...]:
+        """Attributes whose values live in an object store (``blob@NAME`` ...)."""
+        return tuple(a for a in self.attributes if a.type.kind == "external")
+
+    @cached_property
+    def has_files(self) -> bool:
+        """Attributes whose inserts read files or stores (``attach``, ``blob@NAME`` ...): no cached row plans."""
+        return any(a.type.kind in ("external", "attach") for a in self.attributes)
+
     @property
     def is_auto(self) -> bool:
         """Populated by make(): imported or computed."""

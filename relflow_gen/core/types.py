@@ -43,6 +43,8 @@ class TypeSpec:
             return self.name
         if self.name == "enum":
             return "enum(" + ", ".join(quote(str(v)) for v in self.args) + ")"
+        if self.info.params == "store":
+            return f"{self.name}{self.args[0]}"
         return f"{self.name}(" + ", ".join(str(a) for a in self.args) + ")"
 
     def mysql(self) -> str:
@@ -59,20 +61,35 @@ class TypeSpec:
     def kind(self) -> str:
         return self.info.kind
 
+    @property
+    def store(self) -> str | None:
+        """The object store of a ``blob@NAME``-like type (None for in-table types)."""
+        return str(self.args[0]) if self.info.params == "store" else None
+
 
 @dataclass(frozen=True)
 class TypeInfo:
     """One row of the type table."""
 
     name: str
-    kind: str  # codec kind: int float bool decimal str enum date time datetime uuid json bytes blob
-    params: str  # "" | "n" | "p,s" | "fsp" | "values"
+    kind: str  # codec kind: int float bool decimal str enum date time datetime uuid json bytes blob attach external
+    params: str  # "" | "n" | "p,s" | "fsp" | "values" | "store"
     mysql: str  # format string over args
     sqlite: str
     python: str  # annotation used in generated TypedDicts
     key_ok: bool = True
     int_range: tuple[int, int] | None = None
     doc: str = ""
+    insert_python: str = ""  # annotation of the values an insert accepts, when wider than `python`
+
+    @property
+    def python_insert(self) -> str:
+        return self.insert_python or self.python
+
+
+def _store(name: str, python: str, insert: str, doc: str) -> TypeInfo:
+    # the row keeps a small JSON reference (store, hash, size ...); the value lives in the store
+    return TypeInfo(name, "external", "store", "text", "TEXT", python, False, None, doc, insert)
 
 
 def _int(name: str, mysql: str, bits: int, unsigned: bool) -> TypeInfo:
@@ -108,6 +125,14 @@ TYPES: dict[str, TypeInfo] = {
         TypeInfo("json", "json", "", "json", "TEXT", "Any", False, None, "JSON document"),
         TypeInfo("bytes", "bytes", "", "longblob", "BLOB", "bytes", False, None, "raw bytes"),
         TypeInfo("blob", "blob", "", "longblob", "BLOB", "Any", False, None, "numpy arrays and Python values"),
+        TypeInfo(
+            "attach", "attach", "", "longblob", "BLOB", "pathlib.Path", False, None, "a file kept in the table",
+            "pathlib.Path | str",
+        ),
+        _store("blob@", "Any", "Any", "a blob kept in an object store"),
+        _store("attach@", "pathlib.Path", "pathlib.Path | str", "a file kept in an object store"),
+        _store("filepath@", "StoreRef", "str | StoreRef", "a file already in an object store"),
+        _store("object@", "StoreRef", "pathlib.Path | str | StoreRef", "a file or folder written for the row"),
     ]
 }
 
@@ -161,6 +186,8 @@ def resolve_type(words: tuple[str, ...], args: tuple[Arg, ...] | None) -> TypeSp
 
     Raises :class:`TypeProblem` with a did-you-mean hint when it does not resolve.
     """
+    if len(words) == 3 and words[1] == "@":
+        return _store_type(words[0], words[2], args)
     spelling = " ".join(w.lower() for w in words)
     if spelling == "binary" and args == (16,):
         return TypeSpec("uuid")
@@ -191,6 +218,21 @@ def resolve_type(words: tuple[str, ...], args: tuple[Arg, ...] | None) -> TypeSp
         hint = f"did you mean `{close[0]}`?" if close else "see docs/language.md for the list of types"
         raise TypeProblem(f"unknown type `{spelling}`", hint)
     return TypeSpec(name, _check_args(info, spelling, args))
+
+
+STORE_TYPES = ("blob", "attach", "filepath", "object")
+
+
+def _store_type(base: str, store: str, args: tuple[Arg, ...] | None) -> TypeSpec:
+    name = base.lower() + "@"
+    if name not in TYPES:
+        raise TypeProblem(
+            f"unknown store type `{base}@{store}`",
+            "a store holds " + ", ".join(f"`{t}@{store}`" for t in STORE_TYPES),
+        )
+    if args is not None:
+        raise TypeProblem(f"`{name}{store}` takes no arguments", code="E0121")
+    return TypeSpec(name, (store,))
 
 
 def _check_args(info: TypeInfo, spelling: str, args: tuple[Arg, ...] | None) -> tuple[Arg, ...]:
@@ -246,8 +288,8 @@ def sql_string(s: str) -> str:
     return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def python_annotation(spec: TypeSpec) -> str:
-    """The annotation of a value of this type in generated code."""
+def python_annotation(spec: TypeSpec, *, insert: bool = False) -> str:
+    """The annotation of a value of this type in generated code (``insert``: what an insert accepts)."""
     if spec.name == "enum":
         return "Literal[" + ", ".join(repr(str(v)) for v in spec.args) + "]"
-    return spec.info.python
+    return spec.info.python_insert if insert else spec.info.python

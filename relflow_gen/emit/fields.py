@@ -43,9 +43,15 @@ class Field:
         return block(subscript(self.annotation, f"{self.name}: "), 4, "", LINE_LENGTH)[4:]
 
 
-def annotation(a: Attr, imports: lit.Imports) -> str:
-    """The Python type of the attribute's values (``X | None`` when nullable); records its imports."""
-    ann = python_annotation(a.type)
+def annotation(a: Attr, imports: lit.Imports, *, insert: bool = False) -> str:
+    """The Python type of the attribute's values (``X | None`` when nullable); records its imports.
+
+    ``insert``: what an insert accepts, wider for files (``pathlib.Path | str`` for ``attach``)."""
+    ann = python_annotation(a.type, insert=insert)
+    if "pathlib." in ann:
+        imports.modules.add("pathlib")
+    if "StoreRef" in ann:
+        imports.names.add(("relflow_gen.runtime.stores", "StoreRef"))
     if a.type.name == "enum":
         ann = "Literal[" + ", ".join(lit.py_str(str(v)) for v in a.type.args) + "]"
         imports.names.add(("typing", "Literal"))
@@ -71,7 +77,7 @@ def row_field(a: Attr, imports: lit.Imports) -> Field:
 
 
 def insert_field(a: Attr, imports: lit.Imports) -> Field:
-    ann = annotation(a, imports)
+    ann = annotation(a, imports, insert=True)
     if not a.required:
         imports.names.add(("typing", "NotRequired"))
         ann = f"NotRequired[{ann}]"

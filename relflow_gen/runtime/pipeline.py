@@ -10,14 +10,15 @@ after their schema (``db.common.Species``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.backends.base import ConnectionParams
 from relflow_gen.runtime.diagram import Diagram
-from relflow_gen.runtime.engine.connection import Connection
+from relflow_gen.runtime.engine.connection import Connection, parse_url
 from relflow_gen.runtime.errors import QueryError
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
 from relflow_gen.runtime.populate.make import Maker
@@ -25,7 +26,10 @@ from relflow_gen.runtime.populate.manage import Jobs
 from relflow_gen.runtime.populate.plan import Plan, plan
 from relflow_gen.runtime.populate.run import PopulateReport, populate_all
 from relflow_gen.runtime.populate.staleness import Outdated, RefreshPlan, outdated, refresh
+from relflow_gen.runtime.stores.config import StoreConfig, configs_from, configs_from_pyproject, find_pyproject
+from relflow_gen.runtime.stores.registry import Stores
 from relflow_gen.runtime.tables.declare import DeclareReport, declare
+from relflow_gen.runtime.tables.storage import mark_columns, store_uses
 from relflow_gen.runtime.tables.table import Table
 
 
@@ -55,11 +59,32 @@ class Pipeline:
         declare: bool = True,
         makers: Iterable[type[Maker[Any, Any]]] = (),
         create: bool | None = None,
+        stores: Mapping[str, str | Mapping[str, Any]] | None = None,
     ) -> None:
-        # an SQLite file is created only when asked (by default: when declaring)
-        self.connection = (
-            url if isinstance(url, Connection) else Connection(url, create=declare if create is None else create)
-        )
+        uses = store_uses(self.meta)
+        configs: tuple[StoreConfig, ...] | None = None
+        if stores is not None:
+            configs = configs_from(stores)
+        elif uses and (isinstance(url, str) or not url.params.stores):
+            found = find_pyproject()
+            configs = configs_from_pyproject(found) if found is not None else ()
+        if isinstance(url, Connection):
+            self.connection = url
+            if configs is not None:
+                url.params = dataclasses.replace(url.params, stores=configs)
+                url.stores = Stores(configs)
+        else:
+            # an SQLite file is created only when asked (by default: when declaring)
+            params = parse_url(url)
+            if configs is not None:
+                params = dataclasses.replace(params, stores=configs)
+            self.connection = Connection(params, create=declare if create is None else create)
+        try:
+            self.connection.stores.check(uses)
+        except Exception:
+            if not isinstance(url, Connection):
+                self.connection.close()
+            raise
         self._tables: dict[str, Table[Any, Any, Any]] = {}
         for path, full_name, cls in self.bindings:
             table = cls(self, self.meta.by_name[full_name])
@@ -94,9 +119,11 @@ class Pipeline:
 
     def declare(self, *, update_contents: bool = False) -> DeclareReport:
         """Create missing tables, check existing ones, insert lookup contents."""
-        return declare(
+        report = declare(
             self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas]
         )
+        mark_columns(self.connection, self.meta)
+        return report
 
     # -- makers and populate -----------------------------------------------------
     def register(self, *makers: type[Maker[Any, Any]]) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.runtime.stores.config import StoreConfig
 
 ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
 Decoder = Callable[[Any], Any]
@@ -83,6 +84,7 @@ class ConnectionParams:
     options: tuple[tuple[str, str], ...] = ()
     #: SQLite: create the database file when it does not exist (else opening it is an error)
     create: bool = True
+    stores: tuple[StoreConfig, ...] = ()  # object stores (docs/stores.md); travel with the params to workers
 
     def __repr__(self) -> str:
         if self.backend == "sqlite":
@@ -262,7 +264,7 @@ class Backend(ABC):
 
     def literal_default(self, spec: TypeSpec, value: object) -> str | None:
         """A SQL literal for a default value (None: filled in by the runtime instead)."""
-        if spec.kind in ("blob", "bytes", "json", "uuid"):
+        if spec.kind in ("blob", "bytes", "json", "uuid", "attach", "external"):
             return None
         if isinstance(value, bool):
             return "1" if value else "0"

@@ -267,7 +267,7 @@ class MySQLBackend(base.Backend):
             return load_json
         if kind == "blob":
             return blob.decode
-        if kind == "bytes":
+        if kind in ("bytes", "attach"):
             return bytes
         return None
 

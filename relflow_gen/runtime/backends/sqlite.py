@@ -228,7 +228,7 @@ class SQLiteBackend(base.Backend):
             return load_json
         if kind == "blob":
             return blob.decode
-        if kind == "bytes":
+        if kind in ("bytes", "attach"):
             return bytes
         return None
 

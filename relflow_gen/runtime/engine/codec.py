@@ -28,6 +28,8 @@ from relflow_gen.core.errors import RelflowError
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.errors import StoredValueError
+from relflow_gen.runtime.stores.refs import Stored
+from relflow_gen.runtime.stores.registry import StoreValueError, attachment_bytes
 
 Column = list[Any]
 Checker = Callable[[Column], Column]
@@ -503,6 +505,44 @@ def _blob_checker(nullable: bool) -> Checker:
     return check
 
 
+def _attach_checker(nullable: bool) -> Checker:
+    def check(col: Column) -> Column:
+        out: Column = []
+        for i, v in enumerate(col):
+            if v is None:
+                if not nullable:
+                    raise ValueProblem(i, "is None but the attribute is not nullable")
+                out.append(None)
+                continue
+            try:
+                out.append(attachment_bytes(v))
+            except (StoreValueError, OSError) as exc:
+                raise ValueProblem(i, str(exc)) from None
+        return out
+
+    return check
+
+
+def _external_checker(spec: TypeSpec, nullable: bool) -> Checker:
+    # values were uploaded by the table layer (Stores.upload) and arrive as references
+    kind, store = spec.name[:-1], spec.store
+
+    def check(col: Column) -> Column:
+        out: Column = []
+        for i, v in enumerate(col):
+            if v is None:
+                if not nullable:
+                    raise ValueProblem(i, "is None but the attribute is not nullable")
+                out.append(None)
+            elif isinstance(v, Stored) and v.kind == kind and v.store == store:
+                out.append(v.to_json())
+            else:
+                raise ValueProblem(i, f"{_describe(v)} is not a stored {spec.render()} value")
+        return out
+
+    return check
+
+
 @functools.lru_cache(maxsize=1024)
 def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
     """The validating/canonicalising function for a column of this type."""
@@ -534,6 +574,10 @@ def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
         return _typed(bytes, _bytes, nullable)
     if kind == "blob":
         return _blob_checker(nullable)
+    if kind == "attach":
+        return _attach_checker(nullable)
+    if kind == "external":
+        return _external_checker(spec, nullable)
     raise AssertionError(f"no checker for kind {kind}")
 
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from relflow_gen.runtime.backends.base import Backend, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.errors import ConnectError, UrlError, translate
+from relflow_gen.runtime.stores.registry import Stores
 
 log = logging.getLogger("relflow_gen")
 
@@ -110,6 +111,8 @@ class Connection:
         if create is not None and self.params.create != create:
             self.params = dataclasses.replace(self.params, create=create)
         self.backend = make_backend(self.params)
+        #: the object stores of this connection (docs/stores.md)
+        self.stores = Stores(self.params.stores)
         self._lock = threading.RLock()
         self._depth = 0
         try:

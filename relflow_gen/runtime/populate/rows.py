@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 Params = list[tuple[Any, ...]]
 
 _FROM_ROW = object()
-_SIZED = ("blob", "bytes", "json", "str")
+_SIZED = ("blob", "bytes", "json", "str", "attach")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,9 @@ class RowPreparer:
 
     def prepare(self, rows: Sequence[Mapping[str, Any]]) -> tuple[Plan, Params]:
         shape = tuple(rows[0])
+        if self.meta.has_files:  # values are files or stored objects: every batch is read and uploaded
+            columns, params = prepare_rows(self.meta, self.conn, rows)
+            return self._plan(shape, columns, params), params
         plan = self.plans.get(shape)
         if plan is None or (len(rows) > 1 and any(tuple(r) != shape for r in rows)):
             columns, params = prepare_rows(self.meta, self.conn, rows)

@@ -221,11 +221,13 @@ class ResultWriter:
             return Outcome()
         try:
             retry_transient(self.conn, lambda: self._write(results))
+            self.conn.stores.confirm()  # objects of committed rows are still there (a racing gc)
             return Outcome(made=list(results))
         except (DuplicateError, MissingParentError) as exc:
             if len(results) == 1:
                 return self._classify(results[0], exc)
         outcome = Outcome()
+        self.conn.stores.confirm()
         for r in results:  # one key per transaction to find the culprits
             try:
                 retry_transient(self.conn, lambda: self._write([r]))  # noqa: B023 - called at once

@@ -11,6 +11,7 @@ from __future__ import annotations
 import decimal
 import html
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 from relflow_gen.core.types import TypeSpec
@@ -20,6 +21,8 @@ from relflow_gen.runtime.errors import FetchOneError, QueryError, StoredValueErr
 from relflow_gen.runtime.query import expr, sqltext
 from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
 from relflow_gen.runtime.query.expr import Col, Select
+from relflow_gen.runtime.stores.refs import Stored
+from relflow_gen.runtime.stores.registry import write_attachment
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -241,13 +244,26 @@ class Query(Generic[R]):
         rows = self._conn.query(sql, params)
         return _plan(backend, cols)[0], rows, list(cols) if attrs else cols  # type: ignore[return-value]
 
-    def _decode(self, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> list[dict[str, Any]]:
+    def _decode(
+        self,
+        names: list[str],
+        rows: list[tuple[Any, ...]],
+        cols: Sequence[Col],
+        download_path: str | Path | None = None,
+        *,
+        materialize: bool = True,
+    ) -> list[dict[str, Any]]:
         if not rows:
             return []
         try:
-            return decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+            out = decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
         except StoredValueError as exc:
             raise self._located(exc) from None
+        if materialize:
+            files = [c for c in cols if c.type is not None and c.type.kind in _FILE_KINDS]
+            if files:
+                self._materialize(out, files, download_path)
+        return out
 
     def _located(self, exc: StoredValueError) -> StoredValueError:
         """``exc`` with the table(s) of the query and the row's key in its message."""
@@ -258,6 +274,29 @@ class Query(Generic[R]):
         where += f" of the row {key}" if key else ""
         return StoredValueError(f"{where} {exc}", attribute=exc.attribute, row=exc.row)
 
+    def _materialize(self, rows: list[dict[str, Any]], cols: Sequence[Col], download_path: str | Path | None) -> None:
+        """Stored references and in-table attachments become values: arrays, local paths, StoreRefs."""
+        folder = Path(download_path) if download_path is not None else Path.cwd()
+        stores = self._conn.stores
+        pk = self._select.primary_key
+        for row in rows:
+            for c in cols:
+                v = row[c.name]
+                if v is None:
+                    continue
+                assert c.type is not None
+                if c.type.kind == "attach":
+                    row[c.name] = write_attachment(v, folder)
+                    continue
+                key = {k: row[k] for k in pk if k in row}
+                row[c.name] = stores.materialize(c.type, v, folder, f"row {key} attribute {c.name}")
+
+    def fetch_raw(self, *attrs: str) -> list[Row]:
+        """Rows with store attributes as their references (JSON text) and attachments as bytes: nothing is read
+        from a store (``stores verify`` and ``gc`` use it)."""
+        names, rows, cols = self._run(attrs, None, None, None)
+        return self._decode(names, rows, cols, materialize=False)
+
     @overload
     def fetch(
         self,
@@ -267,6 +306,7 @@ class Query(Generic[R]):
         offset: int | None = None,
         as_frame: Literal[False] = False,
         format: Literal["dict"] = "dict",
+        download_path: str | Path | None = None,
     ) -> list[R]: ...
 
     @overload
@@ -280,6 +320,7 @@ class Query(Generic[R]):
         offset: int | None = None,
         as_frame: Literal[False] = False,
         format: Literal["dict"] = "dict",
+        download_path: str | Path | None = None,
     ) -> list[Row]: ...
 
     @overload
@@ -302,6 +343,7 @@ class Query(Generic[R]):
         offset: int | None = None,
         as_frame: Literal[True],
         format: Literal["dict"] = "dict",
+        download_path: str | Path | None = None,
     ) -> Any: ...
 
     def fetch(
@@ -312,11 +354,13 @@ class Query(Generic[R]):
         offset: int | None = None,
         as_frame: bool = False,
         format: Literal["dict", "array"] = "dict",
+        download_path: str | Path | None = None,
     ) -> Any:
         """All rows as dicts (the table's row type); ``as_frame=True`` gives a pandas DataFrame,
         ``format="array"`` a numpy structured array (one field per attribute).
 
         ``order_by``: attribute names with optional ``ASC``/``DESC``, or ``"KEY"``.
+        ``download_path``: the folder ``attach`` files are written to (default: the current directory).
         """
         if format not in ("dict", "array"):
             raise QueryError(f'fetch(format={format!r}): the formats are "dict" and "array"')
@@ -328,7 +372,7 @@ class Query(Generic[R]):
                 return _structured_array(self._conn.backend, names, rows, cols)
             except StoredValueError as exc:
                 raise self._located(exc) from None
-        out = self._decode(names, rows, cols)
+        out = self._decode(names, rows, cols, download_path)
         if as_frame:
             import pandas as pd
 
@@ -337,14 +381,14 @@ class Query(Generic[R]):
             return frame.set_index(pk) if pk else frame
         return out
 
-    def fetch1(self) -> R:
+    def fetch1(self, *, download_path: str | Path | None = None) -> R:
         """The one row of this query; an error when there are none or several."""
         names, rows, cols = self._run((), None, 2, None)
         if len(rows) != 1:
             raise FetchOneError(
                 f"fetch1() expects exactly one row, found {'none' if not rows else 'more than one'}"
             )
-        return self._decode(names, rows, cols)[0]  # type: ignore[return-value]
+        return self._decode(names, rows, cols, download_path)[0]  # type: ignore[return-value]
 
     def column(self, attr: str, *, order_by: str | Sequence[str] | None = None) -> list[Any]:
         """The values of one attribute."""
@@ -376,8 +420,9 @@ class Query(Generic[R]):
     # -- preview -----------------------------------------------------------------
     def _preview(self) -> tuple[list[str], list[list[str]], int]:
         names, rows, cols = self._run((), None, PREVIEW_ROWS + 1, None)
-        decoded = self._decode(names, rows, cols)
-        shown = [[_short(r[n]) for n in names] for r in decoded[:PREVIEW_ROWS]]
+        decoded = self._decode(names, rows, cols, materialize=False)  # size and store, never the bytes
+        kinds = [c.type.kind if c.type is not None else "" for c in cols]
+        shown = [[_short(r[n], k) for n, k in zip(names, kinds)] for r in decoded[:PREVIEW_ROWS]]
         total = len(self) if len(decoded) > PREVIEW_ROWS else len(decoded)
         return names, shown, total
 
@@ -639,7 +684,15 @@ def _split_commas(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def _short(v: Any) -> str:
+_FILE_KINDS = ("external", "attach")
+
+
+def _short(v: Any, kind: str = "") -> str:
+    if v is not None and kind == "external":
+        return Stored.from_json(str(v)).describe()
+    if v is not None and kind == "attach":
+        name = bytes(v).partition(b"\0")[0].decode("utf-8", "replace")
+        return f"<attach {name} {len(v) - len(name.encode()) - 1} bytes>"
     if isinstance(v, float):
         return format(v, ".6g")  # a preview rounds floats (fetch gives them exactly)
     if isinstance(v, (bytes, bytearray)):

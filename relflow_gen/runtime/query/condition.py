@@ -121,6 +121,8 @@ def _where_shape(
             if ignore:
                 continue
             return None
+        if col.type is not None and col.type.kind in ("attach", "external"):
+            return None  # never compared: the slow path reports it
         if not comparable(col):
             continue  # a row's blob/json values are never compared
         parts.append(f"{col.sql} = {ph}")
@@ -350,8 +352,9 @@ def _make_binder(backend: Backend, col: Col) -> Callable[[object], object]:
     spec = col.type
     if spec is None:
         return lambda value: _bind_computed(col, value)
-    if spec.kind in ("blob", "json"):
-        message = f"cannot restrict by the {spec.name} attribute `{col.name}`"
+    if spec.kind in ("blob", "json", "attach", "external"):
+        what = spec.render() if spec.kind == "external" else spec.name
+        message = f"cannot restrict by the {what} attribute `{col.name}`: its values are not compared"
 
         def refuse(value: object) -> object:
             raise QueryError(message)

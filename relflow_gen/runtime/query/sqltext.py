@@ -358,7 +358,7 @@ def infer_type(text: str, attribute_type: Callable[[str], TypeSpec | None]) -> T
         if kind == "decimal":
             return TypeSpec("decimal", (65, spec.args[1]))
         return None
-    if func in ("min", "max") and kind not in ("blob", "json"):
+    if func in ("min", "max") and kind not in ("blob", "json", "attach", "external"):
         return spec
     return None
 

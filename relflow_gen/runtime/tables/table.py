@@ -28,6 +28,7 @@ from relflow_gen.runtime.errors import (
 )
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import table_select
+from relflow_gen.runtime.stores.errors import StoreError
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
 from relflow_gen.runtime.tables.parents import missing_parents
 
@@ -119,16 +120,24 @@ class Table(Query[R], Generic[R, K, I]):
         batch = _materialize(rows, self._meta)
         if not batch:
             return 0
-        columns, params = prepare_rows(self._meta, self._conn, batch, ignore_extra_fields=ignore_extra_fields)
-        with self._conn.transaction():
-            write_rows(
-                self._conn,
-                self._meta,
-                columns,
-                params,
-                skip_duplicates=skip_duplicates,
-                parents=self._pipeline.meta.by_name,
-            )
+        conn = self._conn
+        try:
+            columns, params = prepare_rows(self._meta, conn, batch, ignore_extra_fields=ignore_extra_fields)
+            with conn.transaction():
+                write_rows(
+                    conn,
+                    self._meta,
+                    columns,
+                    params,
+                    skip_duplicates=skip_duplicates,
+                    parents=self._pipeline.meta.by_name,
+                )
+        except BaseException:
+            if self._meta.external:
+                conn.stores.forget()  # objects already written are orphans for `stores gc`
+            raise
+        if self._meta.external:
+            conn.stores.confirm()  # a racing gc never leaves a committed row without its object
         return len(batch)
 
     def insert1(
@@ -427,6 +436,8 @@ def prepare_rows(
     extra = [k for k in first.keys() if k not in known and k not in extra_columns]
     if extra and not ignore_extra_fields:
         raise InsertError(meta.full_name, 0, str(extra[0]), "is not an attribute of the table")
+    if meta.external:
+        batch = upload_values(meta, conn, batch)
     backend = conn.backend
     columns: list[str] = []
     param_cols: list[list[Any]] = []
@@ -581,3 +592,31 @@ def _text_problem(
         f"the text holds characters the column's character set {charset} cannot store "
         "(the database was not created by relflow-gen; convert the column to utf8mb4 to store any text)",
     )
+
+
+def upload_values(meta: TableMeta, conn: Connection, batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Write the objects of the batch's store attributes (before any row is inserted).
+
+    Returns the rows with references in place of the values.  A value that cannot
+    be stored is an :class:`InsertError` naming the row and attribute; objects
+    written before it stay as orphans for ``stores gc``.
+    """
+    stores = conn.stores
+    prefix = conn.backend.database_name(meta.schema)
+    key_names = meta.primary_key
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(batch):
+        new = dict(row)
+        for attr in meta.external:
+            value = new.get(attr.name)
+            if value is None:
+                continue
+            key = {k: new[k] for k in key_names if k in new}
+            try:
+                new[attr.name] = stores.upload(
+                    attr.type, value, prefix=prefix, table=meta.sql_name, key=key, attr=attr.name
+                )
+            except StoreError as exc:
+                raise InsertError(meta.full_name, i, attr.name, str(exc)) from None
+        out.append(new)
+    return out

@@ -1,0 +1,448 @@
+"""One object store: an fsspec file system under a root, with content addressing and verification.
+
+Layout under the store's root (``PREFIX`` is the database name of a schema, so
+schemas never share objects and a prefixed MySQL database never meets another):
+
+* ``PREFIX/hash/ab/cd/abcd...``: ``blob@`` and ``attach@`` values, named by their
+  sha256 (identical values are stored once);
+* ``PREFIX/object/TABLE/KEY/ATTR.TOKEN/...``: ``object@`` files and trees;
+* ``PREFIX/.relflow/columns/TABLE.ATTR``: which columns refer to the store (gc
+  reads them, so a table another package declared is never forgotten);
+* ``PREFIX/.tmp/`` and ``PREFIX/.trash/``: writes in progress, objects being collected.
+
+``filepath@`` files are anywhere under the root and belong to the user: they are
+checked, never written or deleted.
+
+Writes are published atomically: on a local file system a temporary file is
+renamed into place; on S3 (and other object stores) an object becomes visible
+only when its single PUT or multipart upload completes.  fsspec is imported
+only when a store is first used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from relflow_gen.runtime.stores.config import StoreConfig, redact
+from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
+from relflow_gen.runtime.stores.refs import Stored
+
+#: bytes read or written at a time when streaming files
+CHUNK = 8 * 1024 * 1024
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+    return h.hexdigest(), n
+
+
+class Store:
+    """A configured store, opened lazily."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self._fs: Any = None
+        self._root = ""
+
+    def __repr__(self) -> str:
+        return f"<store {self.config.name} at {redact(self.config.url)}>"
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # -- file system -------------------------------------------------------------
+    def _open(self) -> None:
+        import fsspec  # deferred: only when a store is used
+
+        try:
+            fs, root = fsspec.url_to_fs(self.config.url, **self.config.options)
+        except (ImportError, ValueError, TypeError) as exc:
+            raise StoreError(f"store {self.name} ({redact(self.config.url)}): cannot open: {exc}") from None
+        self._fs, self._root = fs, str(root).rstrip("/")
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._open()
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        if self._fs is None:
+            self._open()
+        return self._root
+
+    @property
+    def local(self) -> bool:
+        protocol = self.fs.protocol
+        return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+
+    def full(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if self.root else rel
+
+    def rel(self, full: str) -> str:
+        full = full.rstrip("/")
+        root = self.root
+        if root and full.startswith(root + "/"):
+            return full[len(root) + 1 :]
+        stripped = self.fs._strip_protocol(full)
+        if root and stripped.startswith(root + "/"):
+            return str(stripped[len(root) + 1 :])
+        return str(stripped)
+
+    def url_of(self, rel: str) -> str:
+        return self.config.url.rstrip("/") + "/" + rel
+
+    def _fail(self, action: str, rel: str, exc: BaseException) -> StoreError:
+        return StoreError(f"store {self.name}: cannot {action} {rel}: {type(exc).__name__}: {exc}")
+
+    # -- content-addressed objects --------------------------------------------------
+    @staticmethod
+    def content_path(prefix: str, sha: str) -> str:
+        return f"{prefix}/hash/{sha[:2]}/{sha[2:4]}/{sha}"
+
+    def _fresh(self, rel: str, size: int) -> bool:
+        """The object exists with this size and is not about to be collected (refreshed if needed)."""
+        full = self.full(rel)
+        if self.local:
+            try:
+                st = os.stat(full)
+            except FileNotFoundError:
+                return False
+            if st.st_size != size:
+                return False
+            os.utime(full)  # a deduplicated value is young again: gc's grace period starts over
+            return True
+        try:
+            info = self.fs.info(full)
+        except FileNotFoundError:
+            return False
+        if int(info.get("size", -1)) != size:
+            return False
+        age = time.time() - mtime_of(info)
+        return age < self.config.refresh_seconds  # an older copy is written again, which refreshes it
+
+    def _tmp(self, prefix: str) -> str:
+        return f"{prefix}/.tmp/{uuid.uuid4().hex}.part"
+
+    def put_bytes(self, prefix: str, data: bytes) -> tuple[str, int]:
+        """Store ``data`` under its sha256 (once); returns (path, sha256)."""
+        sha = hashlib.sha256(data).hexdigest()
+        rel = self.content_path(prefix, sha)
+        if self._fresh(rel, len(data)):
+            return rel, sha
+        try:
+            if self.local:
+                tmp = self.full(self._tmp(prefix))
+                os.makedirs(os.path.dirname(tmp), exist_ok=True)
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                self._publish_local(tmp, rel)
+            else:
+                self.fs.pipe_file(self.full(rel), data)  # one PUT: visible only when complete
+        except OSError as exc:
+            raise self._fail("write", rel, exc) from None
+        return rel, sha
+
+    def _publish_local(self, tmp: str, rel: str) -> None:
+        final = self.full(rel)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(tmp, final)
+
+    def put_file(self, prefix: str, src: Path) -> tuple[str, str, int]:
+        """Store the file's bytes under their sha256, streaming; returns (path, sha256, size)."""
+        try:
+            if self.local:
+                tmp = self.full(self._tmp(prefix))
+                os.makedirs(os.path.dirname(tmp), exist_ok=True)
+                h = hashlib.sha256()
+                n = 0
+                try:
+                    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                        while chunk := fin.read(CHUNK):
+                            h.update(chunk)
+                            fout.write(chunk)
+                            n += len(chunk)
+                    sha = h.hexdigest()
+                    rel = self.content_path(prefix, sha)
+                    if self._fresh(rel, n):
+                        os.unlink(tmp)
+                    else:
+                        self._publish_local(tmp, rel)
+                except BaseException:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                    raise
+                return rel, sha, n
+            sha, n = sha256_file(src)
+            rel = self.content_path(prefix, sha)
+            if not self._fresh(rel, n):
+                self.fs.put_file(str(src), self.full(rel))  # single PUT or multipart: atomic
+            return rel, sha, n
+        except OSError as exc:
+            raise self._fail("write", str(src), exc) from None
+
+    def ensure(self, rel: str, source: bytes | Path) -> None:
+        """After a commit: the object is still there (a racing gc may have taken it); write it again if not."""
+        if self.fs.exists(self.full(rel)):
+            return
+        if isinstance(source, bytes):
+            prefix = rel.split("/hash/", 1)[0]
+            self.put_bytes(prefix, source)
+        else:
+            self.put_file(rel.split("/hash/", 1)[0], source)
+
+    # -- object@ trees ------------------------------------------------------------
+    def put_tree(self, dest: str, src: Path) -> Stored:
+        """Copy a file or a folder to ``dest`` (a fresh location), streaming; returns its reference."""
+        if not src.exists():
+            raise StoreError(f"{src} does not exist")
+        try:
+            if src.is_file():
+                rel = f"{dest}/{src.name}"
+                sha, n = self._copy_in(src, rel)
+                return Stored("object", self.name, rel, n, sha, src.name, 1)
+            lines: list[str] = []
+            total = 0
+            files = sorted(p for p in src.rglob("*") if p.is_file())
+            for p in files:
+                sub = p.relative_to(src).as_posix()
+                sha, n = self._copy_in(p, f"{dest}/{sub}")
+                lines.append(f"{sub}\t{n}\t{sha}\n")
+                total += n
+            manifest = hashlib.sha256("".join(lines).encode()).hexdigest()
+            return Stored("object", self.name, dest, total, manifest, "", len(files))
+        except OSError as exc:
+            raise self._fail("write", dest, exc) from None
+
+    def _copy_in(self, src: Path, rel: str) -> tuple[str, int]:
+        h = hashlib.sha256()
+        n = 0
+        full = self.full(rel)
+        if self.local:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(src, "rb") as fin, self.fs.open(full, "wb") as fout:
+            while chunk := fin.read(CHUNK):
+                h.update(chunk)
+                fout.write(chunk)
+                n += len(chunk)
+        return h.hexdigest(), n
+
+    # -- filepath@ --------------------------------------------------------------------
+    def checksum(self, rel: str) -> tuple[str, int]:
+        """sha256 and size of a file in the store, streaming."""
+        full = self.full(rel)
+        h = hashlib.sha256()
+        n = 0
+        try:
+            with self.fs.open(full, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+                    n += len(chunk)
+        except FileNotFoundError:
+            raise ObjectMissingError(f"store {self.name} has no file {rel}") from None
+        return h.hexdigest(), n
+
+    # -- reading --------------------------------------------------------------------
+    def get_bytes(self, ref: Stored, where: str) -> bytes:
+        """The verified bytes of a content-addressed object (``where`` names the row for errors)."""
+        try:
+            data: bytes = self.fs.cat_file(self.full(ref.path))
+        except FileNotFoundError:
+            raise ObjectMissingError(f"{where}: object {ref.path} is missing from store {self.name}") from None
+        if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise ObjectCorruptError(
+                f"{where}: object {ref.path} in store {self.name} is corrupt "
+                f"(size {len(data)}, expected {ref.size}; sha256 differs from the row's)"
+            )
+        return data
+
+    def _stream_to(self, rel: str, target: Path, ref: Stored, where: str) -> None:
+        """Copy one file out, verifying its size and sha256; atomic on the local side."""
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+        h = hashlib.sha256()
+        n = 0
+        try:
+            with self.fs.open(self.full(rel), "rb") as fin, open(tmp, "wb") as fout:
+                while chunk := fin.read(CHUNK):
+                    h.update(chunk)
+                    fout.write(chunk)
+                    n += len(chunk)
+            if n != ref.size or h.hexdigest() != ref.sha256:
+                raise ObjectCorruptError(
+                    f"{where}: object {rel} in store {self.name} is corrupt "
+                    f"(size {n}, expected {ref.size}; sha256 differs from the row's)"
+                )
+            os.replace(tmp, target)
+        except FileNotFoundError:
+            raise ObjectMissingError(f"{where}: object {rel} is missing from store {self.name}") from None
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def download_file(self, ref: Stored, folder: Path, filename: str, where: str) -> Path:
+        """Copy a single-file object into ``folder`` as ``filename`` (reused when already there, verified)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / filename
+        if target.exists():
+            if target.stat().st_size == ref.size and sha256_file(target)[0] == ref.sha256:
+                return target
+            target = folder / ref.sha256[:16] / filename  # a different file of that name: keep both
+            target.parent.mkdir(exist_ok=True)
+            if target.exists() and sha256_file(target)[0] == ref.sha256:
+                return target
+        self._stream_to(ref.path, target, ref, where)
+        return target
+
+    def download_ref(self, ref: Stored, to: Path) -> Path:
+        where = f"{ref.kind}@{self.name} {ref.path}"
+        if ref.kind == "filepath" or (ref.kind == "object" and ref.name):
+            return self.download_file(ref, to, ref.path.rsplit("/", 1)[-1], where)
+        target = to / ref.path.rsplit("/", 1)[-1]
+        target.mkdir(parents=True, exist_ok=True)
+        full = self.full(ref.path)
+        for f in sorted(self.fs.find(full)):
+            sub = self.rel(f)[len(ref.path) + 1 :]
+            dest = target / sub
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with self.fs.open(f, "rb") as fin, open(dest, "wb") as fout:
+                shutil.copyfileobj(fin, fout, CHUNK)
+        self._check_tree(ref, where, local=target)
+        return target
+
+    # -- verification -------------------------------------------------------------------
+    def verify_ref(self, ref: Stored, where: str) -> None:
+        """Re-read the object: raises ObjectMissingError or ObjectCorruptError."""
+        where = where or f"{ref.kind}@{self.name}"
+        if ref.kind == "object" and not ref.name:
+            self._check_tree(ref, where)
+            return
+        try:
+            sha, n = self.checksum(ref.path)
+        except ObjectMissingError:
+            raise ObjectMissingError(f"{where}: object {ref.path} is missing from store {self.name}") from None
+        if n != ref.size or sha != ref.sha256:
+            raise ObjectCorruptError(
+                f"{where}: object {ref.path} in store {self.name} is corrupt "
+                f"(size {n}, expected {ref.size}; sha256 differs from the row's)"
+            )
+
+    def _check_tree(self, ref: Stored, where: str, local: Path | None = None) -> None:
+        lines: list[str] = []
+        total = 0
+        if local is not None:
+            for p in sorted(q for q in local.rglob("*") if q.is_file()):
+                sha, n = sha256_file(p)
+                lines.append(f"{p.relative_to(local).as_posix()}\t{n}\t{sha}\n")
+                total += n
+        else:
+            found = sorted(self.fs.find(self.full(ref.path)))
+            if not found:
+                raise ObjectMissingError(f"{where}: object {ref.path} is missing from store {self.name}")
+            for f in found:
+                rel = self.rel(f)
+                sha, n = self.checksum(rel)
+                lines.append(f"{rel[len(ref.path) + 1 :]}\t{n}\t{sha}\n")
+                total += n
+        manifest = hashlib.sha256("".join(lines).encode()).hexdigest()
+        if total != ref.size or manifest != ref.sha256 or len(lines) != ref.files:
+            raise ObjectCorruptError(
+                f"{where}: object {ref.path} in store {self.name} is corrupt "
+                f"({len(lines)} files, {total} bytes; expected {ref.files} files, {ref.size} bytes, same sha256)"
+            )
+
+    # -- listing, markers, deletion (gc) -----------------------------------------------
+    def mark_column(self, prefix: str, table: str, column: str) -> None:
+        """Record that ``table.column`` of the schema at ``prefix`` refers to this store."""
+        rel = f"{prefix}/.relflow/columns/{table}.{column}"
+        full = self.full(rel)
+        try:
+            if self.fs.exists(full):
+                return
+            if self.local:
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+            self.fs.pipe_file(full, json.dumps({"table": table, "column": column}).encode())
+        except OSError as exc:
+            raise self._fail("write", rel, exc) from None
+
+    def marked_columns(self, prefix: str) -> list[tuple[str, str]]:
+        base = self.full(f"{prefix}/.relflow/columns")
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        out = []
+        for f in sorted(found):
+            d = json.loads(self.fs.cat_file(f))
+            out.append((str(d["table"]), str(d["column"])))
+        return out
+
+    def prefixes(self) -> list[str]:
+        """Top-level folders of the root that hold relflow objects."""
+        try:
+            entries = self.fs.ls(self.root or "/", detail=True)
+        except FileNotFoundError:
+            return []
+        out = []
+        for e in entries:
+            if e.get("type") == "directory":
+                name = self.rel(str(e["name"])).rsplit("/", 1)[-1]
+                if self.fs.exists(self.full(f"{name}/.relflow")):
+                    out.append(name)
+        return sorted(out)
+
+    def list_files(self, rel: str) -> Iterator[tuple[str, float, int]]:
+        """(path, mtime, size) of every file under ``rel``."""
+        try:
+            found = self.fs.find(self.full(rel), detail=True)
+        except FileNotFoundError:
+            return
+        for full, info in found.items():
+            if info.get("type") == "directory":
+                continue
+            yield self.rel(full), mtime_of(info), int(info.get("size", 0))
+
+    def move(self, src: str, dst: str) -> None:
+        if self.local:
+            final = self.full(dst)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(self.full(src), final)
+        else:
+            self.fs.mv(self.full(src), self.full(dst))
+
+    def delete(self, rels: list[str]) -> None:
+        if rels:
+            self.fs.rm([self.full(r) for r in rels])
+
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self.full(rel)))
+
+
+def mtime_of(info: dict[str, Any]) -> float:
+    """Modification time (seconds since the epoch) from an fsspec info dict, whatever the backend."""
+    for key in ("mtime", "LastModified", "last_modified", "modified", "created"):
+        v = info.get(key)
+        if v is None:
+            continue
+        if isinstance(v, dt.datetime):
+            return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).timestamp()
+        if isinstance(v, (int, float)):
+            return float(v)
+        if isinstance(v, str):
+            return dt.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
+    return time.time()  # unknown: treat as young (never collected by mistake)
