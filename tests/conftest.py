@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from mariadb import server_binary, throwaway_server  # noqa: E402
 
 # fixtures shared by many modules: db_url (both backends), university_db
-pytest_plugins = ["runtime_fixtures", "university_data"]
+pytest_plugins = ["runtime_fixtures", "university_data", "store_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

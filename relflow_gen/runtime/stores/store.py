@@ -128,6 +128,7 @@ class Store:
                 return False
             os.utime(full)  # a deduplicated value is young again: gc's grace period starts over
             return True
+        self.fs.invalidate_cache(full)  # another process may have written or collected it
         try:
             info = self.fs.info(full)
         except FileNotFoundError:
@@ -140,7 +141,7 @@ class Store:
     def _tmp(self, prefix: str) -> str:
         return f"{prefix}/.tmp/{uuid.uuid4().hex}.part"
 
-    def put_bytes(self, prefix: str, data: bytes) -> tuple[str, int]:
+    def put_bytes(self, prefix: str, data: bytes) -> tuple[str, str]:
         """Store ``data`` under its sha256 (once); returns (path, sha256)."""
         sha = hashlib.sha256(data).hexdigest()
         rel = self.content_path(prefix, sha)
@@ -199,7 +200,7 @@ class Store:
 
     def ensure(self, rel: str, source: bytes | Path) -> None:
         """After a commit: the object is still there (a racing gc may have taken it); write it again if not."""
-        if self.fs.exists(self.full(rel)):
+        if self.exists(rel):
             return
         if isinstance(source, bytes):
             prefix = rel.split("/hash/", 1)[0]
@@ -372,7 +373,7 @@ class Store:
         rel = f"{prefix}/.relflow/columns/{table}.{column}"
         full = self.full(rel)
         try:
-            if self.fs.exists(full):
+            if self.exists(rel):
                 return
             if self.local:
                 os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -382,6 +383,7 @@ class Store:
 
     def marked_columns(self, prefix: str) -> list[tuple[str, str]]:
         base = self.full(f"{prefix}/.relflow/columns")
+        self.fs.invalidate_cache(base)
         try:
             found = self.fs.find(base)
         except FileNotFoundError:
@@ -408,6 +410,7 @@ class Store:
 
     def list_files(self, rel: str) -> Iterator[tuple[str, float, int]]:
         """(path, mtime, size) of every file under ``rel``."""
+        self.fs.invalidate_cache(self.full(rel))
         try:
             found = self.fs.find(self.full(rel), detail=True)
         except FileNotFoundError:
@@ -430,7 +433,9 @@ class Store:
             self.fs.rm([self.full(r) for r in rels])
 
     def exists(self, rel: str) -> bool:
-        return bool(self.fs.exists(self.full(rel)))
+        full = self.full(rel)
+        self.fs.invalidate_cache(full)
+        return bool(self.fs.exists(full))
 
 
 def mtime_of(info: dict[str, Any]) -> float:

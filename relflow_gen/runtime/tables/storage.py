@@ -188,15 +188,15 @@ def _collect(
         moved[root] = done
     refs = _referenced(conn, store, schema, prefix)
     doomed: list[str] = []
-    for root, files in moved.items():
+    for root, paths in moved.items():
         if root in refs:  # referenced since the first read: back where it was
-            for rel in files:
+            for rel in paths:
                 if not store.exists(rel):
                     store.move(f"{trash}/{rel}", rel)
             continue
         report.collected.append(root)
         report.bytes += sum(s for _, _, s in candidates[root])
-        doomed += [f"{trash}/{rel}" for rel in files]
+        doomed += [f"{trash}/{rel}" for rel in paths]
     leftovers = [f"{trash}/{rel}" for root in moved if root in refs for rel in moved[root]]
     for rel in leftovers:
         if store.exists(rel):
