@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "relflow_gen.runtime.commands",
             "relflow_gen.runtime.dynamic",
             "relflow_gen.runtime.staleness_cli",
+            "relflow_gen.runtime.stores_cli",
         ),
         ("pipeline", "evolve"),
     ),

@@ -47,6 +47,7 @@ from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.populate.jobs import jobs_table_meta
 from relflow_gen.runtime.populate.keysource import key_source
 from relflow_gen.runtime.populate.make import Maker
+from relflow_gen.runtime.stores_cli import add_stores_parser, cmd_stores
 
 
 def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argparse.ArgumentParser:
@@ -115,6 +116,7 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
     p.add_argument("--all", action="store_true", help="all pending keys of the table")
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
 
+    add_stores_parser(sub)
     evolve_commands.add_parsers(sub)
     add_slurm_options(sub)
 
@@ -227,6 +229,8 @@ def _run(db: Pipeline, args: Any, prog: str) -> int:
         raise drift
     if args.command == "status":
         return _status(db)
+    if args.command == "stores":
+        return cmd_stores(db, args)
     command = COMMANDS.get(args.command) or staleness_cli.COMMANDS[args.command]
     code: int = command(db, args)
     return code

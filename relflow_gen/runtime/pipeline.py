@@ -29,7 +29,15 @@ from relflow_gen.runtime.populate.staleness import Outdated, RefreshPlan, outdat
 from relflow_gen.runtime.stores.config import StoreConfig, configs_from, configs_from_pyproject, find_pyproject
 from relflow_gen.runtime.stores.registry import Stores
 from relflow_gen.runtime.tables.declare import DeclareReport, declare
-from relflow_gen.runtime.tables.storage import mark_columns, store_uses
+from relflow_gen.runtime.tables.storage import (
+    DEFAULT_GRACE_SECONDS,
+    GcReport,
+    VerifyReport,
+    gc,
+    mark_columns,
+    store_uses,
+    verify,
+)
 from relflow_gen.runtime.tables.table import Table
 
 
@@ -124,6 +132,23 @@ class Pipeline:
         )
         mark_columns(self.connection, self.meta)
         return report
+
+    # -- object stores -------------------------------------------------------------
+    def store_names(self) -> list[str]:
+        """The stores this pipeline's tables use (docs/stores.md)."""
+        return sorted(store_uses(self.meta))
+
+    def gc_stores(
+        self, *stores: str, grace_seconds: float = DEFAULT_GRACE_SECONDS, dry_run: bool = False
+    ) -> list[GcReport]:
+        """Delete the objects no row refers to and older than the grace period (all used stores when none given)."""
+        return [
+            gc(self, name, grace_seconds=grace_seconds, dry_run=dry_run) for name in (stores or self.store_names())
+        ]
+
+    def verify_stores(self, store: str | None = None) -> VerifyReport:
+        """Re-read every referenced object (exists, size, sha256); the report lists the rows with problems."""
+        return verify(self, store)
 
     # -- makers and populate -----------------------------------------------------
     def register(self, *makers: type[Maker[Any, Any]]) -> None:
