@@ -41,14 +41,18 @@ def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
+BUCKET = "relflow-tests"
+
+
 def s3_store(endpoint: str, **extra: Any) -> dict[str, Any]:
-    """A store in a fresh bucket of the test server."""
+    """A store under a fresh prefix of the test server's bucket (SeaweedFS makes volumes per bucket:
+    one bucket for the session keeps it small)."""
     import s3fs
 
-    bucket = f"t{uuid.uuid4().hex[:12]}"
     fs = s3fs.S3FileSystem(endpoint_url=endpoint)
-    fs.mkdir(bucket)
-    return {"url": f"s3://{bucket}/data", "endpoint_url": endpoint, **extra}
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    return {"url": f"s3://{BUCKET}/t{uuid.uuid4().hex[:12]}", "endpoint_url": endpoint, **extra}
 
 
 @pytest.fixture(params=STORE_BACKENDS)
