@@ -30,7 +30,7 @@ GRAMMAR = REPO / "grammar" / "relflow.lark"
 BEGIN = "<!-- types:begin (generated from relflow_gen/types.py; pytest --update-golden rewrites it) -->"
 END = "<!-- types:end -->"
 
-_PARAMS = {"": "", "n": "`(n)`", "p,s": "`(p, s)`", "fsp": "`(fsp)`", "values": '`("a", "b", ...)`'}
+_PARAMS = {"": "", "n": "`(n)`", "p,s": "`(p, s)`", "fsp": "`(fsp)`", "values": '`("a", "b", ...)`', "store": "`NAME` (the store)"}
 _PLACEHOLDERS = {"n": ("n",), "p,s": ("p", "s"), "fsp": ("fsp",)}
 _DEFAULT_ARGS = {"decimal": "`decimal` = `decimal(10, 0)`", "time": "default fsp 6", "datetime": "default fsp 6",
                  "timestamp": "default fsp 6"}
@@ -51,6 +51,9 @@ def _sqlite(info: TypeInfo) -> str:
 def _python(info: TypeInfo) -> str:
     if info.params == "values":
         return '`Literal["a", "b", ...]`'
+    if info.insert_python:
+        also = [t for t in info.insert_python.split(" | ") if t != info.python]
+        return f"`{info.python}` (insert also " + ", ".join(f"`{t}`" for t in also) + ")"
     return f"`{info.python}`"
 
 
@@ -73,8 +76,9 @@ def render_type_tables() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for info in TYPES.values():
+        name = f"{info.name}NAME" if info.params == "store" else info.name
         lines.append(
-            f"| `{info.name}` | {_PARAMS[info.params]} | {_meaning(info)} | {'yes' if info.key_ok else 'no'} "
+            f"| `{name}` | {_PARAMS[info.params]} | {_meaning(info)} | {'yes' if info.key_ok else 'no'} "
             f"| {_mysql(info)} | {_sqlite(info)} | {_python(info)} |"
         )
     lines += [
@@ -110,7 +114,8 @@ def test_type_tables_are_generated_from_the_type_table(update_golden: bool) -> N
 
 @pytest.mark.parametrize("name", sorted(TYPES) + sorted(ALIASES))
 def test_every_type_and_alias_is_documented(name: str) -> None:
-    assert f"`{name}`" in _doc_text()
+    shown = f"{name}NAME" if TYPES.get(name) is not None and TYPES[name].params == "store" else name
+    assert f"`{shown}`" in _doc_text()
 
 
 # ---------------------------------------------------------------------------

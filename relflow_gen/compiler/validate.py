@@ -239,7 +239,7 @@ class _Checker:
             what = spec.render()
             self.error(
                 "E0150",
-                f"`{attr.name}` is a {what} attribute; it cannot have a default",
+                f"`{attr.name}` ({what}) cannot have a default",
                 default.span,
                 "a stored value or file has no literal; use `= null` to make it optional",
             )
@@ -325,7 +325,7 @@ class _Checker:
             if files:
                 self.error(
                     "E0150",
-                    f"index on `{files[0]}`, a {_type_of(table, files[0])} attribute; its values cannot be indexed",
+                    f"index on `{files[0]}` ({_type_of(table, files[0])}): stored values and files cannot be indexed",
                     index.span,
                     "index the attributes that identify the value instead",
                 )
@@ -379,7 +379,7 @@ class _Checker:
         if files:
             self.error(
                 "E0150",
-                f"lookup `{table.name}` has contents and the {_type_of(table, files[0])} attribute `{files[0]}`; "
+                f"lookup `{table.name}` has contents and `{files[0]}` ({_type_of(table, files[0])}): "
                 "contents cannot give files or stored values",
                 table.contents[0].span,
                 "make the table manual and insert its rows, or keep the file out of the lookup",

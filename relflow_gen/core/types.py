@@ -129,7 +129,7 @@ TYPES: dict[str, TypeInfo] = {
             "attach", "attach", "", "longblob", "BLOB", "pathlib.Path", False, None, "a file kept in the table",
             "pathlib.Path | str",
         ),
-        _store("blob@", "Any", "Any", "a blob kept in an object store"),
+        _store("blob@", "Any", "", "a blob kept in an object store"),
         _store("attach@", "pathlib.Path", "pathlib.Path | str", "a file kept in an object store"),
         _store("filepath@", "StoreRef", "str | StoreRef", "a file already in an object store"),
         _store("object@", "StoreRef", "pathlib.Path | str | StoreRef", "a file or folder written for the row"),
