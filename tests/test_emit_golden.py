@@ -279,8 +279,11 @@ def imported_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
     work = tmp_path_factory.mktemp("packages")
     for c in CASES:
         write_tree(work / generated(c).package, generated(c).files)
+    # the object stores of the cases that use them (docs/stores.md): configured beside the packages
+    (work / "pyproject.toml").write_text(f'[tool.relflow-gen.stores.raw]\nurl = "{(work / "objects").as_uri()}"\n')
     proc = subprocess.run(
         [sys.executable, "-c", _RUN_SCRIPT, str(work), str(REPO / "tests")],
+        cwd=work,
         capture_output=True,
         text=True,
         timeout=600,

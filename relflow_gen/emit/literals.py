@@ -41,12 +41,17 @@ class Imports:
     modules: set[str] = dataclasses.field(default_factory=set)  # import datetime
     names: set[tuple[str, str]] = dataclasses.field(default_factory=set)  # from decimal import Decimal
 
-    def lines(self) -> list[str]:
-        """Import statements, sorted (standard library only)."""
-        out = [f"import {m}" for m in sorted(self.modules)]
+    def lines(self, *, first_party: bool = False) -> list[str]:
+        """Import statements, sorted: the standard library's, or (``first_party``) relflow_gen's."""
+
+        def wanted(module: str) -> bool:
+            return module.startswith("relflow_gen") == first_party
+
+        out = [f"import {m}" for m in sorted(self.modules) if wanted(m)]
         by_module: dict[str, list[str]] = {}
         for module, name in sorted(self.names):
-            by_module.setdefault(module, []).append(name)
+            if wanted(module):
+                by_module.setdefault(module, []).append(name)
         out += [f"from {m} import {', '.join(names)}" for m, names in sorted(by_module.items())]
         return out
 

@@ -105,6 +105,7 @@ class PackageModel:
     schema_block: str  # the statement `SCHEMA = SchemaMeta(...)`, laid out
     bindings_block: str  # the class attribute `bindings = (...)`, laid out at indent 4
     rows_imports: tuple[str, ...]
+    rows_runtime_imports: tuple[str, ...]
     tables_imports: tuple[str, ...]
     runtime_imports: tuple[str, ...]  # names tables.py imports from relflow_gen.runtime
 
@@ -208,6 +209,7 @@ def package_model(meta: SchemaMeta, package: str, source: str) -> PackageModel:
         schema_block=block(prefixed("SCHEMA = ", schema_meta_node)),
         bindings_block=block(prefixed("bindings = ", bindings), indent=4),
         rows_imports=tuple(rows_imp.lines()),
+        rows_runtime_imports=tuple(rows_imp.lines(first_party=True)),
         tables_imports=tuple(tables_imp.lines()),
         runtime_imports=tuple(sorted(runtime_names, key=lambda n: (not n.isupper(), n))),
     )
