@@ -101,7 +101,7 @@ class Stores:
             raise StoreValueError(f"{src} does not exist")
         segment = quote(",".join(f"{k}={key[k]}" for k in key), safe="=,-_.") or "_"
         dest = f"{prefix}/object/{table}/{segment}/{attr}.{uuid.uuid4().hex[:12]}"
-        return store.put_tree(dest, src)
+        return store.put_tree(prefix, dest, src)
 
     def confirm(self) -> None:
         """After a commit: every object referenced since the last confirm is still in its store."""

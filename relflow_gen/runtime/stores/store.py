@@ -209,25 +209,35 @@ class Store:
             self.put_file(rel.split("/hash/", 1)[0], source)
 
     # -- object@ trees ------------------------------------------------------------
-    def put_tree(self, dest: str, src: Path) -> Stored:
-        """Copy a file or a folder to ``dest`` (a fresh location), streaming; returns its reference."""
+    def put_tree(self, prefix: str, dest: str, src: Path) -> Stored:
+        """Copy a file or a folder to ``dest`` (a fresh location), streaming; returns its reference.
+
+        On a local file system the tree is written under ``PREFIX/.tmp/`` and renamed into place
+        (a killed writer leaves only a temporary folder); on S3 each file is one atomic upload.
+        """
         if not src.exists():
             raise StoreError(f"{src} does not exist")
+        staging = f"{prefix}/.tmp/{uuid.uuid4().hex}" if self.local else dest
         try:
             if src.is_file():
-                rel = f"{dest}/{src.name}"
-                sha, n = self._copy_in(src, rel)
-                return Stored("object", self.name, rel, n, sha, src.name, 1)
-            lines: list[str] = []
-            total = 0
-            files = sorted(p for p in src.rglob("*") if p.is_file())
-            for p in files:
-                sub = p.relative_to(src).as_posix()
-                sha, n = self._copy_in(p, f"{dest}/{sub}")
-                lines.append(f"{sub}\t{n}\t{sha}\n")
-                total += n
-            manifest = hashlib.sha256("".join(lines).encode()).hexdigest()
-            return Stored("object", self.name, dest, total, manifest, "", len(files))
+                sha, n = self._copy_in(src, f"{staging}/{src.name}")
+                ref = Stored("object", self.name, f"{dest}/{src.name}", n, sha, src.name, 1)
+            else:
+                lines: list[str] = []
+                total = 0
+                files = sorted(p for p in src.rglob("*") if p.is_file())
+                for p in files:
+                    sub = p.relative_to(src).as_posix()
+                    sha, n = self._copy_in(p, f"{staging}/{sub}")
+                    lines.append(f"{sub}\t{n}\t{sha}\n")
+                    total += n
+                manifest = hashlib.sha256("".join(lines).encode()).hexdigest()
+                ref = Stored("object", self.name, dest, total, manifest, "", len(files))
+            if self.local:
+                final = self.full(dest)
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(self.full(staging), final)
+            return ref
         except OSError as exc:
             raise self._fail("write", dest, exc) from None
 

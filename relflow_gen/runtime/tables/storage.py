@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 #: default grace period of gc: objects younger than this are never collected
 DEFAULT_GRACE_SECONDS = 24 * 3600.0
+#: temporary files (writes in progress on a local store) are collected only when older than this,
+#: whatever the grace period: a write that old was abandoned (its writer was killed)
+TMP_MIN_AGE_SECONDS = 3600.0
 
 
 def store_uses(meta: SchemaMeta) -> dict[str, list[str]]:
@@ -145,13 +148,14 @@ def gc(
             groups[rel].append((rel, mtime, size))
         for rel, mtime, size in store.list_files(f"{prefix}/object"):
             groups[_object_root(rel)].append((rel, mtime, size))
+        tmp_cutoff = min(cutoff, time.time() - TMP_MIN_AGE_SECONDS)
         for rel, mtime, size in store.list_files(f"{prefix}/.tmp"):
-            groups[rel].append((rel, mtime, size))
+            groups["/".join(rel.split("/")[:3])].append((rel, mtime, size))  # PREFIX/.tmp/NAME
         candidates: dict[str, list[tuple[str, float, int]]] = {}
         for root, files in groups.items():
             if root in refs:
                 continue
-            if max(m for _, m, _ in files) > cutoff:
+            if max(m for _, m, _ in files) > (tmp_cutoff if root.startswith(f"{prefix}/.tmp/") else cutoff):
                 report.young += 1
                 continue
             candidates[root] = files
