@@ -3,6 +3,7 @@ and a worker killed in the middle of writing a 200 MB object (kill -9)."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -49,7 +50,7 @@ class MakeMovie(Maker[Any, Any]):
             block = bytes(range(256)) * 4096  # 1 MiB
             for _ in range(size):
                 f.write(block)
-        (folder / "meta.json").write_text('{"scan": %d}' % key["scan_id"])
+        (folder / "meta.json").write_text(json.dumps({"scan": key["scan_id"]}))
         if len(WORK) > 1:  # the fault test: tell the parent the upload starts now
             (WORK[1] / "uploading").write_text(str(os.getpid()))
         self.insert1({**key, "mean": np.full(4, float(key["scan_id"])), "frames": folder})
