@@ -295,3 +295,35 @@ def test_s3_needs_the_right_credentials(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     with pytest.raises(StoreError, match="store raw: cannot write .*Forbidden"):
         _open(db_url, {**spec, "skip_instance_cache": True})  # declare records the store's columns: refused
+
+
+def test_stores_command(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relflow_gen.runtime.cli import main
+
+    root = tmp_path / "objects"
+    (tmp_path / "pyproject.toml").write_text(f'[tool.relflow-gen.stores.raw]\nurl = "{root.as_uri()}"\n')
+    monkeypatch.chdir(tmp_path)
+    db = open_pipeline(SRC, db_url)
+    db.table("Session").insert1({"session_id": 1})
+    db.table("Recording").insert({"session_id": 1, "rec_id": i, "trace": np.full(3, i)} for i in range(3))
+    (db.table("Recording") & {"rec_id": 2}).delete_quick()
+    cls = type(db)
+    capsys.readouterr()
+    assert main(cls, ["--db", db_url, "stores", "gc", "--dry-run", "--grace", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "store raw: 2 referenced, would delete 1 unreferenced" in out and "lab/hash/" in out
+    assert main(cls, ["--db", db_url, "stores", "gc"]) == 0  # a day of grace: nothing old enough
+    assert "deleted 0 unreferenced" in capsys.readouterr().out
+    assert main(cls, ["--db", db_url, "stores", "gc", "--grace", "0"]) == 0
+    assert "deleted 1 unreferenced" in capsys.readouterr().out
+    assert main(cls, ["--db", db_url, "stores", "verify"]) == 0
+    assert "2 objects checked: all present and intact" in capsys.readouterr().out
+    ref = json.loads(db.table("Recording").fetch_raw("trace", order_by="rec_id")[0]["trace"])
+    (root / ref["path"]).unlink()
+    assert main(cls, ["--db", db_url, "stores", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "missing: lab.Recording {'session_id': 1, 'rec_id': 0} attribute trace" in out
+    assert "2 objects checked: 1 missing or corrupt" in out
+    db.close()

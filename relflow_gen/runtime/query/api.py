@@ -291,10 +291,10 @@ class Query(Generic[R]):
                 key = {k: row[k] for k in pk if k in row}
                 row[c.name] = stores.materialize(c.type, v, folder, f"row {key} attribute {c.name}")
 
-    def fetch_raw(self, *attrs: str) -> list[Row]:
+    def fetch_raw(self, *attrs: str, order_by: str | Sequence[str] | None = None) -> list[Row]:
         """Rows with store attributes as their references (JSON text) and attachments as bytes: nothing is read
         from a store (``stores verify`` and ``gc`` use it)."""
-        names, rows, cols = self._run(attrs, None, None, None)
+        names, rows, cols = self._run(attrs, order_by, None, None)
         return self._decode(names, rows, cols, materialize=False)
 
     @overload
