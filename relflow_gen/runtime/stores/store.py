@@ -36,18 +36,31 @@ from relflow_gen.runtime.stores.config import StoreConfig, redact
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
 from relflow_gen.runtime.stores.refs import Stored
 
-#: bytes read or written at a time when streaming files
-CHUNK = 8 * 1024 * 1024
+#: bytes read or written at a time when streaming files (one reused buffer: 1 MiB stays in the CPU cache)
+CHUNK = 1024 * 1024
+
+
+def copy_hashing(fin: Any, fout: Any | None) -> tuple[str, int]:
+    """Stream ``fin`` into ``fout`` (None: only read), hashing on the way; returns (sha256, size)."""
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    n = 0
+    while True:
+        got = fin.readinto(buf)
+        if not got:
+            break
+        part = view[:got]
+        h.update(part)
+        if fout is not None:
+            fout.write(part)
+        n += got
+    return h.hexdigest(), n
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
+    with open(path, "rb", buffering=0) as f:
+        return copy_hashing(f, None)
 
 
 class Store:
@@ -171,15 +184,9 @@ class Store:
             if self.local:
                 tmp = self.full(self._tmp(prefix))
                 os.makedirs(os.path.dirname(tmp), exist_ok=True)
-                h = hashlib.sha256()
-                n = 0
                 try:
-                    with open(src, "rb") as fin, open(tmp, "wb") as fout:
-                        while chunk := fin.read(CHUNK):
-                            h.update(chunk)
-                            fout.write(chunk)
-                            n += len(chunk)
-                    sha = h.hexdigest()
+                    with open(src, "rb", buffering=0) as fin, open(tmp, "wb", buffering=0) as fout:
+                        sha, n = copy_hashing(fin, fout)
                     rel = self.content_path(prefix, sha)
                     if self._fresh(rel, n):
                         os.unlink(tmp)
@@ -242,32 +249,26 @@ class Store:
             raise self._fail("write", dest, exc) from None
 
     def _copy_in(self, src: Path, rel: str) -> tuple[str, int]:
-        h = hashlib.sha256()
-        n = 0
         full = self.full(rel)
         if self.local:
             os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(src, "rb") as fin, self.fs.open(full, "wb") as fout:
-            while chunk := fin.read(CHUNK):
-                h.update(chunk)
-                fout.write(chunk)
-                n += len(chunk)
-        return h.hexdigest(), n
+            with open(src, "rb", buffering=0) as fin, open(full, "wb", buffering=0) as fout:
+                return copy_hashing(fin, fout)
+        with open(src, "rb", buffering=0) as fin, self.fs.open(full, "wb") as fout:
+            return copy_hashing(fin, fout)
 
     # -- filepath@ --------------------------------------------------------------------
     def checksum(self, rel: str) -> tuple[str, int]:
         """sha256 and size of a file in the store, streaming."""
         full = self.full(rel)
-        h = hashlib.sha256()
-        n = 0
         try:
+            if self.local:
+                with open(full, "rb", buffering=0) as f:
+                    return copy_hashing(f, None)
             with self.fs.open(full, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    h.update(chunk)
-                    n += len(chunk)
+                return copy_hashing(f, None)
         except FileNotFoundError:
             raise ObjectMissingError(f"store {self.name} has no file {rel}") from None
-        return h.hexdigest(), n
 
     # -- reading --------------------------------------------------------------------
     def get_bytes(self, ref: Stored, where: str) -> bytes:
@@ -286,15 +287,12 @@ class Store:
     def _stream_to(self, rel: str, target: Path, ref: Stored, where: str) -> None:
         """Copy one file out, verifying its size and sha256; atomic on the local side."""
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
-        h = hashlib.sha256()
-        n = 0
         try:
-            with self.fs.open(self.full(rel), "rb") as fin, open(tmp, "wb") as fout:
-                while chunk := fin.read(CHUNK):
-                    h.update(chunk)
-                    fout.write(chunk)
-                    n += len(chunk)
-            if n != ref.size or h.hexdigest() != ref.sha256:
+            full = self.full(rel)
+            with open(full, "rb", buffering=0) if self.local else self.fs.open(full, "rb") as fin:
+                with open(tmp, "wb", buffering=0) as fout:
+                    sha, n = copy_hashing(fin, fout)
+            if n != ref.size or sha != ref.sha256:
                 raise ObjectCorruptError(
                     f"{where}: object {rel} in store {self.name} is corrupt "
                     f"(size {n}, expected {ref.size}; sha256 differs from the row's)"
