@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS `imaging`.`__registration` (
     `_make_seconds` double NULL,
     `_made_by` varchar(255) NULL,
     `_make_hash` char(16) NULL,
+    `_input_hash` char(32) NULL,
     PRIMARY KEY (`scan_id`),
     FOREIGN KEY (`scan_id`) REFERENCES `imaging`.`scan` (`scan_id`) ON UPDATE RESTRICT ON DELETE RESTRICT
 ) ENGINE=InnoDB;

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS "imaging.__registration" (
     "_make_seconds" REAL NULL,
     "_made_by" VARCHAR(255) NULL,
     "_make_hash" VARCHAR(16) NULL,
+    "_input_hash" VARCHAR(32) NULL,
     PRIMARY KEY ("scan_id"),
     FOREIGN KEY ("scan_id") REFERENCES "imaging.scan" ("scan_id") ON UPDATE RESTRICT ON DELETE RESTRICT
 );
