@@ -25,9 +25,15 @@ from golden.cases import CASE_IDS, CASES, Case, generated
 from relflow_gen.compiler.ir import Project
 from relflow_gen.compiler.metadata import schema_meta
 from relflow_gen.compiler.naming import sql_table_name
-from relflow_gen.core.meta import PROVENANCE_COLUMNS
+from relflow_gen.core.meta import PROVENANCE_COLUMNS, SchemaMeta
 from relflow_gen.emit.sql import DIALECTS, SEPARATOR, Dialect, ddl_statements
 from relflow_gen.runtime.dynamic import pipeline_class
+from relflow_gen.runtime.tables.storage import store_uses
+
+
+def _stores(meta: SchemaMeta, folder: Path) -> dict[str, str]:
+    """A local folder for every object store the schema uses (docs/stores.md)."""
+    return {name: (folder / "objects" / name).as_uri() for name in store_uses(meta)}
 
 # table -> (columns in order, primary key in order, foreign keys)
 Fk = tuple[str, tuple[str, ...], tuple[str, ...]]  # (parent table, child columns, parent columns)
@@ -120,7 +126,8 @@ def test_sqlite_ddl_creates_what_the_ir_says(case: Case, tmp_path: Path) -> None
     by_file = set(conn.execute("SELECT type, name, sql FROM sqlite_master"))
     conn.close()
 
-    db = pipeline_class(schema_meta(project_of(case)))(f"sqlite:///{tmp_path / 'declared.db'}")
+    meta = schema_meta(project_of(case))
+    db = pipeline_class(meta)(f"sqlite:///{tmp_path / 'declared.db'}", stores=_stores(meta, tmp_path))
     db.close()
     declared = sqlite3.connect(tmp_path / "declared.db")
     assert set(declared.execute("SELECT type, name, sql FROM sqlite_master")) == by_file
@@ -183,7 +190,7 @@ def mysql_shape(conn: pymysql.connections.Connection, prefix: str) -> Shape:
 @pytest.mark.mysql
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_mysql_ddl_creates_what_the_ir_says(
-    case: Case, mysql: tuple[pymysql.connections.Connection, str, str]
+    case: Case, mysql: tuple[pymysql.connections.Connection, str, str], tmp_path: Path
 ) -> None:
     conn, url, base = mysql
     project = project_of(case)
@@ -194,6 +201,6 @@ def test_mysql_ddl_creates_what_the_ir_says(
     by_file = mysql_shape(conn, f"{base}f_")
     assert by_file == expected_shape(project, _sqlite_name)
 
-    db = pipeline_class(meta)(f"{url}?prefix={base}d_")
+    db = pipeline_class(meta)(f"{url}?prefix={base}d_", stores=_stores(meta, tmp_path))
     db.close()
     assert mysql_shape(conn, f"{base}d_") == by_file

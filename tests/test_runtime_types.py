@@ -174,7 +174,8 @@ CASES: dict[str, Case] = {
 
 def test_every_type_has_a_case() -> None:
     covered = {c.spelling.split("(")[0] for c in CASES.values()}
-    assert covered == set(TYPES)
+    # files and store values (attach, blob@NAME ...) round-trip in tests/test_stores.py, on both store backends
+    assert covered == {name for name, info in TYPES.items() if info.kind not in ("attach", "external")}
 
 
 def _source(case_id: str, spelling: str) -> str:

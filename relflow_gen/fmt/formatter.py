@@ -330,7 +330,11 @@ class _Builder:
                     if isinstance(w, Token):
                         late = bool(args) and (w.start_pos or 0) > args[0].meta.start_pos
                         (after if late else before).append(str(w).lower())
-                text += ": " + " ".join(before)
+                words = [w for w in child.children if isinstance(w, Token)]
+                if len(words) == 3 and str(words[1]) == "@":  # blob@store: the store's name keeps its case
+                    text += ": " + str(words[0]).lower() + "@" + str(words[2])
+                else:
+                    text += ": " + " ".join(before)
                 pieces.append(text)
                 if args:
                     pieces.append(self.value_list(args[0]))
