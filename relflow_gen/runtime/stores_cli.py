@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from relflow_gen.core.errors import ExitCode
 from relflow_gen.runtime.pipeline import Pipeline
 from relflow_gen.runtime.tables.storage import DEFAULT_GRACE_SECONDS
 
-EXIT_OK, EXIT_FAILURES = 0, 1
-
 
 def add_stores_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("stores", help="object stores: collect unreferenced objects, verify")
-    verbs = p.add_subparsers(dest="stores_command", required=True, metavar="ACTION")
-    g = verbs.add_parser("gc", help="delete objects no row refers to (older than the grace period)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "stores",
+        help="object stores: collect unreferenced objects, verify",
+        description="Object stores (docs/stores.md): collect objects no row refers to, or verify every object.",
+    )
+    verbs = p.add_subparsers(dest="stores_command", required=True, metavar="ACTION", help="gc or verify")
+    g = verbs.add_parser(
+        "gc",
+        help="delete objects no row refers to (older than the grace period)",
+        description="Delete the objects no row refers to and older than the grace period.",
+    )
     g.add_argument("--store", action="append", default=[], metavar="NAME", help="only this store (repeatable)")
     g.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     g.add_argument(
@@ -24,7 +31,11 @@ def add_stores_parser(sub: Any) -> None:
         metavar="SECONDS",
         help=f"keep unreferenced objects younger than this (default {DEFAULT_GRACE_SECONDS:g} s)",
     )
-    v = verbs.add_parser("verify", help="re-check every referenced object (exists, size, sha256)")
+    v = verbs.add_parser(
+        "verify",
+        help="re-check every referenced object (exists, size, sha256)",
+        description="Re-read every object the rows refer to; exit 1 when one is missing or corrupt.",
+    )
     v.add_argument("--store", action="append", default=[], metavar="NAME", help="only this store (repeatable)")
 
 
@@ -35,7 +46,7 @@ def cmd_stores(db: Pipeline, args: Any) -> int:
             print(report.summary())
             for path in report.collected:
                 print(f"  {'would delete' if report.dry_run else 'deleted'} {path}")
-        return EXIT_OK
+        return ExitCode.OK
     checked = 0
     problems = 0
     for name in names:
@@ -45,4 +56,4 @@ def cmd_stores(db: Pipeline, args: Any) -> int:
             problems += 1
             print(f"{p.kind}: {p.message}")
     print(f"{checked} objects checked: " + (f"{problems} missing or corrupt" if problems else "all present and intact"))
-    return EXIT_FAILURES if problems else EXIT_OK
+    return ExitCode.FAILURES if problems else ExitCode.OK
