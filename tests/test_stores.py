@@ -273,7 +273,6 @@ def test_credentials_never_shown(tmp_path: Path) -> None:
         SRC,
         f"sqlite:///{tmp_path / 'x.db'}",
         stores={"raw": {"url": (tmp_path / "s").as_uri(), "key": "AKIDSECRET", "secret": "hunter2"}},
-        declare=False,
     )
     shown = " ".join(
         [repr(db), repr(db.connection), repr(db.connection.params), repr(db.connection.stores), repr(_store_of(db))]

@@ -46,13 +46,15 @@ def connect(
     *,
     declare: bool = True,
     makers: Iterable[type[Maker[Any, Any]]] = (),
+    create: bool | None = None,
     stores: Mapping[str, str | Mapping[str, Any]] | None = None,
 ) -> ImagingPipeline:
     """Open the pipeline on a database: ``sqlite:///file.db`` or ``mysql://user@host:port/``.
 
     ``declare`` creates missing tables and lookup contents; ``makers`` registers
-    make() implementations (subclasses of the generated ``<Table>Maker`` classes);
+    make() implementations (subclasses of the generated ``<Table>Maker`` classes).
+    A missing SQLite file is created when ``create`` (default: ``declare``) is true.
     ``stores`` configures object stores by name (default: ``[tool.relflow-gen.stores]``
     of the nearest pyproject.toml; docs/stores.md).
     """
-    return ImagingPipeline(url, declare=declare, makers=makers, stores=stores)
+    return ImagingPipeline(url, declare=declare, makers=makers, create=create, stores=stores)

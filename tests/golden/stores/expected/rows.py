@@ -11,9 +11,12 @@ TypedDicts (PEP 728): a row has exactly these keys, which lets mypy accept
 from __future__ import annotations
 
 import pathlib
-from typing import Any, NotRequired
+from typing import Any, NotRequired, TYPE_CHECKING
 
-from typing_extensions import TypedDict
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+else:  # the same classes, made many times faster at import (relflow_gen/core/rowtypes.py)
+    from relflow_gen.core.rowtypes import TypedDict
 
 from relflow_gen.runtime.stores import StoreRef
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
@@ -107,11 +107,14 @@ def connect(
     declare: bool = True,
     makers: Iterable[type[Maker[Any, Any]]] = (),
     create: bool | None = None,
+    stores: Mapping[str, str | Mapping[str, Any]] | None = None,
 ) -> LanguagesPipeline:
     """Open the pipeline on a database: ``sqlite:///file.db`` or ``mysql://user@host:port/``.
 
     ``declare`` creates missing tables and lookup contents; ``makers`` registers
     make() implementations (subclasses of the generated ``<Table>Maker`` classes).
     A missing SQLite file is created when ``create`` (default: ``declare``) is true.
+    ``stores`` configures object stores by name (default: ``[tool.relflow-gen.stores]``
+    of the nearest pyproject.toml; docs/stores.md).
     """
-    return LanguagesPipeline(url, declare=declare, makers=makers, create=create)
+    return LanguagesPipeline(url, declare=declare, makers=makers, create=create, stores=stores)
