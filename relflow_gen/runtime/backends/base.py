@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
-from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.stores.config import StoreConfig
 
 ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
@@ -270,7 +270,15 @@ class Backend(ABC):
             return "1" if value else "0"
         if isinstance(value, (int, float)):
             return repr(value)
-        return sql_string(str(value))
+        return self.string_literal(str(value))
+
+    def string_literal(self, text: str) -> str:
+        """A string literal in DDL (defaults, enum checks): standard SQL, quotes doubled.
+
+        Backslashes are plain characters in standard SQL (SQLite); MySQL overrides this
+        with its backslash escapes.
+        """
+        return "'" + text.replace("'", "''") + "'"
 
     def provenance_ddl(self) -> list[str]:
         return [f"{self.quote(name)} {self.column_type(spec)} NULL" for name, spec in PROVENANCE_COLUMNS]

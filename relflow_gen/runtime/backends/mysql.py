@@ -191,6 +191,9 @@ class MySQLBackend(base.Backend):
             return f"CURRENT_TIMESTAMP({int(spec.args[0])})"  # MySQL 8 requires the column's precision
         return value
 
+    def string_literal(self, text: str) -> str:
+        return sql_string(text)  # MySQL reads backslash escapes in string literals
+
     def column_ddl(self, attr: Any) -> str:
         text = super().column_ddl(attr)
         if attr.comment:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from relflow_gen.core.meta import Attr, SqlDefault, TableMeta
-from relflow_gen.core.types import TypeSpec, sql_string
+from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import blob
 from relflow_gen.runtime.backends import base
 from relflow_gen.runtime.engine.codec import DECIMAL_CONTEXT, load_json
@@ -116,7 +116,7 @@ class SQLiteBackend(base.Backend):
 
     def order_expr(self, spec: TypeSpec | None, sql: str) -> str:
         if spec is not None and spec.name == "enum":
-            whens = " ".join(f"WHEN {sql_string(str(v))} THEN {i}" for i, v in enumerate(spec.args))
+            whens = " ".join(f"WHEN {self.string_literal(str(v))} THEN {i}" for i, v in enumerate(spec.args))
             return f"(CASE {sql} {whens} END)"
         if spec is not None and spec.name == "uint64":
             # stored as the signed 64-bit pattern: flipping the top bit sorts in unsigned order
@@ -132,7 +132,7 @@ class SQLiteBackend(base.Backend):
         spec: TypeSpec = attr.type
         col = self.quote(attr.name)
         if spec.name == "enum":
-            values = ", ".join(sql_string(str(v)) for v in spec.args)
+            values = ", ".join(self.string_literal(str(v)) for v in spec.args)
             return [f"CHECK ({col} IN ({values}))"]
         if spec.name == "bool":
             return [f"CHECK ({col} IN (0, 1))"]
