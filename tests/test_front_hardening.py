@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from runtime_fixtures import pipeline_from
 
+from relflow_gen.compiler.frontend import compile_text
+
 # ------------------------------------------------------------ string defaults in DDL
 
 DEFAULTS_SRC = r"""schema lit
@@ -38,3 +40,29 @@ def test_string_defaults_are_stored_as_written(db_url: str) -> None:
         assert table.restrict({"note_id": 2}).fetch1()["kind"] == "c\\d"
     finally:
         db.close()
+
+
+# ------------------------------------------------------------ one unclosed parenthesis, one error
+
+
+@pytest.mark.parametrize(
+    ("src", "line", "col"),
+    [
+        ("schema lab\nmanual A {\n    a: int\n    ---\n    b: varchar(10\n    c: int\n    d = 1: int\n}\n", 5, 15),
+        ('schema lab\nmanual A {\n    a: int\n    ---\n    e = "x": enum("x",\n  "y")\n    b: varchar(3\n}\n', 7, 15),
+        ("schema lab\nmanual A {\n    a: int\n    ---\n    b: decimal(4, 2\n}\nmanual B {\n    x: int\n}\n", 5, 15),
+        ('schema lab\nmanual A {\n    a: int\n    ---\n    -> A.proj(b="a"\n    c: int\n}\n', 5, 14),
+    ],
+)
+def test_unclosed_parenthesis_is_one_error_at_its_opening(src: str, line: int, col: int) -> None:
+    found = compile_text(src, "input.rf").diagnostics
+    assert [(d.code, d.message, d.span.line, d.span.col) for d in found] == [("E0001", "unclosed `(`", line, col)]
+
+
+def test_parenthesis_over_several_lines_is_not_unclosed() -> None:
+    src = 'schema lab\nmanual A {\n    a: int\n    ---\n    e = "x": enum("x",  # a comment with (\n  "y)")\n}\n'
+    assert compile_text(src, "input.rf").ok
+    # a real error inside a closed parenthesis is reported where it is
+    found = compile_text(src.replace('"y)")', '"y" "z")'), "input.rf").diagnostics
+    assert (found[0].code, found[0].span.line, found[0].span.col) == ("E0001", 6, 7)
+    assert not any("unclosed" in d.message for d in found)

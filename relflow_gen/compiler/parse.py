@@ -51,18 +51,19 @@ class _ParenNewlines(PostLex):
 
     def __init__(self) -> None:
         self.comments: list[Comment] = []
+        self.open_parens: list[Token] = []  # the `(` tokens not closed yet, outermost first
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
+        opened = self.open_parens
         for tok in stream:
             if tok.type == "_NL":
                 self._collect(tok)
-                if depth > 0:
+                if opened:
                     continue
             elif tok.type == "LPAR":
-                depth += 1
-            elif tok.type == "RPAR":
-                depth = max(0, depth - 1)
+                opened.append(tok)
+            elif tok.type == "RPAR" and opened:
+                opened.pop()
             yield tok
 
     def _collect(self, tok: Token) -> None:
@@ -205,10 +206,11 @@ def parse(text: str, file: str) -> ParseResult:
     blanked: set[int] = set()
     while True:
         postlex.comments = []
+        postlex.open_parens = []
         try:
             tree = lark.parse(current)
         except UnexpectedInput as err:
-            diag = _diagnose(err, file, text, current)
+            diag = _unclosed(postlex.open_parens, file, current, blanked) or _diagnose(err, file, text, current)
             line = diag.span.line
             if not any(d.span.line == line for d in diags):
                 diags.append(diag)
@@ -224,6 +226,55 @@ def parse(text: str, file: str) -> ParseResult:
             break
         return ParseResult(file, text, tree, list(postlex.comments), [])
     return ParseResult(file, text, None, [], diags)
+
+
+def _unclosed(opened: list[Token], file: str, text: str, blanked: set[int]) -> Diagnostic | None:
+    """An error for the outermost `(` open at a syntax error that no `)` closes.
+
+    A parenthesis may span lines (enum values, contents rows), so newlines do not
+    end it; a `{`, a `}` or the end of the file before its `)` does.  Without this
+    check the parser would report every following line instead of the one place
+    that is wrong.  A parenthesis whose `)` may have been on a line blanked after an
+    earlier error is left alone.
+    """
+    for tok in opened:
+        if any(b > (tok.line or 0) for b in blanked):
+            continue
+        if tok.start_pos is not None and not _closes(text, tok.start_pos + 1):
+            line, col = tok.line or 1, tok.column or 1
+            return Diagnostic(
+                "E0001",
+                "unclosed `(`",
+                Span(file, line, col, line, col + 1),
+                "close it with `)`; a parenthesis may continue on the next lines but not past a `{` or `}`",
+            )
+    return None
+
+
+def _closes(text: str, pos: int) -> bool:
+    """Whether the parenthesis opened just before ``pos`` is closed before a brace or the end."""
+    depth = 1
+    n = len(text)
+    while pos < n:
+        ch = text[pos]
+        if ch in "\"'":
+            end = pos + 1
+            while end < n and text[end] not in (ch, "\n"):
+                end += 2 if text[end] == "\\" else 1
+            pos = end
+        elif ch == "#":
+            end = text.find("\n", pos)
+            pos = n if end < 0 else end
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return True
+        elif ch in "{}":
+            return False
+        pos += 1
+    return False
 
 
 def _blank_line(text: str, line: int) -> str:
