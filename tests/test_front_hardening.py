@@ -3,9 +3,12 @@ the database stores as written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from runtime_fixtures import pipeline_from
 
+from relflow_gen.cli.main import main
 from relflow_gen.compiler.frontend import compile_text
 
 # ------------------------------------------------------------ string defaults in DDL
@@ -66,3 +69,19 @@ def test_parenthesis_over_several_lines_is_not_unclosed() -> None:
     found = compile_text(src.replace('"y)")', '"y" "z")'), "input.rf").diagnostics
     assert (found[0].code, found[0].span.line, found[0].span.col) == ("E0001", 6, 7)
     assert not any("unclosed" in d.message for d in found)
+
+
+# ------------------------------------------------------------ check counts the files it checked
+
+
+def test_check_counts_imported_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "common.rf").write_text("schema common\nmanual Person {\n    person_id: int32\n}\n", encoding="utf-8")
+    (tmp_path / "lab.rf").write_text(
+        'schema lab\nimport "common.rf"\nmanual Subject {\n    subject_id: int32\n    ---\n    -> common.Person\n}\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(tmp_path / "lab.rf")]) == 0
+    assert capsys.readouterr().out == "ok: 2 files checked, no problems found\n"
+    # a file given and also imported is counted once
+    assert main(["check", str(tmp_path / "lab.rf"), str(tmp_path / "common.rf")]) == 0
+    assert capsys.readouterr().out == "ok: 2 files checked, no problems found\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     elif all_diags:
         print(render_all(all_diags, sources), file=sys.stderr)
     else:
-        n = len(args.files)
+        n = len({os.path.realpath(name) for name in sources})  # the roots and every file they import
         print(f"ok: {n} file{'s' if n != 1 else ''} checked, no problems found")
     return ExitCode.DIAGNOSTICS if any(d.is_error for d in all_diags) else ExitCode.OK
 
