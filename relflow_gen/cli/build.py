@@ -121,7 +121,8 @@ def _config(args: argparse.Namespace) -> BuildConfig:
 
 
 def _generate(cfg: BuildConfig) -> Generated | None:
-    gen = generate(cfg.root, cfg.schema, cfg.package, source_positions=cfg.source_positions)
+    base, schema = cfg.source()
+    gen = generate(base, schema, cfg.package, source_positions=cfg.source_positions)
     if gen.warnings:
         print(gen.warnings, file=sys.stderr)
     if gen.problems:
@@ -174,7 +175,7 @@ def _write_stubs(cfg: BuildConfig, gen: Generated) -> int:
     makers_dir = cfg.path(cfg.makers)
     makers_package = makers_dir.name
     try:
-        files = stub_files(gen.project, EmitOptions(gen.package, cfg.schema), makers_package)
+        files = stub_files(gen.project, EmitOptions(gen.package, cfg.source()[1]), makers_package)
     except EmitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.DIAGNOSTICS

@@ -15,7 +15,8 @@ above the working directory (or of ``--config``); without one it is the
 working directory.  Paths in the file are relative to the root; paths given as
 flags are relative to the working directory.  Every path is kept relative to
 the root, so the headers of generated files and ``schema.json`` never contain
-an absolute path and do not depend on where the build runs.
+an absolute path and do not depend on where the build runs; a schema outside
+the root is named as :meth:`BuildConfig.source` says.
 
 Unknown keys, values of the wrong type and unreadable files are
 :class:`ConfigError` (exit code 2).
@@ -75,6 +76,23 @@ class BuildConfig:
 
     def package_dir(self, package: str) -> Path:
         return self.root / self.output / package
+
+    def source(self) -> tuple[Path, str]:
+        """The directory the sources are read from and the root `.rf` file's path in it.
+
+        Generated files name their source by this path, so it never depends on the
+        machine: relative to the project root, or, for a schema outside the root,
+        to the output directory when the schema lies below it, else to the
+        schema's own directory (its file name).
+        """
+        if not _climbs(self.schema):
+            return self.root, self.schema
+        schema = Path(os.path.normpath(self.root / self.schema))
+        output = Path(os.path.normpath(self.root / self.output))
+        rel = _relative(schema, output)
+        if not _climbs(rel):
+            return output, rel
+        return schema.parent, schema.name
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -175,6 +193,11 @@ def _clean(path: str, key: str) -> str:
     if not path or os.path.isabs(path):
         raise ConfigError(f"`{key}` in [tool.{TABLE}] must be a relative path, not {path!r}")
     return posixpath.normpath(path.replace("\\", "/"))
+
+
+def _climbs(rel: str) -> bool:
+    """Whether a relative path leaves its base directory."""
+    return rel == ".." or rel.startswith("../")
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -1,6 +1,6 @@
 """make() implementations of the fractals pipeline.
 
-Written once by `relflow-gen stubs` from ../../work/main/examples/fractals/fractals.rf: edit it freely; relflow-gen
+Written once by `relflow-gen stubs` from examples/fractals/fractals.rf: edit it freely; relflow-gen
 never overwrites it.  Scaffolds of tables added later are written as new
 modules beside this one; add them to MAKERS yourself.
 

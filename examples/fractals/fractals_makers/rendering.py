@@ -1,6 +1,6 @@
 """make() of fractals.Rendering (computed).
 
-Written from a scaffold of `relflow-gen stubs` from ../../work/main/examples/fractals/fractals.rf: edit it freely;
+Written from a scaffold of `relflow-gen stubs` from examples/fractals/fractals.rf: edit it freely;
 relflow-gen never overwrites it.
 """
 

@@ -1,6 +1,6 @@
 """make() implementations of the lab pipeline.
 
-Written once by `relflow-gen stubs` from ../../work/main/examples/lab/lab.rf: edit it freely; relflow-gen
+Written once by `relflow-gen stubs` from examples/lab/lab.rf: edit it freely; relflow-gen
 never overwrites it.  Scaffolds of tables added later are written as new
 modules beside this one; add them to MAKERS yourself.
 

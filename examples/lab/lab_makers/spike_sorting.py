@@ -1,6 +1,6 @@
 """make() of lab.SpikeSorting (computed).
 
-Written from a scaffold of `relflow-gen stubs` from ../../work/main/examples/lab/lab.rf: edit it freely;
+Written from a scaffold of `relflow-gen stubs` from examples/lab/lab.rf: edit it freely;
 relflow-gen never overwrites it.
 """
 
