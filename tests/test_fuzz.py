@@ -15,18 +15,26 @@ seconds; run 20000 or more before touching the grammar or the front end);
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import json
 import os
 import random
 import re
+import shutil
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from relflow_gen.cli.main import main
 from relflow_gen.compiler.frontend import Compilation, compile_file
+from relflow_gen.compiler.ir import Project
+from relflow_gen.emit.package import EmitOptions, emit, header_text
+from relflow_gen.emit.svg import render_svg
 
 CASES = int(os.environ.get("RELFLOW_FUZZ_CASES", "3000"))
 SEED = int(os.environ.get("RELFLOW_FUZZ_SEED", "20240611"))
@@ -396,6 +404,39 @@ BODY_LINES = [
     "-> master",
 ]
 TIERS = ["lookup", "manual", "imported", "computed", "part"]
+# strings that are hard to carry into generated Python, SQL, JSON and Graphviz
+STRINGS = [
+    '"d\\ud800oc"',
+    '"a\\x00b"',
+    '"a\x00b"',
+    '"ws "',
+    '" "',
+    '""',
+    '"A"',
+    '"a"',
+    '"a\\nb"',
+    '"\\""',
+    '"\\"\\"\\""',
+    "'\"\"\"'",
+    "'\\'\\'\\''",
+    '"\\\\"',
+    '"ends with \\\\"',
+    '"\\r"',
+    '"tab\\t"',
+    '"\\u2028"',
+    '"\\x85"',
+    '"\\x0c"',
+    '"\\x1b[31m"',
+    '"\U0001f600"',
+    '"{{ m }}"',
+    '"{% raw %}"',
+    '"</svg><b>&amp;"',
+    '"-- */ /*"',
+    '"%s %(x)s"',
+    '"\\\\N"',
+    '"\u00e9\u0301"',
+    '"' + "x" * 300 + '"',
+]
 
 
 def _replace_value(rng: random.Random, text: str) -> str:
@@ -444,6 +485,31 @@ def _insert_body_line(rng: random.Random, text: str) -> str:
     return "\n".join(lines)
 
 
+def _replace_string(rng: random.Random, text: str) -> str:
+    """Swap a string literal (a doc, an enum value, a default, a cell) for an awkward one."""
+    spots = [m.span() for m in re.finditer(r'"(\\.|[^"\\\n])*"', text)]
+    if not spots:
+        return text
+    start, end = rng.choice(spots)
+    return text[:start] + rng.choice(STRINGS) + text[end:]
+
+
+def _add_doc(rng: random.Random, text: str) -> str:
+    """Give a table or the schema a doc string (or replace the one it has)."""
+    lines = _lines(text)
+    spots = [i for i, line in enumerate(lines) if line.rstrip().endswith("{") or line.startswith("schema ")]
+    if not spots:
+        return text
+    i = rng.choice(spots)
+    doc = rng.choice(STRINGS)
+    line = re.sub(r'\s*"(\\.|[^"\\\n])*"', "", lines[i])
+    if line.rstrip().endswith("{"):
+        lines[i] = line.rstrip()[:-1].rstrip() + " " + doc + " {"
+    else:
+        lines[i] = line.rstrip() + " " + doc
+    return "\n".join(lines)
+
+
 def _change_tier(rng: random.Random, text: str) -> str:
     lines = _lines(text)
     spots = [
@@ -478,6 +544,8 @@ WELL_FORMED: list[Callable[[random.Random, str], str]] = [
     _replace_reference,
     _insert_body_line,
     _change_tier,
+    _replace_string,
+    _add_doc,
 ]
 
 
@@ -556,3 +624,72 @@ def test_imports_of_odd_paths(tmp_path: Path, target: str) -> None:
     root.write_text(f'schema lab\nimport "{target}"\n', encoding="utf-8")
     comp = compile_file(str(root))
     assert [d.code for d in comp.diagnostics] == ["E0003"]
+
+
+# ------------------------------------------------------------------ build what check accepts
+
+BUILD_CASES = int(os.environ.get("RELFLOW_FUZZ_BUILD_CASES", "300"))
+SVG_EVERY = 25  # every n-th accepted mutant also draws diagram.svg (Graphviz is a process per call)
+
+
+@dataclass
+class BuildTally:
+    mutants: int = 0
+    accepted: int = 0
+    built: int = 0
+    imported: int = 0
+    drawn: int = 0
+
+
+def build_and_import(tmp: Path, i: int, project: Project, tally: BuildTally) -> None:
+    """Emit the package of an accepted mutant, compile every module, import it (and sometimes draw it)."""
+    package = f"fuzz{i}_pipeline"
+    files = emit(project, EmitOptions(package=package, source="input.rf"))
+    tally.built += 1
+    folder = tmp / package
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if name.endswith(".py"):
+            compile(text, str(path), "exec")
+    json.loads(files["schema.json"])
+    if tally.accepted % SVG_EVERY == 1 and shutil.which("dot"):
+        render_svg(files["diagram.dot"], header_text("input.rf"))
+        tally.drawn += 1
+    sys.path.insert(0, str(tmp))
+    try:
+        importlib.import_module(package)
+        tables = importlib.import_module(f"{package}.tables")
+        assert tables.SCHEMA.name == project.root
+    finally:
+        sys.path.remove(str(tmp))
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+        shutil.rmtree(folder)
+    tally.imported += 1
+
+
+def test_fuzz_build_what_check_accepts(tmp_path: Path) -> None:
+    """Every mutant `check` accepts builds, its modules compile and its package imports."""
+    started = time.monotonic()
+    tally = BuildTally()
+    for i, (root, common) in enumerate(cases(BUILD_CASES, SEED + 1)):
+        tally.mutants += 1
+        comp = _compile(root, common)
+        if not comp.ok or comp.project is None:
+            continue
+        tally.accepted += 1
+        try:
+            build_and_import(tmp_path, i, comp.project, tally)
+        except Exception as exc:  # noqa: BLE001 - any exception is the failure we look for
+            (tmp_path / f"build_{i}.rf").write_bytes(root.encode("utf-8", "surrogatepass"))
+            (tmp_path / f"build_{i}_common.rf").write_bytes(common.encode("utf-8", "surrogatepass"))
+            raise AssertionError(f"case {i} (seed {SEED + 1}) passed check but did not build: {exc!r}") from exc
+    elapsed = time.monotonic() - started
+    print(
+        f"fuzz build: {tally.mutants} mutants, {tally.accepted} accepted by check, {tally.built} built, "
+        f"{tally.imported} imported, {tally.drawn} drawn, in {elapsed:.1f}s"
+    )
+    assert tally.accepted == tally.built == tally.imported
+    assert tally.accepted >= BUILD_CASES // 40  # the mutants still reach the emitter

@@ -449,28 +449,28 @@ def test_e0116_self_reference_in_key_or_without_rename(reference: str) -> None:
 # ------------------------------------------------------------------- names
 
 
-def test_e0117_reserved_words() -> None:
-    # `type` is a soft keyword of Python and no SQL keyword: allowed
-    found = diags("manual Order {\n    select: int\n    class: int\n    match: int\n    type: int\n}\n")
-    assert [(d.code, d.span.line) for d in found] == [("E0117", 2), ("E0117", 3), ("E0117", 4), ("E0117", 5)]
-    assert "`order`" in found[0].message and "SQLite" in found[0].message
-    assert "Python keyword" in found[2].message and "MySQL" in found[3].message
+def test_e0117_python_keywords_only() -> None:
+    # SQL reserved words are names like any other; `match` and `type` are soft keywords of Python
+    found = diags("manual Order {\n    select: int\n    class: int\n    match: int\n    type: int\n    key: int\n}\n")
+    assert [(d.code, d.span.line) for d in found] == [("E0117", 4)]
+    assert "Python keyword" in found[0].message
 
 
-def test_e0117_prefixed_sql_names_are_not_reserved() -> None:
-    # `#order`, `_order`, `__order` are no keywords; only a manual table's name is used bare
-    for tier in ("lookup", "imported", "computed"):
+def test_e0117_sql_reserved_table_names_are_fine() -> None:
+    for tier in ("manual", "lookup", "imported", "computed"):
         src = f"manual A {{\n a: int\n}}\n{tier} Order {{\n -> A\n}}\n"
-        assert "E0117" not in codes(src)
+        assert codes(src) == []
 
 
 def test_e0117_schema_name() -> None:
-    found = compile_text("schema select\nmanual A {\n a: int\n}\n").diagnostics
-    assert [(d.code, d.span.line, d.span.col, d.span.end_col) for d in found] == [("E0117", 1, 8, 14)]
+    found = compile_text("schema def\nmanual A {\n a: int\n}\n").diagnostics
+    assert [(d.code, d.span.line, d.span.col, d.span.end_col) for d in found] == [("E0117", 1, 8, 11)]
+    assert compile_text("schema select\nmanual A {\n a: int\n}\n").ok
 
 
 def test_e0117_renamed_attribute() -> None:
-    assert codes('manual A {\n a: int\n}\nmanual B {\n b: int\n ---\n -> A.proj(key="a")\n}\n') == ["E0117"]
+    assert codes('manual A {\n a: int\n}\nmanual B {\n b: int\n ---\n -> A.proj(lambda="a")\n}\n') == ["E0117"]
+    assert codes('manual A {\n a: int\n}\nmanual B {\n b: int\n ---\n -> A.proj(key="a")\n}\n') == []
 
 
 def test_e0118_long_names() -> None:
@@ -484,7 +484,7 @@ def test_e0118_long_names() -> None:
     assert codes(f"manual M{'x' * 40} {{\n m: int\n part P{'y' * 20} {{\n  p: int\n }}\n}}\n") == []
     d = only(f"manual M{'x' * 40} {{\n m: int\n part P{'y' * 21} {{\n  p: int\n }}\n}}\n", "E0118")
     assert d.span.line == 4
-    assert [d.code for d in compile_text(f"schema s{'x' * 64}\n").diagnostics] == ["E0118"]
+    assert [d.code for d in compile_text(f"schema s{'x' * 64}\nmanual A {{\n a: int\n}}\n").diagnostics] == ["E0118"]
 
 
 def test_e0120_naming_conventions() -> None:
@@ -568,7 +568,7 @@ manual A {
     ---
     b = 300: uint8
     c = "x": enum("y")
-    select: int
+    class: int
 }
 computed C {
     c: int

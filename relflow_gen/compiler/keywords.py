@@ -1,10 +1,14 @@
-"""Reserved words that cannot name a table, attribute or schema.
+"""Reserved words: what the SQL dialects reserve, what Python reserves, and what the
+generated package itself defines.
 
-Generated SQL always quotes identifiers, but people read and write SQL by hand
-against the same database (restrictions given as SQL strings, ad-hoc queries,
-other tools), so a name that only works quoted is a trap.  The validator rejects
-(E0117) names that are reserved in any backend we support, and Python keywords
-(the generated package turns names into identifiers).
+SQL reserved words are names like any other: generated SQL quotes every
+identifier, and the SQL-fragment rewriter of string restrictions quotes the
+attribute names it finds, so ``key``, ``condition`` or ``rank`` are valid
+attribute and table names (as in DataJoint).  The SQL lists below are kept for
+tests and tools (which words need quoting in hand-written SQL).  What the
+validator refuses (E0117) is what actually breaks the generated package:
+hard Python keywords, and imported schema names that would hide an attribute
+of the generated pipeline class (:data:`PIPELINE_ATTRIBUTES`).
 
 The MariaDB and SQLite lists were measured, not copied: every keyword the server
 knows was tried as an unquoted column name and table name
@@ -112,3 +116,11 @@ def sql_reserved(name: str) -> list[str]:
 
 def is_python_keyword(name: str) -> bool:
     return name in PYTHON_KEYWORDS
+
+
+#: Attributes of the generated pipeline class (``relflow_gen.runtime.pipeline.Pipeline``) that an
+#: imported schema's namespace attribute (``db.<schema>``) would hide.  A test keeps this list equal
+#: to the runtime class, which the compiler layer does not import.
+PIPELINE_ATTRIBUTES: frozenset[str] = frozenset(
+    "close connection declare jobs maker_for namespaces populate_all register reopener table tables".split()
+)

@@ -20,6 +20,8 @@ from relflow_gen.compiler.naming import sql_table_name
 from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
 
+_DECIMAL_CONTEXT = decimal.Context(prec=80, Emax=999, Emin=-999)
+
 
 def topological_tables(project: Project) -> list[Table]:
     """All tables, parents before children, ties broken by declaration order."""
@@ -52,7 +54,8 @@ def python_value(spec: TypeSpec, value: Value) -> object:
         return bool(v)
     if kind == "decimal":
         q = decimal.Decimal(1).scaleb(-int(spec.args[1]))
-        return decimal.Decimal(value.text if value.kind != "str" else str(v)).quantize(q)
+        # decimal(65, 30) needs more than the default context's 28 digits
+        return decimal.Decimal(value.text if value.kind != "str" else str(v)).quantize(q, context=_DECIMAL_CONTEXT)
     if kind == "date":
         return datetime.date.fromisoformat(str(v))
     if kind == "time":

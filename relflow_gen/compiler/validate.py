@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from relflow_gen.compiler.diagnostics import Diagnostic
 from relflow_gen.compiler.ir import Attribute, ContentRow, ForeignKey, Index, Project, Schema, Span, Table, Tier, Value
-from relflow_gen.compiler.keywords import is_python_keyword, sql_reserved
+from relflow_gen.compiler.keywords import PIPELINE_ATTRIBUTES, is_python_keyword
 from relflow_gen.compiler.lower import UNRESOLVED_TYPE
 from relflow_gen.compiler.naming import (
     MAX_IDENTIFIER,
@@ -42,10 +42,38 @@ def validate(project: Project) -> list[Diagnostic]:
     tables = {t.full_name: t for t in project.tables()}
     checker = _Checker(tables, _incomplete(tables))
     for schema in project.schemas:
-        checker.schema(schema)
+        checker.schema(schema, imported=schema.name != project.root)
         for table in schema.tables:
             checker.table(table)
+    if not tables:
+        root = next((s for s in project.schemas if s.name == project.root), None)
+        if root is not None:
+            checker.error(
+                "E0129",
+                f"schema `{root.name}` has no tables: there is nothing to build",
+                root.span,
+                "declare a table, or import a schema that has some",
+            )
     return checker.diags
+
+
+#: Characters no generated file can hold: NUL ends C strings (SQLite statements, Graphviz,
+#: Python source) and a lone surrogate is no character (it cannot be encoded as UTF-8).
+def _shown(value: str) -> str:
+    """A value as a `.rf` string literal for a message, unprintable characters (NUL, lone
+    surrogates, newlines) escaped so that the message prints on any terminal."""
+    escaped = {"\\": "\\\\", '"': '\\"'}
+    return '"' + "".join(escaped.get(ch, ch) if ch.isprintable() else ascii(ch)[1:-1] for ch in value) + '"'
+
+
+
+def _unstorable(text: str) -> str | None:
+    for ch in text:
+        if ch == "\0":
+            return "a NUL character (U+0000)"
+        if "\ud800" <= ch <= "\udfff":
+            return f"a lone surrogate (U+{ord(ch):04X}), which is not a character"
+    return None
 
 
 def _incomplete(tables: dict[str, Table]) -> set[str]:
@@ -114,7 +142,7 @@ class _Checker:
 
     # ------------------------------------------------------------------ names
 
-    def schema(self, schema: Schema) -> None:
+    def schema(self, schema: Schema, imported: bool = False) -> None:
         name, span = schema.name, schema.span
         if not is_snake_case(name):
             self.error(
@@ -126,21 +154,32 @@ class _Checker:
         if len(name) > MAX_IDENTIFIER:
             self.error("E0118", f"schema name `{name[:20]}...` is {len(name)} characters long", span, self._too_long())
         self._reserved(name, "schema name", span)
+        if imported and name in PIPELINE_ATTRIBUTES:
+            self.error(
+                "E0117",
+                f"imported schema `{name}` would hide the pipeline attribute `{name}`",
+                span,
+                "the generated pipeline reaches an imported schema's tables as `db.<schema>`; rename the schema",
+            )
+        self._text("the schema's doc", schema.doc, span)
+
+    def _text(self, what: str, text: str, span: Span) -> None:
+        problem = _unstorable(text)
+        if problem is not None:
+            self.error(
+                "E0130",
+                f"{what} holds {problem}",
+                span,
+                "generated files and the database cannot hold it; remove it or write the text differently",
+            )
 
     def _too_long(self) -> str:
         return f"MySQL allows names of at most {MAX_IDENTIFIER} characters; choose a shorter name"
 
-    def _reserved(self, name: str, what: str, span: Span, sql_name: str | None = None, hint: str | None = None) -> None:
-        dialects = sql_reserved(sql_name if sql_name is not None else name)
-        if dialects:
-            via = f" (SQL name `{sql_name}`)" if sql_name is not None and sql_name != name else ""
-            self.error(
-                "E0117",
-                f"{what} `{name}`{via} is a reserved word in {_and(dialects)}",
-                span,
-                hint or "choose another name",
-            )
-        elif is_python_keyword(name):
+    def _reserved(self, name: str, what: str, span: Span, hint: str | None = None) -> None:
+        """Python keywords cannot name anything (names become Python identifiers); SQL
+        reserved words can (every generated identifier is quoted)."""
+        if is_python_keyword(name):
             self.error("E0117", f"{what} `{name}` is a Python keyword", span, hint or "choose another name")
 
     def _table_name(self, table: Table) -> None:
@@ -161,8 +200,8 @@ class _Checker:
                 f"MySQL allows {MAX_IDENTIFIER}; the name is `{sql[:40]}...`"
                 + (" (a part's SQL name includes its master's)" if table.master else ""),
             )
-        if table.master is None:
-            self._reserved(short, "table name", span, sql, "choose another name, e.g. a plural or a more specific noun")
+        self._reserved(short, "table name", span, "choose another name, e.g. a plural or a more specific noun")
+        self._text(f"the doc of `{table.name}`", table.doc, span)
 
     def _attribute_name(self, table: Table, name: str, span: Span, what: str = "attribute name") -> None:
         if not is_snake_case(name):
@@ -213,7 +252,12 @@ class _Checker:
 
     def _attribute(self, table: Table, attr: Attribute) -> None:
         self._attribute_name(table, attr.name, name_span(attr.span, attr.name))
+        self._text(f"the comment of `{attr.name}`", attr.comment, attr.span)
         spec = attr.type
+        if spec is not UNRESOLVED_TYPE and spec.name == "enum":
+            self._enum_values(attr)
+        if attr.default is not None and attr.default.kind == "str":
+            self._text(f"the default of `{attr.name}`", str(attr.default.value), attr.default.span)
         if attr.in_key and attr.nullable:
             self.error(
                 "E0105",
@@ -258,6 +302,39 @@ class _Checker:
             self.error(
                 "E0108", f"default of `{attr.name}`: {problem}", default.span, _value_hint(spec.name, default, True)
             )
+
+    def _enum_values(self, attr: Attribute) -> None:
+        """Enum values the database would store differently from how they are written.
+
+        Measured on MariaDB 10.11 (utf8mb4_nopad_bin, the collation relflow's databases
+        use) and documented for MySQL: trailing spaces (U+0020 only; tabs and other
+        spaces are kept) are stripped from enum values when the table is declared, so
+        `"ws "` reads back as `"ws"` and `"a"`, `"a "` are one value.  The binary
+        collation equates nothing else: case, accents and Unicode normalization forms
+        are all distinct.
+        """
+        values = [str(v) for v in attr.type.args]
+        seen: dict[str, str] = {}
+        for value in values:
+            self._text(f"enum value {_shown(value)} of `{attr.name}`", value, attr.span)
+            key = value.rstrip(" ")
+            if key in seen:
+                self.error(
+                    "E0131",
+                    f"enum values {_shown(seen[key])} and {_shown(value)} of `{attr.name}` are the same value "
+                    "on MariaDB and MySQL",
+                    attr.span,
+                    "they differ only in trailing spaces, which the server strips; keep one of them",
+                )
+            elif key != value:
+                self.error(
+                    "E0131",
+                    f"enum value {_shown(value)} of `{attr.name}` ends with a space",
+                    attr.span,
+                    f"MariaDB and MySQL strip trailing spaces from enum values: it would read back as "
+                    f"{_shown(key)} there, unchanged on SQLite; remove the trailing space",
+                )
+            seen.setdefault(key, value)
 
     def _foreign_key(self, table: Table, fk: ForeignKey, complete: bool) -> None:
         for new, _ in fk.renames:
@@ -469,6 +546,11 @@ class _Checker:
         if value.kind == "keyword":
             self.error("E0113", f"{describe(value)} is only allowed as a default", value.span)
             return False
+        if value.kind == "str":
+            unstorable = _unstorable(str(value.value))
+            if unstorable is not None:
+                self.error("E0130", f"value for `{attr.name}` holds {unstorable}", value.span)
+                return False
         problem = check_value(attr.type, value)
         if problem is None:
             return True

@@ -356,6 +356,11 @@ class MySQLBackend(base.Backend):
             self._cached = None
 
     def normalise_type(self, spelling: str) -> str:
+        # information_schema spells enum values with `\n`, `\r` for line breaks and `?` for
+        # characters beyond U+FFFF (its metadata is utf8mb3); spell the schema's side alike
+        spelling = spelling.translate(_AS_INFORMATION_SCHEMA)
+        if not spelling.isascii():
+            spelling = "".join("?" if ord(ch) > 0xFFFF else ch for ch in spelling)
         s = spelling.lower().replace(" ", "")
         if s != "tinyint(1)":
             s = _INT_WIDTH.sub(r"\1", s)
@@ -494,6 +499,8 @@ def _enum_values(text: str) -> list[str]:
         i += 1
     return out
 
+
+_AS_INFORMATION_SCHEMA = str.maketrans({"\n": "\\n", "\r": "\\r"})
 
 # ------------------------------------------------------------------ SQL literals for INSERT
 
