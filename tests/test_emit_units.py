@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import json
@@ -381,9 +382,15 @@ def test_an_imported_schema_may_not_hide_a_pipeline_attribute() -> None:
         "tables.rf": "schema tables\nmanual B {\n    b: int32\n}\n",
     }
     comp = compile_file("main.rf", reader=sources.get)
-    assert comp.ok and comp.project is not None, comp.diagnostics
+    # `check` refuses it (E0117), so that build never meets it ...
+    assert [(d.code, d.span.file) for d in comp.diagnostics] == [("E0117", "tables.rf")]
+    assert "would hide the pipeline attribute `tables`" in comp.diagnostics[0].message
+    # ... and the emitter still guards against it
+    renamed = compile_file("main.rf", reader={k.replace("tables", "tablez"): v.replace("tables", "tablez") for k, v in sources.items()}.get)
+    assert renamed.ok and renamed.project is not None
+    schemas = tuple(dataclasses.replace(s, name="tables") if s.name == "tablez" else s for s in renamed.project.schemas)
     with pytest.raises(EmitError, match="would hide the pipeline attribute `tables`"):
-        emit(comp.project, EmitOptions("main_pipeline", "main.rf"))
+        emit(dataclasses.replace(renamed.project, schemas=schemas), EmitOptions("main_pipeline", "main.rf"))
 
 
 # ------------------------------------------------------------------- schema.json
