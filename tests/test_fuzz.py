@@ -10,6 +10,13 @@ directory.
 ``RELFLOW_FUZZ_CASES`` sets the number of cases (default 3000, about ten
 seconds; run 20000 or more before touching the grammar or the front end);
 ``RELFLOW_FUZZ_SEED`` changes the random seed.
+
+`check` must accept only what `build` can emit: every mutant the front end
+accepts is also emitted, each generated module compiled, ``schema.json``
+parsed, the package imported, and every 25th diagram drawn with Graphviz.
+``RELFLOW_FUZZ_BUILD_CASES`` sets the number of mutants for that test (default
+300, of which about 25 are accepted; run 10000 before touching the front end
+or the emitter).
 """
 
 from __future__ import annotations
