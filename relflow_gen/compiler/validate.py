@@ -3,7 +3,8 @@
 Parsing, lowering and resolution already report syntax, types, references,
 cycles, duplicates and renames.  This module checks what needs the resolved
 heading or the whole project: primary-key rules, defaults, key sources, part
-placement, lookup contents, names and indexes (docs/diagnostics.md).
+placement, lookup contents, names, indexes, and text or enum values that the
+generated files or the database could not hold as written (docs/diagnostics.md).
 
 It is a pure function of the IR.  A table with a foreign key that did not
 resolve (``parent == ""``; already reported), or with a parent whose primary
@@ -57,8 +58,6 @@ def validate(project: Project) -> list[Diagnostic]:
     return checker.diags
 
 
-#: Characters no generated file can hold: NUL ends C strings (SQLite statements, Graphviz,
-#: Python source) and a lone surrogate is no character (it cannot be encoded as UTF-8).
 def _shown(value: str) -> str:
     """A value as a `.rf` string literal for a message, unprintable characters (NUL, lone
     surrogates, newlines) escaped so that the message prints on any terminal."""
@@ -66,8 +65,9 @@ def _shown(value: str) -> str:
     return '"' + "".join(escaped.get(ch, ch) if ch.isprintable() else ascii(ch)[1:-1] for ch in value) + '"'
 
 
-
 def _unstorable(text: str) -> str | None:
+    """What in ``text`` no generated file can hold: NUL ends C strings (SQLite statements,
+    Graphviz, Python source) and a lone surrogate is no character (UTF-8 cannot encode it)."""
     for ch in text:
         if ch == "\0":
             return "a NUL character (U+0000)"
@@ -118,10 +118,6 @@ def _enum_hint(value: Value, values: tuple[int | str, ...]) -> str:
         if close:
             return f"did you mean {quote(close[0])}? (the values are {listed})"
     return f"the values are {listed}"
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _listing(names: list[str] | tuple[str, ...]) -> str:
