@@ -3,6 +3,8 @@ the database stores as written."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +302,32 @@ def test_enum_values_the_server_would_change_are_refused(values: str, message: s
     found = compile_text(src, "input.rf").diagnostics
     assert [(d.code, d.message) for d in found][-1] == ("E0131", message)
     assert {d.code for d in found} == {"E0131"}
+
+
+#: table names that are also names the generated modules import or define
+CLASHING_NAMES = "Pipeline Table SchemaMeta LabPipeline CommonTables Any Connection Maker Namespace Decimal".split()
+
+
+def test_table_names_that_clash_with_generated_names_build_and_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = "\n".join(f"manual {n} {{\n    {n.lower()}_id: int32\n    ---\n    -> common.Person\n}}" for n in CLASHING_NAMES)
+    (tmp_path / "common.rf").write_text("schema common\nmanual Person {\n    person_id: int32\n}\n", encoding="utf-8")
+    (tmp_path / "lab.rf").write_text(f'schema lab\nimport "common.rf"\n{tables}\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "lab.rf"]) == 0
+    assert main(["build", "lab.rf", "-o", "out", "--no-svg", "--package", "clash_pipeline"]) == 0
+    monkeypatch.syspath_prepend(str(tmp_path / "out"))
+    package = importlib.import_module("clash_pipeline")
+    try:
+        db = package.connect(f"sqlite:///{tmp_path / 'lab.db'}")
+        db.common.Person.insert1({"person_id": 1})
+        for n in CLASHING_NAMES:
+            table = getattr(db, n)
+            assert table.full_name == f"lab.{n}"
+            table.insert1({f"{n.lower()}_id": 7, "person_id": 1})
+            assert len(table) == 1
+        db.close()
+    finally:
+        for name in [m for m in sys.modules if m == "clash_pipeline" or m.startswith("clash_pipeline.")]:
+            del sys.modules[name]
