@@ -46,7 +46,8 @@ def validate(project: Project) -> list[Diagnostic]:
         checker.schema(schema, imported=schema.name != project.root)
         for table in schema.tables:
             checker.table(table)
-    if not tables:
+    if not tables and all(imp.schema for s in project.schemas for imp in s.imports):
+        # (an import that failed is reported already: its tables may be the missing ones)
         root = next((s for s in project.schemas if s.name == project.root), None)
         if root is not None:
             checker.error(
