@@ -356,12 +356,7 @@ class MySQLBackend(base.Backend):
             self._cached = None
 
     def normalise_type(self, spelling: str) -> str:
-        # information_schema spells enum values with `\n`, `\r` for line breaks and `?` for
-        # characters beyond U+FFFF (its metadata is utf8mb3); spell the schema's side alike
-        spelling = spelling.translate(_AS_INFORMATION_SCHEMA)
-        if not spelling.isascii():
-            spelling = "".join("?" if ord(ch) > 0xFFFF else ch for ch in spelling)
-        s = spelling.lower().replace(" ", "")
+        s = as_information_schema(spelling).lower().replace(" ", "")
         if s != "tinyint(1)":
             s = _INT_WIDTH.sub(r"\1", s)
         if s == "json":
@@ -474,8 +469,18 @@ _SIMPLE_TYPES = {
 def _stored_type(backend: MySQLBackend, spelling: str) -> str:
     """A column type as compared by schema evolution: enums keep their values as written."""
     if spelling.lower().startswith("enum("):
-        return "enum(" + spelling[5:]
+        return "enum(" + as_information_schema(spelling[5:])
     return backend.normalise_type(spelling)
+
+
+def as_information_schema(spelling: str) -> str:
+    """A column type spelled as information_schema shows it: enum values with `\\n`, `\\r` for
+    line breaks and `?` for characters beyond U+FFFF (its metadata is utf8mb3).  Applied to
+    both sides of a comparison, so that the schema's own spelling matches the server's."""
+    spelling = spelling.translate(_AS_INFORMATION_SCHEMA)
+    if not spelling.isascii():
+        spelling = "".join("?" if ord(ch) > 0xFFFF else ch for ch in spelling)
+    return spelling
 
 
 def _enum_values(text: str) -> list[str]:
@@ -489,7 +494,7 @@ def _enum_values(text: str) -> list[str]:
             cur.append("'")
             i += 1
         elif ch == "\\" and i + 1 < len(text):
-            cur.append(text[i + 1])
+            cur.append(_UNESCAPE.get(text[i + 1], text[i + 1]))
             i += 1
         elif ch == "'":
             out.append("".join(cur))
@@ -501,6 +506,7 @@ def _enum_values(text: str) -> list[str]:
 
 
 _AS_INFORMATION_SCHEMA = str.maketrans({"\n": "\\n", "\r": "\\r"})
+_UNESCAPE = {"n": "\n", "r": "\r", "0": "\0", "Z": "\x1a"}
 
 # ------------------------------------------------------------------ SQL literals for INSERT
 
