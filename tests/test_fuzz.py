@@ -41,7 +41,7 @@ from relflow_gen.cli.main import main
 from relflow_gen.compiler.frontend import Compilation, compile_file
 from relflow_gen.compiler.ir import Project
 from relflow_gen.emit.package import EmitOptions, emit, header_text
-from relflow_gen.emit.svg import render_svg
+from relflow_gen.runtime.diagram import render_svg
 
 CASES = int(os.environ.get("RELFLOW_FUZZ_CASES", "3000"))
 SEED = int(os.environ.get("RELFLOW_FUZZ_SEED", "20240611"))
