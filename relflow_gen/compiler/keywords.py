@@ -122,6 +122,6 @@ def is_python_keyword(name: str) -> bool:
 #: imported schema's namespace attribute (``db.<schema>``) would hide.  A test keeps this list equal
 #: to the runtime class, which the compiler layer does not import.
 PIPELINE_ATTRIBUTES: frozenset[str] = frozenset(
-    "close connection declare diagram jobs maker_for namespaces outdated plan populate_all refresh register reopener "
-    "table tables".split()
+    "close connection declare diagram gc_stores jobs maker_for namespaces outdated plan populate_all refresh "
+    "register reopener store_names table tables verify_stores".split()
 )
