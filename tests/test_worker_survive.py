@@ -110,7 +110,7 @@ def test_a_hanging_make_is_stopped_and_the_other_keys_are_made_promptly(sv: Pipe
     before the timeout; the hung key ends as a timeout error with its duration."""
     db: Any = sv
     HANG_KEYS.add(40)
-    timeout = 12.0
+    timeout = 25.0  # generous: on a loaded machine 299 forked makes take several seconds
     other: Any = db.reopener()()
     started = time.monotonic()
     thread, out = _in_thread(lambda: other.Dst.populate(processes=2, make_timeout=timeout, suppress_errors=True))
@@ -127,8 +127,8 @@ def test_a_hanging_make_is_stopped_and_the_other_keys_are_made_promptly(sv: Pipe
     assert time.monotonic() - started < timeout + 30
     [job] = db.jobs.errors()
     assert job.key == {"src_id": 40}
-    assert job.error_message.startswith("MakeTimeout: make() for sv.Dst {src_id=40} ran past make_timeout=12 s")
-    assert "stopped after 1" in job.error_message  # 12.x s
+    assert job.error_message.startswith("MakeTimeout: make() for sv.Dst {src_id=40} ran past make_timeout=25 s")
+    assert "stopped after 2" in job.error_message  # 25.x s
     assert db.jobs.reserved() == []
     assert _calls(db) == (N_KEYS, N_KEYS)  # each key called once (the hung one too)
 
