@@ -359,6 +359,8 @@ def test_inputs_deleted_meanwhile_is_an_error(lab: Pipeline) -> None:
     assert (report.made, report.failed) == (3, 1)
     assert report.errors[0].error_type == MissingParentError.__name__
     assert "deleted while make() ran" in report.errors[0].message
+    # the error names the parent row actually missing, with its values
+    assert "no such row in lab.Session: row 0 (subject_id=0, session_id=1)" in report.errors[0].message
     assert len(db.Recording.Unit) == 9
 
 

@@ -222,6 +222,7 @@ class Runner:
             store if self.options.reserve_jobs else None,
             self.me.token,
             InputStamp(conn, self.pipeline.meta, self.meta, self.names),
+            self.pipeline.meta.by_name,
         )
 
     # -- the loop ---------------------------------------------------------------

@@ -207,8 +207,10 @@ class ResultWriter:
         store: JobStore | None,
         token: str,
         stamp: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+        parents: Mapping[str, TableMeta] | None = None,
     ) -> None:
         self.stamp = stamp  # records the input fingerprints of the rows written, in their transaction
+        self.parents = parents  # tables by full name: a foreign-key error names the missing parent rows
         self.conn = conn
         self.table = table
         self.order = order
@@ -250,7 +252,7 @@ class ResultWriter:
         ordered = sorted(groups.items(), key=lambda item: self.order.get(item[0][0], 0))
         with self.conn.transaction():
             for (_, columns), (meta, params) in ordered:
-                write_rows(self.conn, meta, columns, params, skip_duplicates=False)
+                write_rows(self.conn, meta, columns, params, skip_duplicates=False, parents=self.parents)
             if self.stamp is not None:
                 self.stamp([r.key for r in results])
             if self.store is not None:
