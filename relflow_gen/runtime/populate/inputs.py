@@ -55,10 +55,18 @@ class InputStamp:
         self.head = f"UPDATE {ref} SET {q(INPUT_HASH)} = {input_fingerprint_sql(backend, schema, meta, ref)} WHERE "
         self.encoders = [(n, backend.encoder(meta.by_name[n].type)) for n in key_names]
         self.cols = [f"{ref}.{q(n)}" for n in key_names]
-        self.per_statement = max(1, min(500, backend.max_params // max(1, len(key_names))))
+        self.per_statement = max(1, min(512, backend.max_params // max(1, len(key_names))))
+        self.texts: dict[int, str] = {}
 
     def __call__(self, keys: Sequence[Mapping[str, Any]]) -> None:
         for start in range(0, len(keys), self.per_statement):
-            chunk = keys[start : start + self.per_statement]
+            chunk = list(keys[start : start + self.per_statement])
+            # pad to a power of two (repeating the last key) so that few statement texts exist:
+            # the driver's statement cache then prepares each of them once
+            size = min(self.per_statement, 1 << (len(chunk) - 1).bit_length())
+            chunk += [chunk[-1]] * (size - len(chunk))
+            sql = self.texts.get(size)
+            if sql is None:
+                sql = self.texts[size] = self.head + self.conn.backend.keys_in_sql(self.cols, size)
             params = [k[n] if enc is None else enc(k[n]) for k in chunk for n, enc in self.encoders]
-            self.conn.execute(self.head + self.conn.backend.keys_in_sql(self.cols, len(chunk)), params)
+            self.conn.execute(sql, params)
