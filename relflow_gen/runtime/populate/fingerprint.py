@@ -24,9 +24,15 @@ import ast
 import hashlib
 import inspect
 import textwrap
+import threading
 from typing import Any
 
 WIDTH = 16  # hex digits kept (the `_make_hash` column is char(16))
+
+
+# CPython 3.11's ast module keeps its recursion bookkeeping per interpreter: two threads parsing
+# at once can fail with "AST constructor recursion depth mismatch". One parse at a time.
+_PARSING = threading.Lock()
 
 
 def code_fingerprint(maker: type[Any]) -> str:
@@ -34,9 +40,10 @@ def code_fingerprint(maker: type[Any]) -> str:
     version = getattr(maker, "version", None)
     if isinstance(version, str):
         return _digest(f"version\0{version}")
-    pieces = [normalised_source(maker)]
-    for dep in getattr(maker, "code_deps", ()) or ():
-        pieces.append(normalised_source(dep))
+    with _PARSING:
+        pieces = [normalised_source(maker)]
+        for dep in getattr(maker, "code_deps", ()) or ():
+            pieces.append(normalised_source(dep))
     return _digest("\0".join(pieces))
 
 
