@@ -368,3 +368,51 @@ def test_plan_of_the_lab_example_foresees_what_populate_makes(db_url: str, tmp_p
         else:  # keys made by make() upstream (parts, custom key sources) cannot all be foreseen
             assert done[name] >= expected, (name, t, done[name])
     assert any(t["exact"] and t["future"] > 0 for t in plan.values())
+
+
+PARTS = """
+schema sp
+
+manual Sample {
+    sample_id: int32
+    ---
+    size: int32
+}
+
+computed Split {
+    -> Sample
+    ---
+    n: int32
+    part Piece {
+        piece_id: int32
+        ---
+        weight: float64
+    }
+}
+"""
+
+
+class MakeSplit(Maker[Any, Any]):
+    __table__ = "sp.Split"
+    __parts__ = (("Piece", "sp.Split.Piece"),)
+
+    def make(self, key: Any) -> None:
+        size = (self.db.Sample & key).fetch1()["size"]
+        self.insert1({**key, "n": size})
+        self.Piece.insert([{**key, "piece_id": i, "weight": 1.0 / size} for i in range(size)])
+
+
+def test_refresh_of_everything_takes_parts_with_their_masters(db_url: str) -> None:
+    db: Any = pipeline_from(PARTS, db_url)
+    db.register(MakeSplit)
+    db.table("Sample").insert([{"sample_id": 1, "size": 2}, {"sample_id": 2, "size": 3}])
+    db.populate_all()
+    db.table("Sample").update1({"sample_id": 2, "size": 4})
+    found = db.outdated()
+    assert found["sp.Split"].counts() == {"code": 0, "inputs": 1}
+    assert found["sp.Split.Piece"].counts() == {"master": 3}
+    plan, _ = db.refresh(dry_run=True)
+    assert plan.counts == {"sp.Split": 1, "sp.Split.Piece": 3} and list(plan.keys) == ["sp.Split"]
+    plan, report = db.refresh()
+    assert report is not None and report.made == 1
+    assert len(db.table("Split").Piece) == 6 and not db.outdated()["sp.Split"].keys

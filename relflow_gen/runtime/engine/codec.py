@@ -56,8 +56,13 @@ def _describe(value: object) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def _per_value(convert: Callable[[Any], Any], nullable: bool) -> Checker:
-    """Build a checker from a per-value conversion that raises ValueError/TypeError."""
+_CONVERSION_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError, ArithmeticError)
+
+
+def _per_value(
+    convert: Callable[[Any], Any], nullable: bool, errors: tuple[type[BaseException], ...] = _CONVERSION_ERRORS
+) -> Checker:
+    """Build a checker from a per-value conversion that raises one of ``errors`` for a bad value."""
 
     def check(col: Column) -> Column:
         out: Column = []
@@ -69,7 +74,7 @@ def _per_value(convert: Callable[[Any], Any], nullable: bool) -> Checker:
                 continue
             try:
                 out.append(convert(v))
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            except errors as exc:
                 raise ValueProblem(i, f"{_describe(v)}: {exc}") from None
         return out
 
@@ -505,24 +510,6 @@ def _blob_checker(nullable: bool) -> Checker:
     return check
 
 
-def _attach_checker(nullable: bool) -> Checker:
-    def check(col: Column) -> Column:
-        out: Column = []
-        for i, v in enumerate(col):
-            if v is None:
-                if not nullable:
-                    raise ValueProblem(i, "is None but the attribute is not nullable")
-                out.append(None)
-                continue
-            try:
-                out.append(attachment_bytes(v))
-            except (StoreValueError, OSError) as exc:
-                raise ValueProblem(i, str(exc)) from None
-        return out
-
-    return check
-
-
 def _external_checker(spec: TypeSpec, nullable: bool) -> Checker:
     # values were uploaded by the table layer (Stores.upload) and arrive as references
     kind, store = spec.name[:-1], spec.store
@@ -575,7 +562,7 @@ def column_checker(spec: TypeSpec, nullable: bool) -> Checker:
     if kind == "blob":
         return _blob_checker(nullable)
     if kind == "attach":
-        return _attach_checker(nullable)
+        return _per_value(attachment_bytes, nullable, (StoreValueError, OSError))
     if kind == "external":
         return _external_checker(spec, nullable)
     raise AssertionError(f"no checker for kind {kind}")

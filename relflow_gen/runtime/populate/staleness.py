@@ -27,7 +27,7 @@ dependents and makes them again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from relflow_gen.runtime.tables.table import Table
 
 MAKE_HASH = "_make_hash"
-REASONS = ("code", "inputs", "upstream")
 
 
 # ------------------------------------------------------------------ outdated rows
@@ -184,12 +183,21 @@ class RefreshPlan:
     keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # auto table -> make keys to make again
 
 
-def refresh_plan(host: PopulateHost, found: Mapping[str, Outdated]) -> RefreshPlan:
-    """The rows refresh would delete (dry-run counts of the cascade) and the keys it would make again."""
+def refresh_plan(
+    host: PopulateHost,
+    found: Mapping[str, Outdated],
+    *,
+    delete_from: Collection[str] | None = None,
+    make_again: Collection[str] | None = None,
+) -> RefreshPlan:
+    """What refresh would do: the rows deleted from ``delete_from`` with their dependents (dry-run
+    counts of the cascade) and the keys made again in ``make_again`` (all outdated tables by default)."""
     plan = RefreshPlan()
+    deleting = set(found if delete_from is None else delete_from)
+    making = set(found if make_again is None else make_again)
     for name, out in found.items():
         meta = host.meta.by_name[name]
-        if not meta.is_auto:
+        if not meta.is_auto or name not in making:
             continue
         names = make_key_names(meta) or list(meta.primary_key)
         pk = out.table.primary_key
@@ -200,9 +208,10 @@ def refresh_plan(host: PopulateHost, found: Mapping[str, Outdated]) -> RefreshPl
         if keys:
             plan.keys[name] = list(keys.values())
     counts: dict[str, int] = {}
-    for name in plan.keys:
-        for table, n in found[name].query.delete(dry_run=True).items():
-            counts[table] = max(counts.get(table, 0), n)
+    for name, out in found.items():
+        if name in deleting and host.meta.by_name[name].is_auto and out.keys:
+            for table, n in out.query.delete(dry_run=True).items():
+                counts[table] = max(counts.get(table, 0), n)
     plan.counts = {t.full_name: counts[t.full_name] for t in host.meta.tables if counts.get(t.full_name)}
     return plan
 
@@ -226,20 +235,21 @@ def refresh(
     """
     found = outdated(host, code=code, inputs=inputs)
     schema = host.meta
-    chosen = list(found) if tables is None else [host.table(t).full_name for t in tables]
+    if tables is None:
+        chosen = [name for name in found if schema.by_name[name].is_auto]  # parts go with their masters
+    else:
+        chosen = [host.table(t).full_name for t in tables]
     for name in chosen:
         if not schema.by_name[name].is_auto:
             raise TierError(f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows are refreshed")
     affected = set(chosen)
     for name in chosen:
         affected |= {t.full_name for t in schema.descendants(name) if t.is_auto}
-    plan = refresh_plan(host, {n: o for n, o in found.items() if n in affected})
-    deleted = refresh_plan(host, {n: o for n, o in found.items() if n in chosen})
-    plan.counts = deleted.counts
+    plan = refresh_plan(host, found, delete_from=chosen, make_again=affected)
     if dry_run:
         return plan, None
     for meta in schema.tables:  # upstream first: its cascade takes the rows downstream along
-        if meta.full_name in chosen and meta.full_name in found:
+        if meta.full_name in chosen and meta.full_name in found and found[meta.full_name].keys:
             found[meta.full_name].query.delete()
     report = PopulateReport("refresh")
     for meta in schema.tables:
