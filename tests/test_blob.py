@@ -15,6 +15,7 @@ import random
 import re
 import struct
 import time
+import warnings
 import uuid
 import zlib
 from pathlib import Path
@@ -185,6 +186,20 @@ def test_python_values_round_trip(value: object) -> None:
     round_trip(value)
 
 
+def _generic_units_allowed() -> bool:
+    """numpy 2.5 deprecated the generic datetime unit (``M8`` without ``[unit]``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            np.datetime64("NaT")
+            np.array(["NaT"], dtype="M8")
+        except DeprecationWarning:
+            return False
+    return True
+
+
+GENERIC_UNITS = _generic_units_allowed()
+
 NUMPY_SCALARS = [
     np.float32(1),
     np.float16(-0.0),
@@ -196,7 +211,8 @@ NUMPY_SCALARS = [
     np.complex64(1 + 2j),
     np.clongdouble(3j),
     np.datetime64("2020-01-01T12:00", "ns"),
-    np.datetime64("NaT"),
+    np.datetime64("NaT", "D"),
+    *([np.datetime64("NaT")] if GENERIC_UNITS else []),
     np.timedelta64(5, ("s", 25)),
     np.str_("héllo"),
     np.bytes_(b"ab"),
@@ -230,7 +246,6 @@ ARRAYS = {
     "complex": np.array([1 + 1j, np.nan * 1j], dtype=np.complex64),
     "datetime64": np.array(["2020-01-01", "NaT", "1969-07-20"], dtype="M8[D]"),
     "datetime64 >ns": np.array(["2020-01-01T00:00:00.000000001"], dtype=">M8[ns]"),
-    "datetime64 generic": np.array(["NaT"], dtype="M8"),
     "timedelta64": np.array([1, -2, 3], dtype="m8[100ms]"),
     "U8": np.array(["a", "héllo", ""], dtype="<U8"),
     ">U3": np.array(["abc", "x"], dtype=">U3"),
@@ -265,6 +280,8 @@ ARRAYS = {
     "random 1 MB": np.random.default_rng(1).random(1 << 17),
     "zeros 1 MB": np.zeros((256, 512)),
 }
+if GENERIC_UNITS:
+    ARRAYS["datetime64 generic"] = np.array(["NaT"], dtype="M8")
 
 
 @pytest.mark.parametrize("name", ARRAYS)
