@@ -15,8 +15,8 @@ import random
 import re
 import struct
 import time
-import warnings
 import uuid
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any

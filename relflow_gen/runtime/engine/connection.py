@@ -125,6 +125,7 @@ class Connection:
             raise
         self._cursor = self._raw.cursor()
         self._id: int | None = None
+        self._pid = os.getpid()
         #: > 0: a connection lost outside a transaction is re-established (with back-off, for up
         #: to this many seconds) and the statement runs again; populate turns it on
         self.reconnect_seconds = 0.0
@@ -308,6 +309,12 @@ class Connection:
             self._raw.close()
         except Exception:  # noqa: BLE001
             pass
+
+    def __del__(self) -> None:
+        # a dropped connection is closed (Python 3.13 warns about unclosed sqlite3 connections);
+        # never in a forked child: closing there would end the parent's MariaDB session
+        if getattr(self, "_pid", None) == os.getpid():
+            self.close()
 
     def __enter__(self) -> Connection:
         return self
