@@ -464,6 +464,15 @@ class Runner:
         tally = self.tally
         tally.made += len(outcome.made)
         tally.skipped += len(outcome.skipped)
+        if outcome.refused:
+            log.warning(
+                "refused the results of %d key(s) of %s: this worker no longer held their reservations "
+                "(reclaimed by another worker); they are made by the worker that reclaimed them",
+                len(outcome.refused),
+                self.table,
+            )
+            for r in outcome.refused:
+                log.info("refused the result of %s %s: its reservation was reclaimed", self.table, r.key)
         first: Exception | None = None
         for r, exc in outcome.failed:
             text = "".join(traceback.format_exception_only(type(exc), exc))
