@@ -15,7 +15,9 @@ cannot collide; the namespace names carry a random suffix.
   group (``kill_host`` kills them all), :meth:`NetLab.cut` / :meth:`NetLab.restore`
   pull and put back a host's cable (its port on the bridge);
 * :func:`build_package` builds the pipeline below with ``relflow-gen build`` and
-  writes its makers module (a make that sleeps, then fetches and inserts a row).
+  writes its makers module (a make that sleeps, then fetches and inserts a row;
+  with ``HW_READY``/``HW_GO`` set, every worker waits at a start line once it
+  has connected and checked the schema).
 """
 
 from __future__ import annotations
@@ -79,15 +81,21 @@ jobs.STALE_SECONDS = float(os.environ.get("HW_STALE", jobs.STALE_SECONDS))
 jobs.HEARTBEAT_SECONDS = float(os.environ.get("HW_BEAT", jobs.HEARTBEAT_SECONDS))
 SLEEP = float(os.environ.get("HW_SLEEP", "0.005"))
 
-# a start line: every worker reports ready, then waits until the go file exists
+# a start line, when the worker has connected and checked the schema (populate makes its
+# maker): every worker reports ready, then waits until the go file exists
 _ready, _go = os.environ.get("HW_READY"), os.environ.get("HW_GO")
-if _ready and _go:
-    Path(_ready, f"{socket.gethostname()}-{os.getpid()}").touch()
-    while not Path(_go).exists():
-        time.sleep(0.01)
 
 
 class MakeDst(hw.DstMaker):
+    def __init__(self, db: hw.HwPipeline) -> None:
+        super().__init__(db)
+        global _ready
+        if _ready and _go:
+            Path(_ready, f"{socket.gethostname()}-{os.getpid()}").touch()
+            _ready = None
+            while not Path(_go).exists():
+                time.sleep(0.01)
+
     def make(self, key: hw.DstKey) -> None:
         time.sleep(SLEEP)
         src = (self.db.Src & key).fetch1()

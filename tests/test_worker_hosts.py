@@ -38,19 +38,34 @@ def lab(tmp_path: Path) -> Iterator[netns.NetLab]:
         yield made
 
 
-def _wait(what: str, ready: Any, timeout: float, every: float = 0.05) -> Any:
+def _wait(lab: netns.NetLab, what: str, ready: Any, timeout: float, every: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         got = ready()
         if got:
             return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}; the workers' logs:\n{_tails(lab)}"
         time.sleep(every)
 
 
-def _reserved(db: Any, hostname: str) -> dict[str, int]:
-    """key hash -> connection id of the reservations a host holds now."""
-    return {j.key_hash: j.connection_id for j in db.jobs.reserved() if j.host == hostname}
+def _tails(lab: netns.NetLab) -> str:
+    out = []
+    for h in lab.hosts:
+        for log in h.logs:
+            text = log.read_text(errors="replace") if log.exists() else "(no log)"
+            out.append(f"--- {log.name}\n" + "\n".join(text.splitlines()[-15:]))
+    return "\n".join(out)
+
+
+SEEN: dict[str, set[int]] = {}  # host -> connection ids its reservations named
+
+
+def _reserved(db: Any, hostname: str | None = None) -> dict[str, int]:
+    """key hash -> connection id of the reservations a host holds now (all hosts: None)."""
+    jobs = db.jobs.reserved()
+    for j in jobs:
+        SEEN.setdefault(j.host, set()).add(j.connection_id)
+    return {j.key_hash: j.connection_id for j in jobs if hostname is None or j.host == hostname}
 
 
 def _open_transactions(db: Any, address: str) -> list[int]:
@@ -88,29 +103,32 @@ def test_three_hosts_survive_a_killed_host_and_a_cut_link(lab: netns.NetLab, tmp
         argv = netns.worker_argv(makers, "-v", "worker", "--poll", "0.3")
         for host in lab.hosts:
             lab.start_host(host, WORKERS_PER_HOST, argv, env, root)
-        _wait("the workers to start", lambda: len(list(ready.iterdir())) == 3 * WORKERS_PER_HOST, 60, 0.1)
+        _wait(lab, "the workers to start", lambda: len(list(ready.iterdir())) == 3 * WORKERS_PER_HOST, 60, 0.1)
         go.touch()
 
         # every host takes part, under its own name
-        seen: dict[str, set[int]] = {}
-
-        def all_hosts_hold_keys() -> bool:
-            for j in db.jobs.reserved():
-                seen.setdefault(j.host, set()).add(j.connection_id)
-            return {h.hostname for h in lab.hosts} <= set(seen)
-
-        _wait("every host to reserve keys", all_hosts_hold_keys, 30)
+        SEEN.clear()
+        _wait(
+            lab,
+            "every host to reserve keys",
+            lambda: _reserved(db) and {h.hostname for h in lab.hosts} <= set(SEEN),
+            30,
+        )
 
         # kill -9 every process of host 0 while it holds reservations
-        _wait("host 0 to hold keys", lambda: len(db.Dst) >= 300 and _reserved(db, killed.hostname), 30, 0.01)
+        _wait(lab, "host 0 to hold keys", lambda: len(db.Dst) >= 300 and _reserved(db, killed.hostname), 30, 0.01)
         lab.kill_host(killed)
         orphans = _reserved(db, killed.hostname)  # what the dead host left behind
         assert orphans, "host 0 held no reservation when it was killed"
-        live = {int(r[0]) for r in db.connection.query("SELECT ID FROM information_schema.PROCESSLIST")}
-        assert not set(orphans.values()) & live  # the server saw its connections close
+        dead = SEEN[killed.hostname]
+
+        def server_connections() -> set[int]:
+            return {int(r[0]) for r in db.connection.query("SELECT ID FROM information_schema.PROCESSLIST")}
+
+        _wait(lab, "the server to see host 0's connections close", lambda: not dead & server_connections(), 10)
 
         # pull host 1's cable while it holds reservations and has no transaction open on the server
-        _wait("progress", lambda: len(db.Dst) >= 700, 60)
+        _wait(lab, "progress", lambda: len(db.Dst) >= 700, 60)
         for _attempt in range(100):
             lab.cut(cut)
             cut_at = time.monotonic()
@@ -121,9 +139,10 @@ def test_three_hosts_survive_a_killed_host_and_a_cut_link(lab: netns.NetLab, tmp
             time.sleep(0.1)
         else:
             pytest.fail("could not cut host 1 off while it held keys outside a transaction")
-        assert set(stranded.values()) <= live  # its connections still look alive to the server
+        assert set(stranded.values()) <= server_connections()  # its connections still look alive to the server
         # the others reclaim its keys once its heartbeat is stale, and make them
         _wait(
+            lab,
             "host 1's keys to be reclaimed",
             lambda: not set(stranded) & set(_reserved(db, cut.hostname)) and time.monotonic() - cut_at > STALE,
             60,
@@ -165,7 +184,6 @@ def test_three_hosts_survive_a_killed_host_and_a_cut_link(lab: netns.NetLab, tmp
         of_killed = [r for r in reclaims if r[1] == killed.hostname]
         of_cut = [r for r in reclaims if r[1] == cut.hostname]
         assert len(of_killed) >= len(orphans)  # each orphan was reclaimed (a key may be reclaimed again later)
-        dead = set(orphans.values())
         assert all(r[3] == f"its database connection {r[2]} is closed" and int(r[2]) in dead for r in of_killed), (
             of_killed
         )

@@ -467,7 +467,7 @@ class Runner:
         if outcome.refused:
             log.warning(
                 "refused the results of %d key(s) of %s: this worker no longer held their reservations "
-                "(reclaimed by another worker); they are made by the worker that reclaimed them",
+                "(another worker reclaimed them and makes them)",
                 len(outcome.refused),
                 self.table,
             )
