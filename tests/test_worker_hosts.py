@@ -121,6 +121,9 @@ def test_three_hosts_survive_a_killed_host_and_a_cut_link(lab: netns.NetLab, tmp
         orphans = _reserved(db, killed.hostname)  # what the dead host left behind
         assert orphans, "host 0 held no reservation when it was killed"
         dead = SEEN[killed.hostname]
+        # reservations name their holder: each host by its own name, each worker by its own connection
+        assert all(len(SEEN[h.hostname]) >= 1 for h in lab.hosts)
+        assert len(set().union(*SEEN.values())) == sum(len(ids) for ids in SEEN.values())
 
         def server_connections() -> set[int]:
             return {int(r[0]) for r in db.connection.query("SELECT ID FROM information_schema.PROCESSLIST")}
@@ -224,7 +227,6 @@ class MakeRR(Maker[Any, Any]):
         if key["src_id"] == RECLAIM_DURING.get("key"):  # another worker reclaims it while make runs
             other = RECLAIM_DURING["db"]
             meta = other.Dst.meta
-            other.connection.execute("SELECT 1")
             JobStore(other.connection, "rr").delete(["rr.Dst"], ["reserved"], [hash_of_key(meta, key)])
         src = (self.db.Src & key).fetch1()
         self.insert1({**key, "doubled": src["value"] * 2})
