@@ -8,12 +8,17 @@ doubled}``.  On MariaDB (a throwaway server from tests/mariadb.py, or
   fetches the parent row and inserts one row: 1 process, then
   ``populate(processes=N)`` for N = 2 and 4.  keys/s and the ratio to the
   ideal (1-process rate x N).
+* the same with ``--hosts`` (3) worker hosts in Linux network namespaces, each
+  with its own hostname and address, and the server in another namespace
+  (tests/netns.py; root only): one ``python -m hw_pipeline worker`` process per
+  host, timed from a common start line (every worker imported and waiting)
+  until the last one exits, so each worker's connect, schema check and final
+  empty round count against it.  The ratio is to the 1-process rate above;
+  the rate of a single namespace worker is printed too.
 * the same on a local Dask cluster of 4 single-threaded worker processes
   (``populate(executor=client)``)
 * a trivial make (no sleep), 1 process, with and without ``make_timeout``
   (which runs makes in a child process): us per key and the overhead.
-
-Not measured here yet: hosts in network namespaces (issue 15 item 6).
 
 Run: ``python bench/bench_workers.py [--keys 4000] [--sleep 0.005] [--mysql URL]``.
 """
@@ -21,7 +26,9 @@ Run: ``python bench/bench_workers.py [--keys 4000] [--sleep 0.005] [--mysql URL]
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,6 +91,53 @@ def timed(db: Any, n: int, **options: Any) -> float:
     return seconds
 
 
+def namespace_hosts(keys: int, sleep: float, hosts: int) -> tuple[float, float] | None:
+    """keys/s of one worker on one namespace host, then of one worker on each of ``hosts`` hosts."""
+    import netns
+
+    reason = netns.why_not()
+    if reason is not None:
+        print(f"  {hosts} namespace hosts: skipped ({reason})")
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="bench-netns-"))
+    try:
+        root, makers = netns.build_package(tmp / "pkg")
+        with netns.NetLab(hosts, tmp) as lab, lab.server() as url:
+            comp = compile_text(netns.SCHEMA, "hw.rf")
+            assert comp.ok and comp.project is not None
+            cls = pipeline_class(schema_meta(comp.project))
+            db: Any = lab.run_in(lab.db_ns, lambda: cls(url))
+            db.Src.insert([{"src_id": i, "value": float(i)} for i in range(keys)])
+            rates = []
+            for used in (lab.hosts[:1], lab.hosts):
+                db.Dst.delete_quick()
+                ready, go = tmp / "ready", tmp / "go"
+                shutil.rmtree(ready, ignore_errors=True)
+                ready.mkdir()
+                go.unlink(missing_ok=True)
+                env = netns.worker_env(root, url, HW_SLEEP=str(sleep), HW_READY=str(ready), HW_GO=str(go))
+                argv = netns.worker_argv(makers, "worker", "--poll", "0.2")
+                for h in used:
+                    lab.start_host(h, 1, argv, env, root)
+                deadline = time.monotonic() + 120
+                while len(list(ready.iterdir())) < len(used):
+                    assert time.monotonic() < deadline, "namespace workers did not start"
+                    time.sleep(0.05)
+                go.touch()
+                start = time.perf_counter()
+                for h in used:
+                    assert h.proc is not None
+                    h.proc.wait(timeout=600)
+                seconds = time.perf_counter() - start
+                assert len(db.Dst) == keys, len(db.Dst)
+                assert all(h.exit_codes() == [0] for h in used), [h.logs[0].read_text() for h in used]
+                rates.append(keys / seconds)
+            db.close()
+            return rates[0], rates[1]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextmanager
 def mysql_url(given: str | None) -> Iterator[str]:
     if given:
@@ -102,6 +156,7 @@ def main() -> None:
     ap.add_argument("--trivial-keys", type=int, default=1000)
     ap.add_argument("--mysql", default=None)
     ap.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster")
+    ap.add_argument("--hosts", type=int, default=3, help="worker hosts in network namespaces (0: skip; root only)")
     args = ap.parse_args()
     with mysql_url(args.mysql) as base:
         url = base + ("&" if "?" in base else "?") + "prefix=bw_"
@@ -122,6 +177,15 @@ def main() -> None:
         for n in (2, 4):
             rate = args.keys / timed(db, args.keys, processes=n)
             print(f"  {n} processes: {rate:8.1f} keys/s  (ratio to ideal {rate / (one * n):.2f})")
+        if args.hosts:
+            got = namespace_hosts(args.keys, args.sleep, args.hosts)
+            if got is not None:
+                single, many = got
+                print(f"  1 namespace host, 1 worker: {single:8.1f} keys/s  (ratio to 1 process {single / one:.2f})")
+                print(
+                    f"  {args.hosts} namespace hosts, 1 worker each: {many:8.1f} keys/s  "
+                    f"(ratio to ideal {many / (one * args.hosts):.2f})"
+                )
         if not args.no_dask:  # last: a Dask cluster in this process slows what runs after it
             import distributed
 

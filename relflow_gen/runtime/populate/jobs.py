@@ -217,8 +217,10 @@ class JobStore:
         )
         return {str(r[0]) for r in rows}
 
-    def release(self, table: str, hashes: Sequence[str], token: str) -> None:
-        """Delete this worker's reservations of these keys (inside the caller's transaction, if any)."""
+    def release(self, table: str, hashes: Sequence[str], token: str) -> int:
+        """Delete this worker's reservations of these keys (inside the caller's transaction, if any);
+        returns how many it still held."""
+        released = 0
         for start in range(0, len(hashes), 500):
             chunk = hashes[start : start + 500]
             sql = self._release_sql.get(len(chunk))
@@ -230,6 +232,23 @@ class JobStore:
                 )
                 self._release_sql[len(chunk)] = sql
             self.conn.execute(sql, [table, token, *chunk])
+            released += self.conn.rowcount()
+        return released
+
+    def held(self, table: str, hashes: Sequence[str], token: str) -> set[str]:
+        """Which of these keys this worker still holds (the others were reclaimed)."""
+        q = self._q
+        out: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            rows = self.conn.query(
+                f"SELECT {q['key_hash']} FROM {self.ref} WHERE {q['table_name']} = {self.ph} "
+                f"AND {q['token']} = {self.ph} AND {q['status']} = 'reserved' "
+                f"AND {q['key_hash']} IN {self._in_list(len(chunk))}",
+                [table, token, *chunk],
+            )
+            out.update(str(r[0]) for r in rows)
+        return out
 
     def release_all(self, token: str) -> None:
         q = self._q
@@ -361,7 +380,14 @@ class JobStore:
                 [job.table, job.key_hash, job.token],
             )
             if self.conn.rowcount():
-                log.warning("reclaimed the reservation of %s %s: %s", job.table, job.key, why)
+                log.warning(
+                    "reclaimed the reservation of %s %s held by %s (connection %s): %s",
+                    job.table,
+                    job.key,
+                    job.host,
+                    job.connection_id,
+                    why,
+                )
                 out.append((job, why))
         return out
 

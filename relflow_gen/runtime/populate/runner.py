@@ -187,8 +187,13 @@ class Runner:
         self.maker = maker_cls(pipeline)
         timeout = options.make_timeout if options.make_timeout is not None else maker_cls.make_timeout
         self.timeout = timeout if timeout is not None and timeout > 0 else None
-        self.me = WorkerIdentity.current(conn)
-        self.clock = ServerClock(conn)
+        # the queries of setting up reconnect like the loop's (a connection lost right now is not fatal)
+        saved, conn.reconnect_seconds = conn.reconnect_seconds, max(conn.reconnect_seconds, options.reconnect_seconds)
+        try:
+            self.clock = ServerClock(conn)
+            self.me = WorkerIdentity.current(conn)  # after a reconnect in the clock's query: the new id
+        finally:
+            conn.reconnect_seconds = saved
         self.store = JobStore(conn, meta.schema)
         known = pipeline.meta.by_name
         parts = {p: known[p] for p in meta.parts}
@@ -464,6 +469,15 @@ class Runner:
         tally = self.tally
         tally.made += len(outcome.made)
         tally.skipped += len(outcome.skipped)
+        if outcome.refused:
+            log.warning(
+                "refused the results of %d key(s) of %s: this worker no longer held their reservations "
+                "(another worker reclaimed them and makes them)",
+                len(outcome.refused),
+                self.table,
+            )
+            for r in outcome.refused:
+                log.info("refused the result of %s %s: its reservation was reclaimed", self.table, r.key)
         first: Exception | None = None
         for r, exc in outcome.failed:
             text = "".join(traceback.format_exception_only(type(exc), exc))

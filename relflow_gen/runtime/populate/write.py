@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, TableMeta
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.errors import ConnectError, DuplicateError, LockError, MakeError, MissingParentError
+from relflow_gen.runtime.errors import (
+    ConnectError,
+    DuplicateError,
+    LockError,
+    MakeError,
+    MissingParentError,
+    PopulateError,
+)
 from relflow_gen.runtime.populate.rows import Params, Plan, RowPreparer
 from relflow_gen.runtime.tables.table import write_rows
 
@@ -188,11 +195,25 @@ class ResultBuilder:
                     )
 
 
+class ReservationLost(PopulateError):
+    """The worker no longer holds the reservation of a result it is committing: another worker
+    reclaimed it (its heartbeat stopped, its connection was closed); the result is refused."""
+
+
 @dataclass
 class Outcome:
     made: list[Result] = field(default_factory=list)
     skipped: list[Result] = field(default_factory=list)
     failed: list[tuple[Result, Exception]] = field(default_factory=list)
+    #: results refused because their reservations were reclaimed (also counted in skipped)
+    refused: list[Result] = field(default_factory=list)
+
+    def add(self, other: Outcome) -> Outcome:
+        self.made += other.made
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.refused += other.refused
+        return self
 
 
 class ResultWriter:
@@ -225,6 +246,11 @@ class ResultWriter:
             retry_transient(self.conn, lambda: self._write(results))
             self.conn.stores.confirm()  # objects of committed rows are still there (a racing gc)
             return Outcome(made=list(results))
+        except ReservationLost:
+            held, refused = self._held(results)
+            if refused:
+                return Outcome(skipped=refused, refused=refused).add(self.flush(held))
+            # (all still held: a key per transaction below tells them apart)
         except (DuplicateError, MissingParentError) as exc:
             if len(results) == 1:
                 return self._classify(results[0], exc)
@@ -234,11 +260,21 @@ class ResultWriter:
             try:
                 retry_transient(self.conn, lambda: self._write([r]))  # noqa: B023 - called at once
                 outcome.made.append(r)
+            except ReservationLost:
+                outcome.skipped.append(r)
+                outcome.refused.append(r)
             except (DuplicateError, MissingParentError) as exc:
-                one = self._classify(r, exc)
-                outcome.skipped += one.skipped
-                outcome.failed += one.failed
+                outcome.add(self._classify(r, exc))
         return outcome
+
+    def _held(self, results: Sequence[Result]) -> tuple[list[Result], list[Result]]:
+        """The results whose reservations this worker still holds, and the others."""
+        assert self.store is not None
+        store = self.store
+        hashes = [r.hash for r in results if r.hash is not None]
+        mine: set[str] = retry_transient(self.conn, lambda: store.held(self.table.full_name, hashes, self.token))
+        held = [r for r in results if r.hash is None or r.hash in mine]
+        return held, [r for r in results if r.hash is not None and r.hash not in mine]
 
     def _write(self, results: Sequence[Result]) -> None:
         groups: dict[tuple[str, tuple[str, ...]], tuple[TableMeta, Params]] = {}
@@ -251,14 +287,16 @@ class ResultWriter:
                     slot[1].extend(params)
         ordered = sorted(groups.items(), key=lambda item: self.order.get(item[0][0], 0))
         with self.conn.transaction():
+            # first the release: a reservation another worker reclaimed (this worker was cut off
+            # or stalled past the heartbeat window) refuses its result before anything is written
+            if self.store is not None:
+                hashes = [r.hash for r in results if r.hash is not None]
+                if hashes and self.store.release(self.table.full_name, hashes, self.token) != len(hashes):
+                    raise ReservationLost(f"reservations of {self.table.full_name} were reclaimed")
             for (_, columns), (meta, params) in ordered:
                 write_rows(self.conn, meta, columns, params, skip_duplicates=False, parents=self.parents)
             if self.stamp is not None:
                 self.stamp([r.key for r in results])
-            if self.store is not None:
-                hashes = [r.hash for r in results if r.hash is not None]
-                if hashes:
-                    self.store.release(self.table.full_name, hashes, self.token)
 
     def _classify(self, r: Result, exc: Exception) -> Outcome:
         if isinstance(exc, DuplicateError):
