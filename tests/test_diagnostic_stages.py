@@ -21,6 +21,7 @@ STAGE_OF_MODULE = {
     "core/types.py": "lower",  # TypeProblem carries the code; lower() is the one that reports it
     "compiler/resolve.py": "resolve",
     "compiler/validate.py": "validate",
+    "compiler/make_options.py": "validate",  # validate() calls its check()
 }
 CODE = re.compile(r"^[EW]\d{4}$")
 

@@ -62,6 +62,8 @@ CODES: dict[str, str] = {
     "E0146": "second `contents` block",
     "E0147": "contents row mixes positional and named values",
     "E0150": "store or attach attribute used where values are compared or literal",
+    "E0151": "bad make option",
+    "E0152": "make option on a table without make()",
     # warnings: the schema works, but something in it is redundant
     "W0201": "redundant index or foreign-key option",
 }
@@ -79,7 +81,7 @@ STAGES: dict[str, str] = {
         (
             "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0111", "E0112", "E0113", "E0114",
             "E0117", "E0118", "E0120", "E0123", "E0124", "E0125", "E0128", "E0129", "E0130", "E0131",
-            "E0150", "W0201",
+            "E0150", "E0151", "E0152", "W0201",
         ),
         "validate",
     ),

@@ -49,7 +49,7 @@ class Tier(str, enum.Enum):
         return self in (Tier.IMPORTED, Tier.COMPUTED)
 
 
-ValueKind = Literal["str", "int", "float", "bool", "null", "keyword"]
+ValueKind = Literal["str", "int", "float", "bool", "null", "keyword", "name"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Value:
     """A literal as written: a default or a contents cell.
 
     ``text`` keeps the spelling (numbers stay exact for decimals); ``keyword``
-    is a SQL keyword default such as ``CURRENT_TIMESTAMP``.
+    is a SQL keyword default such as ``CURRENT_TIMESTAMP``; ``name`` is a bare word
+    where a name is a value (the exception names of a ``retry_on`` make option).
     """
 
     kind: ValueKind
@@ -134,6 +135,16 @@ class ContentRow:
     span: Span = field(default_factory=Span.none)
 
 
+@dataclass(frozen=True)
+class MakeOption:
+    """A make option of a table's header, as written: ``make_timeout = 600``,
+    ``retry_on = OSError | TimeoutError`` (``values`` holds the alternatives)."""
+
+    name: str
+    values: tuple[Value, ...]
+    span: Span = field(default_factory=Span.none)
+
+
 BodyItem = Attribute | ForeignKey
 
 
@@ -160,6 +171,8 @@ class Table:
     parts: tuple[str, ...] = ()
     span: Span = field(default_factory=Span.none)
     name_span: Span = field(default_factory=Span.none)
+    #: ``[make_timeout = ..., retries = ...]`` after the tier (left out of schema.json when empty)
+    make_options: tuple[MakeOption, ...] = field(default=(), metadata={"omit_empty": True})
 
     @property
     def full_name(self) -> str:
@@ -252,7 +265,10 @@ def to_data(obj: object) -> Any:
         if type(obj).__name__ in _UNION_TAGS:
             out["kind"] = type(obj).__name__
         for f in dataclasses.fields(obj):
-            out[f.name] = to_data(getattr(obj, f.name))
+            value = getattr(obj, f.name)
+            if f.metadata.get("omit_empty") and not value:
+                continue
+            out[f.name] = to_data(value)
         return out
     if isinstance(obj, enum.Enum):
         return obj.value

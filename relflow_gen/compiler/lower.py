@@ -25,6 +25,7 @@ from relflow_gen.compiler.ir import (
     ForeignKey,
     Import,
     Index,
+    MakeOption,
     Schema,
     Span,
     Table,
@@ -122,7 +123,12 @@ class _Members:
 
 def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -> list[Table]:
     """A table block and the part blocks inside it: ``[table, *parts]``."""
-    tier_node, name_tok, *rest = node.children
+    tier_node, *rest = node.children
+    options: tuple[MakeOption, ...] = ()
+    if isinstance(rest[0], Tree) and rest[0].data == "table_options":
+        options = _make_options(ctx, rest[0])
+        rest = rest[1:]
+    name_tok, *rest = rest
     assert isinstance(tier_node, Tree) and isinstance(name_tok, Token)
     tier_tok = tier_node.children[0]
     assert isinstance(tier_tok, Token)
@@ -155,6 +161,7 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -
         contents=tuple(members.contents),
         span=ctx.span(node),
         name_span=ctx.span(name_tok),
+        make_options=options,
     )
     if depth == 0 and _nesting(node) > MAX_NESTING:
         ctx.error("E0142", f"`{name}` nests table blocks more than {MAX_NESTING} deep", ctx.span(name_tok))
@@ -164,6 +171,30 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -
     if direct:
         table = dataclasses.replace(table, parts=direct)
     return [table, *parts]
+
+
+def _make_options(ctx: _Ctx, node: Tree[Token]) -> tuple[MakeOption, ...]:
+    """``[name = value | value, ...]`` as written; :mod:`.validate` checks names and values."""
+    out: list[MakeOption] = []
+    for option in node.children:
+        if not isinstance(option, Tree):
+            continue
+        name_tok = option.children[0]
+        assert isinstance(name_tok, Token)
+        values: list[Value] = []
+        for v in option.children[1:]:
+            if not isinstance(v, Tree):
+                continue  # the `|` between alternatives
+            tok = v.children[0]
+            assert isinstance(tok, Token)
+            if v.data == "word":
+                values.append(Value("name", str(tok), str(tok), ctx.span(tok)))
+            else:
+                value = _value(ctx, v)
+                if value is not None:
+                    values.append(value)
+        out.append(MakeOption(str(name_tok), tuple(values), ctx.span(option)))
+    return tuple(out)
 
 
 def _nesting(node: Tree[Token]) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from typing import Any
 
 import networkx as nx
 
+from relflow_gen.compiler import make_options
 from relflow_gen.compiler.ir import Attribute, ContentRow, Project, Table, Value
 from relflow_gen.compiler.naming import sql_table_name
 from relflow_gen.core.meta import FK, REQUIRED, Attr, Idx, SchemaMeta, SqlDefault, TableMeta
@@ -141,7 +143,25 @@ def table_meta(table: Table, project: Project, by_name: dict[str, Table] | None 
         parts=tuple(f"{schema}.{p}" for p in table.parts),
         contents=_contents(table),
         doc=table.doc,
+        **_make_settings(table),
     )
+
+
+def _make_settings(table: Table) -> dict[str, Any]:
+    """The TableMeta keywords of the table's make options."""
+    given = make_options.settings(table)
+    out: dict[str, Any] = {}
+    if "make_timeout" in given:
+        out["make_timeout"] = float(str(given["make_timeout"]))
+    if "retries" in given:
+        out["retries"] = int(str(given["retries"]))
+    if "retry_on" in given:
+        names = given["retry_on"]
+        assert isinstance(names, tuple)
+        out["retry_on"] = tuple(str(n) for n in names)
+    if "retry_backoff" in given:
+        out["retry_backoff"] = float(str(given["retry_backoff"]))
+    return out
 
 
 def schema_meta(project: Project) -> SchemaMeta:

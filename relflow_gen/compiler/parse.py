@@ -108,6 +108,7 @@ _TERMINAL_NAMES = {
     "COMMA": "`,`",
     "DOT": "`.`",
     "EQUAL": "`=`",
+    "VBAR": "`|`",
     "DIVIDER": "`---`",
     "LOOKUP": "`lookup`",
     "MANUAL": "`manual`",

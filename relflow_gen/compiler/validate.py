@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from relflow_gen.compiler import make_options
 from relflow_gen.compiler.diagnostics import Diagnostic
 from relflow_gen.compiler.ir import Attribute, ContentRow, ForeignKey, Index, Project, Schema, Span, Table, Tier, Value
 from relflow_gen.compiler.keywords import PIPELINE_ATTRIBUTES, is_python_keyword
@@ -223,6 +224,7 @@ class _Checker:
         if complete:
             self._indexes(table)
         self._contents(table, complete)
+        self.diags.extend(make_options.check(table))
 
     def _placement(self, table: Table) -> None:
         if table.tier is not Tier.PART:

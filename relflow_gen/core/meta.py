@@ -87,6 +87,11 @@ class TableMeta:
     parts: tuple[str, ...] = ()  # full names of the parts (masters)
     contents: tuple[tuple[object, ...], ...] = ()  # lookup rows, in heading order
     doc: str = ""
+    # make options declared in the .rf (imported/computed; None/(): not declared)
+    make_timeout: float | None = None  # seconds
+    retries: int | None = None
+    retry_on: tuple[str, ...] = ()  # names of built-in exceptions
+    retry_backoff: float | None = None  # seconds
 
     @cached_property
     def full_name(self) -> str:

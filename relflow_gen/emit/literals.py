@@ -229,4 +229,12 @@ def table_meta(meta: TableMeta, imports: Imports) -> Group:
         fields.append(kw("contents", tup([value_node(row, imports) for row in meta.contents], magic=True)))
     if meta.doc:
         fields.append(Atom(f"doc={py_str(meta.doc)}"))
+    if meta.make_timeout is not None:
+        fields.append(Atom(f"make_timeout={meta.make_timeout!r}"))
+    if meta.retries is not None:
+        fields.append(Atom(f"retries={meta.retries!r}"))
+    if meta.retry_on:
+        fields.append(kw("retry_on", tup([Atom(py_str(n)) for n in meta.retry_on])))
+    if meta.retry_backoff is not None:
+        fields.append(Atom(f"retry_backoff={meta.retry_backoff!r}"))
     return call("TableMeta", *fields, magic=True)

@@ -76,6 +76,7 @@ class TableModel:
     class_header: str  # `class SubjectTable(ManualTable[...]):`, laid out
     maker_header: str  # `class RecordingMaker(Maker[...]):`, laid out ("" unless imported/computed)
     parts_block: str  # `__parts__ = (...)` of the maker, laid out at indent 4 ("" without parts)
+    maker_settings: str  # `make_timeout = 600.0` ... of the maker (the .rf make options), at indent 4
 
     @property
     def is_auto(self) -> bool:
@@ -269,7 +270,22 @@ def _table(
         class_header=_class_header(stem + "Table", f"{TIER_CLASSES[t.tier]}[{types}]"),
         maker_header=_class_header(maker_class, f"Maker[{stem}Key, {stem}Insert]") if maker_class else "",
         parts_block=block(prefixed("__parts__ = ", parts_node), indent=4) if parts else "",
+        maker_settings=_maker_settings(t) if maker_class else "",
     )
+
+
+def _maker_settings(t: TableMeta) -> str:
+    """The class attributes of a generated maker that the table's make options set."""
+    lines: list[str] = []
+    if t.make_timeout is not None:
+        lines.append(f"    make_timeout = {t.make_timeout!r}")
+    if t.retries is not None:
+        lines.append(f"    retries = {t.retries!r}")
+    if t.retry_on:
+        lines.append(block(prefixed("retry_on = ", tup([Atom(n) for n in t.retry_on])), indent=4))
+    if t.retry_backoff is not None:
+        lines.append(f"    retry_backoff = {t.retry_backoff!r}")
+    return "\n".join(lines)
 
 
 def _class_header(name: str, base: str) -> str:

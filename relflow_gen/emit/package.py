@@ -119,10 +119,14 @@ _TAGGED = frozenset({"Attribute", "ForeignKey"})  # union members tagged with "k
 
 #: Per IR class: its members in key order, as (``"key": ``, attribute name or None for the kind tag).
 _SHAPES: dict[type, tuple[tuple[str, str | None], ...]] = {}
+#: Per IR class: the members left out when empty (``field(metadata={"omit_empty": True})``).
+_OMIT: dict[type, frozenset[str]] = {}
 
 
 def _shape(cls: type) -> tuple[tuple[str, str | None], ...]:
-    names: list[str | None] = [f.name for f in dataclasses.fields(cls) if f.name not in SPAN_KEYS]
+    fields = dataclasses.fields(cls)
+    _OMIT[cls] = frozenset(f.name for f in fields if f.metadata.get("omit_empty"))
+    names: list[str | None] = [f.name for f in fields if f.name not in SPAN_KEYS]
     if cls.__name__ in _TAGGED:
         names.append(None)
     ordered = sorted(names, key=lambda n: "kind" if n is None else n)
@@ -146,9 +150,11 @@ def _ir_json(obj: Any, level: int, extra: tuple[tuple[str, str], ...] = ()) -> s
             return dumps(obj.value if isinstance(obj, enum.Enum) else obj, level)
         shape = _shape(kind)
     pad = "\n" + " " * (level + 1)
+    omit = _OMIT[kind]
     items = [
         (key, _encode_str(kind.__name__) if name is None else _ir_json(getattr(obj, name), level + 1))
         for key, name in shape
+        if not (name in omit and not getattr(obj, name))
     ]
     if extra:
         items = sorted([*items, *extra])

@@ -9,7 +9,8 @@ puts the comments back, decides blank lines and aligns trailing comments.
 Canonical spelling (docs/formatting.md is the user-facing description):
 
 * 4 spaces per nesting level; ``schema name "doc"``, ``import "x.rf"``,
-  ``tier Name "doc" {``, ``name = default: type``, ``---``,
+  ``tier Name "doc" {``, ``tier [make_timeout = 600, retry_on = A | B] Name {``,
+  ``name = default: type``, ``---``,
   ``-> [nullable, unique] Table.proj(new="old")``, ``index(a, b)``,
   ``unique index(a)``, ``contents {`` with one row per line.
 * Types keep the user's spelling, in lower case with single spaces:
@@ -269,10 +270,15 @@ class _Builder:
 
     def block(self, node: Tree[Token], depth: int) -> int:
         """Emit a table block; return the offset just after its ``}``."""
-        tier_node, name_tok, *rest = node.children
+        tier_node, *rest = node.children
         tier = _tok(_tree(tier_node).children[0])
+        header = f"{tier} "
+        if isinstance(rest[0], Tree) and rest[0].data == "table_options":
+            header += self.make_options(rest[0]) + " "
+            rest = rest[1:]
+        name_tok, *rest = rest
         name = _tok(name_tok)
-        header = f"{tier} {name}"
+        header += str(name)
         head_end = name.end_pos or 0
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
             header += " " + string_text(str(rest[0]))
@@ -311,6 +317,17 @@ class _Builder:
             raise AssertionError(f"unknown member {kind}")
         end: int = node.meta.end_pos
         return end
+
+    def make_options(self, node: Tree[Token]) -> str:
+        """``[make_timeout = 600, retry_on = OSError | TimeoutError]`` (one line: the grammar has no
+        newline inside brackets)."""
+        options = []
+        for option in node.children:
+            if isinstance(option, Tree):
+                name = _tok(option.children[0])
+                values = [value_text(v) for v in option.children[1:] if isinstance(v, Tree)]
+                options.append(f"{name} = " + " | ".join(values))
+        return "[" + ", ".join(options) + "]"
 
     # -- members ------------------------------------------------------------
 

@@ -241,6 +241,9 @@ def _job_line(j: Job) -> str:
     when = j.heartbeat if j.status == "reserved" else j.reserved_at
     stamp = when.strftime("%Y-%m-%d %H:%M:%S") if when is not None else ""
     tail = f"  {_short(j.error_message)}" if j.error_message else ""
+    if j.attempts is not None and (j.attempts > 1 or j.status == "error"):
+        n = j.attempts
+        tail = f"  attempt {n}{tail}" if j.status == "reserved" else f"  {n} attempt{'s' if n > 1 else ''}{tail}"
     return f"{j.status:8s} {j.table} {_show_key(j.key)}  {j.host}:{j.pid} {stamp}{tail}"
 
 

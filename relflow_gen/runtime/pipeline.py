@@ -20,7 +20,7 @@ from relflow_gen.runtime.backends.base import ConnectionParams
 from relflow_gen.runtime.diagram import Diagram
 from relflow_gen.runtime.engine.connection import Connection, parse_url
 from relflow_gen.runtime.errors import QueryError
-from relflow_gen.runtime.populate.jobs import jobs_table_meta
+from relflow_gen.runtime.populate.jobs import jobs_table_meta, upgrade_jobs_table
 from relflow_gen.runtime.populate.make import Maker
 from relflow_gen.runtime.populate.manage import Jobs
 from relflow_gen.runtime.populate.plan import Plan, plan
@@ -127,6 +127,8 @@ class Pipeline:
 
     def declare(self, *, update_contents: bool = False) -> DeclareReport:
         """Create missing tables, check existing ones, insert lookup contents."""
+        for schema in self.meta.schemas:  # a jobs table of an older release gains its new columns
+            upgrade_jobs_table(self.connection, schema)
         report = declare(
             self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas]
         )

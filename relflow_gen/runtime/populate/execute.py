@@ -122,11 +122,12 @@ class ChildMaker:
     def make(self, key: dict[str, Any]) -> tuple[Collected, float]:
         if self.proc is None or not self.proc.is_alive():
             self._start()
-        grace = START_GRACE_SECONDS if self.fresh else 0.0
-        self.fresh = False
+        if self.fresh:  # the child says when it is ready: its start-up is not the make's time
+            self.fresh = False
+            self._ready(key)
         start = time.perf_counter()
         self.pipe.send(key)
-        if not self.pipe.poll(self.timeout + grace):
+        if not self.pipe.poll(self.timeout):
             seconds = time.perf_counter() - start
             self.stop()
             raise MakeTimeout(self.table, key, self.timeout, seconds)
@@ -143,6 +144,23 @@ class ChildMaker:
             return collected, seconds
         error, stack = payload
         raise ChildFailed(error, stack)
+
+    def _ready(self, key: dict[str, Any]) -> None:
+        """Wait for a new child to open its connection (up to START_GRACE_SECONDS)."""
+        ready = self.pipe.poll(START_GRACE_SECONDS)
+        try:
+            message = self.pipe.recv() if ready else None
+        except (EOFError, OSError):
+            message = None
+        if isinstance(message, tuple) and len(message) == 2 and message[0] == "error":
+            self.stop()
+            error, stack = message[1]
+            raise ChildFailed(error, stack)
+        if message != ("ready", None):
+            code = self.proc.exitcode if self.proc is not None else None
+            self.stop()
+            why = "did not start in time" if not ready else f"died while starting (exit code {code})"
+            raise PopulateError(f"the make() process of {self.table} {why}; it was to make {key}")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -178,9 +196,14 @@ def _serve(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which stops us
     _die_with_parent(parent_pid)
-    db = reopen()
-    maker = maker_cls(db)
     try:
+        db = reopen()
+        maker = maker_cls(db)
+    except Exception as exc:  # noqa: BLE001 - sent to the worker, which records it against the key
+        pipe.send(("error", (_portable(exc), traceback.format_exc())))
+        return
+    try:
+        pipe.send(("ready", None))
         while True:
             try:
                 while not pipe.poll(1.0):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TypeSpec
+from relflow_gen.runtime.errors import DeclareError
 from relflow_gen.runtime.populate.identity import ServerClock, WorkerIdentity, dead_reason, pid_alive
 from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_from_json, key_json
 
@@ -43,6 +44,7 @@ __all__ = [
     "WorkerIdentity",
     "jobs_table_meta",
     "pid_alive",
+    "upgrade_jobs_table",
 ]
 
 log = logging.getLogger("relflow_gen")
@@ -69,10 +71,13 @@ JOB_COLUMNS = (
     "token",
     "reserved_at",
     "heartbeat",
+    "attempts",
 )
 
-#: what a reservation row sets (the error columns default to NULL)
-RESERVE_COLUMNS = tuple(c for c in JOB_COLUMNS if c not in ("error_message", "error_stack"))
+#: what a reservation row sets (the error columns and attempts default to NULL)
+RESERVE_COLUMNS = tuple(c for c in JOB_COLUMNS if c not in ("error_message", "error_stack", "attempts"))
+#: columns added to the jobs table after its first release: an older table gets them on declare()
+ADDED_COLUMNS = ("attempts",)
 
 
 def jobs_table_meta(schema: str) -> TableMeta:
@@ -98,6 +103,8 @@ def jobs_table_meta(schema: str) -> TableMeta:
             a("token", TypeSpec("char", (32,))),
             a("reserved_at", TypeSpec("datetime", (6,))),
             a("heartbeat", TypeSpec("datetime", (6,))),
+            # make() calls of the key: an error's count, or the attempt a reservation is at (NULL: the first)
+            a("attempts", TypeSpec("int32"), nullable=True),
         ),
         doc=f"jobs of schema {schema}",
     )
@@ -120,6 +127,8 @@ class Job:
     token: str
     reserved_at: dt.datetime | None
     heartbeat: dt.datetime | None
+    #: make() calls: of an error, how many failed; of a reservation, the attempt running (None: the first)
+    attempts: int | None = None
 
 
 class JobStore:
@@ -166,6 +175,7 @@ class JobStore:
             token=str(r["token"]),
             reserved_at=self._time(r["reserved_at"]),
             heartbeat=self._time(r["heartbeat"]),
+            attempts=None if r["attempts"] is None else int(r["attempts"]),
         )
 
     def _params(
@@ -178,9 +188,13 @@ class JobStore:
         now: dt.datetime,
         message: str | None = None,
         stack: str | None = None,
+        attempts: int | None = None,
     ) -> tuple[Any, ...]:
         t = self._enc_time(now)
-        return (table, hash_, status, text, message, stack, me.host, me.pid, me.connection_id, me.user, me.token, t, t)
+        return (
+            *(table, hash_, status, text, message, stack),
+            *(me.host, me.pid, me.connection_id, me.user, me.token, t, t, attempts),
+        )
 
     def _in_list(self, n: int) -> str:
         return "(" + ", ".join([self.ph] * n) + ")"
@@ -265,6 +279,15 @@ class JobStore:
             [connection_id, token],
         )
 
+    def attempt(self, table: str, hash_: str, token: str, attempt: int) -> None:
+        """Note on this worker's reservation of a key that make() runs its ``attempt``-th time."""
+        q = self._q
+        self.conn.execute(
+            f"UPDATE {self.ref} SET {q['attempts']} = {self.ph} WHERE {q['table_name']} = {self.ph} "
+            f"AND {q['key_hash']} = {self.ph} AND {q['token']} = {self.ph} AND {q['status']} = 'reserved'",
+            [attempt, table, hash_, token],
+        )
+
     def heartbeat(self, token: str, now: dt.datetime) -> None:
         q = self._q
         self.conn.execute(
@@ -284,9 +307,11 @@ class JobStore:
         now: dt.datetime,
         message: str | None = None,
         stack: str | None = None,
+        attempts: int | None = None,
     ) -> bool:
         """Write an error/ignore row for a key, replacing this worker's reservation or an
-        earlier error/ignore row; False when another live worker holds the key."""
+        earlier error/ignore row; False when another live worker holds the key.  ``attempts``:
+        the make() calls that failed (errors)."""
         q = self._q
         with self.conn.transaction():
             self.conn.execute(
@@ -296,7 +321,15 @@ class JobStore:
             )
             sql = self.conn.backend.insert_new_sql(self.ref, JOB_COLUMNS, 1)
             params = self._params(
-                table, hash_, status, text, me, now, (message or "")[:MAX_MESSAGE] or None, _tail(stack, MAX_STACK)
+                table,
+                hash_,
+                status,
+                text,
+                me,
+                now,
+                (message or "")[:MAX_MESSAGE] or None,
+                _tail(stack, MAX_STACK),
+                attempts,
             )
             self.conn.execute(sql, params)
             return self.conn.rowcount() == 1
@@ -390,6 +423,31 @@ class JobStore:
                 )
                 out.append((job, why))
         return out
+
+
+def upgrade_jobs_table(conn: Connection, schema: str) -> list[str]:
+    """Add the columns a jobs table made by an older release lacks (:data:`ADDED_COLUMNS`);
+    returns their names.  A missing table is left to declare() (it creates the whole table)."""
+    meta = jobs_table_meta(schema)
+    backend = conn.backend
+    existing = backend.existing_columns(conn._cursor, meta)
+    if existing is None:
+        return []
+    have = {c.name for c in existing}
+    ref = backend.table_ref(schema, meta.sql_name)
+    added: list[str] = []
+    for name in ADDED_COLUMNS:
+        if name not in have:
+            if conn.in_transaction and not backend.transactional_ddl:
+                raise DeclareError(
+                    f"the jobs table of schema {schema} lacks column `{name}`, and adding it would commit "
+                    f"the open transaction on {backend.name}: declare outside a transaction"
+                )
+            conn.execute(f"ALTER TABLE {ref} ADD COLUMN {backend.column_ddl(meta.by_name[name])}")
+            added.append(name)
+    if added:
+        log.info("added column(s) %s to the jobs table of schema %s", ", ".join(added), schema)
+    return added
 
 
 def _tail(text: str | None, limit: int) -> str | None:

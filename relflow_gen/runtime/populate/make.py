@@ -18,13 +18,16 @@ a database transaction open while it computes.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from relflow_gen.runtime.populate.keysource import parents_join
 
 if TYPE_CHECKING:
+    from relflow_gen.core.meta import TableMeta
     from relflow_gen.runtime.populate.host import PopulateHost
     from relflow_gen.runtime.query.api import Query
 
@@ -113,3 +116,51 @@ class Maker(ABC, Generic[K, R]):
             parts.append((sink.full_name, sink.rows))
             sink.rows = []
         return rows, parts
+
+
+@dataclass(frozen=True)
+class MakeSettings:
+    """How populate runs the makes of one table (timeout and retry policy), resolved."""
+
+    make_timeout: float | None
+    retries: int
+    retry_on: tuple[type[BaseException], ...]
+    retry_backoff: float
+
+
+def _declared_exception(name: str) -> type[BaseException]:
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):  # the compiler checked it (E0151)
+        raise TypeError(f"retry_on names {name!r}, which is not a built-in exception")
+    return cls
+
+
+def make_settings(maker_cls: type[Maker[Any, Any]], meta: TableMeta, make_timeout: float | None = None) -> MakeSettings:
+    """The settings populate uses, each from the first of: ``make_timeout`` (populate's argument,
+    ``--make-timeout``), the maker class or a base of it other than :class:`Maker` (the user's
+    class, then the generated ``<Table>Maker``, which carries the .rf options), the table's make
+    options in the metadata, :class:`Maker`'s defaults."""
+
+    def own(name: str) -> bool:
+        for cls in maker_cls.__mro__:
+            if cls is Maker:
+                return False
+            if name in vars(cls):
+                return True
+        return False
+
+    timeout = make_timeout
+    if timeout is None:
+        timeout = maker_cls.make_timeout if own("make_timeout") or meta.make_timeout is None else meta.make_timeout
+    retries = maker_cls.retries if own("retries") or meta.retries is None else meta.retries
+    if own("retry_on") or not meta.retry_on:
+        retry_on = tuple(maker_cls.retry_on)
+    else:
+        retry_on = tuple(_declared_exception(n) for n in meta.retry_on)
+    backoff = maker_cls.retry_backoff if own("retry_backoff") or meta.retry_backoff is None else meta.retry_backoff
+    return MakeSettings(
+        make_timeout=timeout if timeout is not None and timeout > 0 else None,
+        retries=int(retries),
+        retry_on=retry_on,
+        retry_backoff=float(backoff),
+    )

@@ -35,6 +35,7 @@ from relflow_gen.runtime.populate.inputs import InputStamp
 from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
 from relflow_gen.runtime.populate.keysource import maker_source
+from relflow_gen.runtime.populate.make import make_settings
 from relflow_gen.runtime.populate.write import KeyLookup, Result, ResultBuilder, ResultWriter, retry_transient
 
 if TYPE_CHECKING:
@@ -185,8 +186,8 @@ class Runner:
         self.take_call = take_call or (self._local_call if options.max_calls is not None else None)
         self.maker_cls = maker_cls
         self.maker = maker_cls(pipeline)
-        timeout = options.make_timeout if options.make_timeout is not None else maker_cls.make_timeout
-        self.timeout = timeout if timeout is not None and timeout > 0 else None
+        self.settings = make_settings(maker_cls, meta, options.make_timeout)
+        self.timeout = self.settings.make_timeout
         # the queries of setting up reconnect like the loop's (a connection lost right now is not fatal)
         saved, conn.reconnect_seconds = conn.reconnect_seconds, max(conn.reconnect_seconds, options.reconnect_seconds)
         try:
@@ -419,8 +420,9 @@ class Runner:
                     describe_error(exc),
                     wait,
                 )
-                time.sleep(wait)
                 attempt += 1
+                self._note_attempt(h, attempt)
+                time.sleep(wait)
             try:
                 result = self.builder.build(key, h, text, rows, parts, seconds, self.clock.now())
             except Exception as exc:
@@ -437,13 +439,22 @@ class Runner:
             self.pending.append(result)
             self.pending_bytes += result.nbytes
 
+    def _note_attempt(self, h: str | None, attempt: int) -> None:
+        """Show on the key's reservation which attempt is next (``status``, ``db.jobs.reserved()``)."""
+        if h is None or not self.options.reserve_jobs:
+            return
+        try:
+            retry_transient(self.conn, lambda: self.store.attempt(self.table, h, self.me.token, attempt))
+        except Exception as exc:  # noqa: BLE001 - the count is for people; the make goes on
+            log.debug("could not note attempt %d of %s: %s", attempt, self.table, exc)
+
     def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before calling make() again, or None when the key has failed."""
-        cls = self.maker_cls
+        policy = self.settings
         if isinstance(exc, (ConnectError, LockError)) and attempt < TRANSIENT_ATTEMPTS:
             return 0.2 * 2.0 ** (attempt - 1) * (0.5 + random.random())
-        if cls.retry_on and isinstance(exc, cls.retry_on) and attempt <= cls.retries:
-            return float(cls.retry_backoff) * 2.0 ** (attempt - 1) * (0.5 + random.random())
+        if policy.retry_on and isinstance(exc, policy.retry_on) and attempt <= policy.retries:
+            return policy.retry_backoff * 2.0 ** (attempt - 1) * (0.5 + random.random())
         return None
 
     def _should_flush(self) -> bool:
@@ -563,7 +574,9 @@ class Runner:
             try:
                 retry_transient(
                     jobs.conn,
-                    lambda: jobs.record(self.table, hh, tt, "error", self.me, self.clock.now(), message, stack),
+                    lambda: jobs.record(
+                        self.table, hh, tt, "error", self.me, self.clock.now(), message, stack, attempts
+                    ),
                 )
             except Exception as record_exc:  # noqa: BLE001 - the make error matters more
                 log.error("could not record the error of %s %s: %s", self.table, key, record_exc)

@@ -122,6 +122,7 @@ CREATE TABLE IF NOT EXISTS `shared`.`~jobs` (
     `token` char(32) NOT NULL,
     `reserved_at` datetime(6) NOT NULL,
     `heartbeat` datetime(6) NOT NULL,
+    `attempts` int NULL DEFAULT NULL,
     PRIMARY KEY (`table_name`, `key_hash`)
 ) ENGINE=InnoDB COMMENT='jobs of schema shared';
 
@@ -139,5 +140,6 @@ CREATE TABLE IF NOT EXISTS `clashes`.`~jobs` (
     `token` char(32) NOT NULL,
     `reserved_at` datetime(6) NOT NULL,
     `heartbeat` datetime(6) NOT NULL,
+    `attempts` int NULL DEFAULT NULL,
     PRIMARY KEY (`table_name`, `key_hash`)
 ) ENGINE=InnoDB COMMENT='jobs of schema clashes';

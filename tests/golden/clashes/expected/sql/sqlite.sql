@@ -128,6 +128,7 @@ CREATE TABLE IF NOT EXISTS "shared.~jobs" (
     "token" VARCHAR(32) NOT NULL,
     "reserved_at" TEXT NOT NULL,
     "heartbeat" TEXT NOT NULL,
+    "attempts" INTEGER NULL DEFAULT NULL,
     PRIMARY KEY ("table_name", "key_hash")
 );
 
@@ -146,5 +147,6 @@ CREATE TABLE IF NOT EXISTS "clashes.~jobs" (
     "token" VARCHAR(32) NOT NULL,
     "reserved_at" TEXT NOT NULL,
     "heartbeat" TEXT NOT NULL,
+    "attempts" INTEGER NULL DEFAULT NULL,
     PRIMARY KEY ("table_name", "key_hash")
 );

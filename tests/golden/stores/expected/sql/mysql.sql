@@ -38,5 +38,6 @@ CREATE TABLE IF NOT EXISTS `imaging`.`~jobs` (
     `token` char(32) NOT NULL,
     `reserved_at` datetime(6) NOT NULL,
     `heartbeat` datetime(6) NOT NULL,
+    `attempts` int NULL DEFAULT NULL,
     PRIMARY KEY (`table_name`, `key_hash`)
 ) ENGINE=InnoDB COMMENT='jobs of schema imaging';

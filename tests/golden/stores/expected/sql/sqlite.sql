@@ -37,5 +37,6 @@ CREATE TABLE IF NOT EXISTS "imaging.~jobs" (
     "token" VARCHAR(32) NOT NULL,
     "reserved_at" TEXT NOT NULL,
     "heartbeat" TEXT NOT NULL,
+    "attempts" INTEGER NULL DEFAULT NULL,
     PRIMARY KEY ("table_name", "key_hash")
 );

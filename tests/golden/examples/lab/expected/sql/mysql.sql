@@ -260,6 +260,7 @@ CREATE TABLE IF NOT EXISTS `common`.`~jobs` (
     `token` char(32) NOT NULL,
     `reserved_at` datetime(6) NOT NULL,
     `heartbeat` datetime(6) NOT NULL,
+    `attempts` int NULL DEFAULT NULL,
     PRIMARY KEY (`table_name`, `key_hash`)
 ) ENGINE=InnoDB COMMENT='jobs of schema common';
 
@@ -277,5 +278,6 @@ CREATE TABLE IF NOT EXISTS `lab`.`~jobs` (
     `token` char(32) NOT NULL,
     `reserved_at` datetime(6) NOT NULL,
     `heartbeat` datetime(6) NOT NULL,
+    `attempts` int NULL DEFAULT NULL,
     PRIMARY KEY (`table_name`, `key_hash`)
 ) ENGINE=InnoDB COMMENT='jobs of schema lab';

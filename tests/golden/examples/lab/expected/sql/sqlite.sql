@@ -302,6 +302,7 @@ CREATE TABLE IF NOT EXISTS "common.~jobs" (
     "token" VARCHAR(32) NOT NULL,
     "reserved_at" TEXT NOT NULL,
     "heartbeat" TEXT NOT NULL,
+    "attempts" INTEGER NULL DEFAULT NULL,
     PRIMARY KEY ("table_name", "key_hash")
 );
 
@@ -320,5 +321,6 @@ CREATE TABLE IF NOT EXISTS "lab.~jobs" (
     "token" VARCHAR(32) NOT NULL,
     "reserved_at" TEXT NOT NULL,
     "heartbeat" TEXT NOT NULL,
+    "attempts" INTEGER NULL DEFAULT NULL,
     PRIMARY KEY ("table_name", "key_hash")
 );
