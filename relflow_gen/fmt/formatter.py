@@ -274,7 +274,8 @@ class _Builder:
         tier = _tok(_tree(tier_node).children[0])
         header = f"{tier} "
         if isinstance(rest[0], Tree) and rest[0].data == "table_options":
-            header += self.make_options(rest[0]) + " "
+            options = self.make_options(rest[0])
+            header += options + " " if options else ""  # empty brackets mean nothing
             rest = rest[1:]
         name_tok, *rest = rest
         name = _tok(name_tok)
@@ -327,7 +328,7 @@ class _Builder:
                 name = _tok(option.children[0])
                 values = [value_text(v) for v in option.children[1:] if isinstance(v, Tree)]
                 options.append(f"{name} = " + " | ".join(values))
-        return "[" + ", ".join(options) + "]"
+        return "[" + ", ".join(options) + "]" if options else ""
 
     # -- members ------------------------------------------------------------
 
