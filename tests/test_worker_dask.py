@@ -3,7 +3,8 @@
 Reservations, results and errors go through the jobs table as for any worker;
 make() counts its calls in ``MakeCall`` (with the pid of the process that made
 the key), so a key made twice, or made outside the Dask workers, shows.
-Runs on SQLite (a file) and on the throwaway MariaDB.
+Runs on SQLite (a file) and on the throwaway MariaDB. One test kills a Dask worker process (-9)
+in the middle of a make() and checks that its key is reclaimed and committed once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,6 +67,22 @@ class MakeDst(Maker[Any, Any]):
         time.sleep(0.002)
         src = (self.db.Src & key).fetch1()
         self.insert1({**key, "doubled": src["value"] * 2})
+
+
+VICTIM = 150  # the key whose first make() hangs until the test kills its Dask worker process
+
+
+class MakeDstOnceHanging(MakeDst):
+    """The first make() of VICTIM hangs (the test kills its process); every other call is MakeDst's."""
+
+    def make(self, key: Any) -> None:
+        if key["src_id"] == VICTIM and not len(self.db.MakeCall & {"src_id": VICTIM}):
+            self.db.MakeCall.insert1({"call_id": uuid.uuid4().hex, "src_id": VICTIM, "pid": os.getpid()})
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # killed long before
+                time.sleep(0.05)
+            raise RuntimeError("the Dask worker making this key was not killed")
+        super().make(key)
 
 
 MAKERS = (MakeDst,)
@@ -158,6 +176,56 @@ def test_populate_with_a_dask_client(dk: Pipeline, cluster: str) -> None:
     pids = set(db.MakeCall.column("pid"))
     assert os.getpid() not in pids and len(pids) == 2  # made by the two Dask worker processes
     assert db.jobs.reserved() == []
+
+
+def test_a_dask_worker_killed_mid_make_leaves_its_key_to_be_reclaimed_and_made_once(dk: Pipeline, cluster: str) -> None:
+    """kill -9 of the Dask worker process inside a make(): the key's reservation belongs to a dead
+    process (MariaDB: a closed connection id; SQLite: a gone pid on this host), is reclaimed, and the
+    key is made once more by a live worker; no key is committed twice and no reservation is left."""
+    db: Any = dk
+    out: list[Any] = []
+
+    def run() -> None:
+        with distributed.Client(cluster, timeout=30) as client:
+            try:
+                out.append(db.Dst.populate(executor=client, suppress_errors=True, maker=MakeDstOnceHanging))
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                out.append(exc)
+
+    other = db.reopener()()  # populate runs on db's connection in the thread
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not len(other.MakeCall & {"src_id": VICTIM}):
+            assert time.monotonic() < deadline and thread.is_alive(), out
+            time.sleep(0.05)
+        [victim_pid] = (other.MakeCall & {"src_id": VICTIM}).column("pid")
+        [held] = [j for j in other.jobs.reserved() if j.key == {"src_id": VICTIM}]
+        assert held.pid == victim_pid
+        os.kill(victim_pid, signal.SIGKILL)
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+    finally:
+        other.close()
+    [report] = out
+    assert not isinstance(report, BaseException), report
+    assert len(db.Dst) == N_KEYS - 1 and len(db.Dst & {"src_id": VICTIM}) == 1
+    assert [j.key for j in db.jobs.errors()] == [{"src_id": 13}]
+    assert db.jobs.reserved() == []
+    calls = db.MakeCall.fetch()
+    assert len(U("src_id") & db.MakeCall) == N_KEYS
+    by_key: dict[int, list[int]] = {}
+    for c in calls:
+        by_key.setdefault(c["src_id"], []).append(c["pid"])
+    assert sorted(by_key[VICTIM]) == sorted([victim_pid, next(p for p in by_key[VICTIM] if p != victim_pid)])
+    # a key was called again only when its first make died with the killed process (the key it
+    # was making, and results made but not yet committed): one call per key from the live workers
+    again = {k: pids for k, pids in by_key.items() if len(pids) > 1}
+    assert all(pids.count(victim_pid) == 1 and len(pids) == 2 for pids in again.values()), again
+    assert os.getpid() not in {c["pid"] for c in calls}  # all made on the Dask workers
+    with distributed.Client(cluster, timeout=30) as client:  # the nanny restarts the killed worker
+        client.wait_for_workers(2, timeout=120)
 
 
 def test_populate_dask_on_the_command_line(dk: Pipeline, cluster: str, capsys: pytest.CaptureFixture[str]) -> None:
