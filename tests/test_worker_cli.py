@@ -71,9 +71,9 @@ class MakeRecording(Maker):
 
 
 class Setup:
-    def __init__(self, url: str, tmp: Path, n: int = 12) -> None:
+    def __init__(self, url: str, tmp: Path, n: int = 12, schema: str = LAB) -> None:
         self.url = url
-        db = pipeline_from(LAB, url)
+        db = pipeline_from(schema, url)
         db.table("Session").insert([{"session_id": i} for i in range(n)])
         self.cls: type[Pipeline] = type(db)
         db.close()
@@ -139,6 +139,21 @@ def test_make_timeout_on_the_command_line(cli: Setup, capsys: pytest.CaptureFixt
     assert "MakeTimeout" in err and "make_timeout=1 s" in err
     assert cli.run("errors") == 0
     assert "MakeTimeout: make() for wc.Recording {session_id=4} ran past make_timeout=1 s" in capsys.readouterr().out
+
+
+def test_make_timeout_declared_in_the_rf_and_the_flag_that_overrides_it(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declared = Setup(db_url, tmp_path, n=6, schema=LAB.replace("computed Recording", "computed [make_timeout = 1] Recording"))
+    declared.flag("hang")
+    assert declared.run("populate", "Recording", "--suppress-errors", "--no-progress") == 1
+    assert "5 made, 1 failed" in capsys.readouterr().out
+    assert declared.run("errors") == 0
+    assert "ran past make_timeout=1 s" in capsys.readouterr().out  # the .rf's timeout
+    assert declared.run("retry", "Recording", "--make-timeout", "2", "--suppress-errors", "--no-progress") == 1
+    capsys.readouterr()
+    assert declared.run("errors") == 0
+    assert "ran past make_timeout=2 s" in capsys.readouterr().out  # the flag's, over the .rf's
 
 
 def test_a_make_error_is_one_short_message_without_runtime_traceback(
