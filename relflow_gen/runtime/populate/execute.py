@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.runtime.errors import PopulateError
@@ -96,6 +97,7 @@ class ChildMaker:
         maker_cls: type[Maker[Any, Any]],
         table: str,
         timeout: float,
+        fork_guard: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         methods = multiprocessing.get_all_start_methods()
         self.ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -106,6 +108,7 @@ class ChildMaker:
         self.proc: Any = None
         self.pipe: Any = None
         self.fresh = False
+        self.fork_guard = fork_guard
 
     def _start(self) -> None:
         parent, child = self.ctx.Pipe()
@@ -115,7 +118,8 @@ class ChildMaker:
             name="relflow-make",
             daemon=True,
         )
-        proc.start()
+        with self.fork_guard() if self.fork_guard is not None else nullcontext():
+            proc.start()  # forks: no other thread of ours may be inside the database meanwhile
         child.close()
         self.proc, self.pipe, self.fresh = proc, parent, True
 

@@ -46,11 +46,19 @@ class Heartbeat:
         self.interval = interval
         self.on_tick = on_tick
         self._stop = threading.Event()
+        #: held while the thread uses the database: a process forked meanwhile (the make() child of
+        #: a make_timeout) would inherit a lock the thread holds, SQLite's global mutex for one
+        #: (:meth:`quiet`)
+        self.busy = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="relflow-heartbeat", daemon=True)
 
     def start(self) -> Heartbeat:
         self._thread.start()
         return self
+
+    def quiet(self) -> threading.Lock:
+        """A lock to hold while forking: the thread is outside the database meanwhile."""
+        return self.busy
 
     def stop(self) -> None:
         self._stop.set()
@@ -63,10 +71,12 @@ class Heartbeat:
         next_beat = time.monotonic() + self.interval
         try:
             try:  # connect now, so that the first beat is on time
-                conn = Connection(self.params)
+                with self.busy:
+                    conn = Connection(self.params)
             except Exception as exc:  # noqa: BLE001 - retried at the first tick
                 log.debug("heartbeat connection failed: %s", exc)
             while not self._stop.wait(tick):
+                self.busy.acquire()
                 try:
                     if conn is None:
                         conn = Connection(self.params)
@@ -80,6 +90,8 @@ class Heartbeat:
                     if conn is not None:
                         conn.close()
                     conn = None
+                finally:
+                    self.busy.release()
         finally:
             if conn is not None:
                 conn.close()

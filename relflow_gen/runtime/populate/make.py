@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from relflow_gen.runtime.errors import PopulateError
 from relflow_gen.runtime.populate.keysource import parents_join
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class MakeSettings:
 def _declared_exception(name: str) -> type[BaseException]:
     cls = getattr(builtins, name, None)
     if not (isinstance(cls, type) and issubclass(cls, BaseException)):  # the compiler checked it (E0151)
-        raise TypeError(f"retry_on names {name!r}, which is not a built-in exception")
+        raise PopulateError(f"retry_on names {name!r}, which is not a built-in exception")
     return cls
 
 

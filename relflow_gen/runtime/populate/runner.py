@@ -25,6 +25,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -252,7 +253,9 @@ class Runner:
 
     def _start(self) -> None:
         if self.timeout is not None:
-            self.executor = ChildMaker(self.pipeline.reopener(), self.maker_cls, self.table, self.timeout)
+            self.executor = ChildMaker(
+                self.pipeline.reopener(), self.maker_cls, self.table, self.timeout, fork_guard=self._fork_guard
+            )
         else:
             self.executor = InProcessMaker(self.maker)
         self.blocked = self.store.blocked(self.table)
@@ -266,6 +269,11 @@ class Runner:
                 self.options.heartbeat_seconds,
                 on_tick=self._on_tick,
             ).start()
+
+    def _fork_guard(self) -> AbstractContextManager[Any]:
+        """Held while a make() child is forked: the heartbeat thread is outside the database."""
+        heartbeat = self.heartbeat
+        return heartbeat.quiet() if heartbeat is not None else nullcontext()
 
     def _reconnected(self) -> None:
         """After a reconnect: our reservations carry the new connection id (others judge by it)."""
