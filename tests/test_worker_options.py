@@ -227,3 +227,20 @@ def test_declaring_in_a_transaction_does_not_commit_it_on_mysql(db_url: str) -> 
                 db.declare()
     finally:
         db.close()
+
+
+def test_errors_group_one_message_whatever_the_attempts(mo: Pipeline) -> None:
+    db: Any = mo
+
+    class SameError(MakeDst):
+        def make(self, key: Any) -> None:
+            raise OSError("share unmounted")
+
+    class NoRetry(SameError):
+        retries = 0
+
+    db.Dst.populate("src_id = 1", maker=NoRetry, suppress_errors=True)
+    db.Dst.populate("src_id = 2", maker=SameError, suppress_errors=True)
+    assert sorted(j.attempts or 1 for j in db.jobs.errors()) == [1, 3]
+    [group] = db.jobs.error_groups()
+    assert (group.error_type, group.message, group.count) == ("OSError", "share unmounted", 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,13 @@ def error_type(job: Job) -> str:
     return text or "unknown"
 
 
+_ATTEMPTS_SUFFIX = re.compile(r" \(after \d+ attempts\)$")
+
+
 def _error_text(job: Job) -> str:
+    """The message of an error, without its type and without the attempts (a column of its own)."""
     text = (job.error_message or "").splitlines()[0] if job.error_message else ""
-    return text.split(": ", 1)[1] if ": " in text else ""
+    return _ATTEMPTS_SUFFIX.sub("", text.split(": ", 1)[1]) if ": " in text else ""
 
 
 class Jobs:
