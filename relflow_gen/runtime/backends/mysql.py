@@ -361,8 +361,12 @@ class MySQLBackend(base.Backend):
         dbs = sorted({self.database_name(s) for s in schemas} | {self.database_name(s) for s, _ in tables or ()})
         names = None if tables is None else {(self.database_name(s), n) for s, n in tables}
         where, params = self._catalogue_filter(dbs, names)
+        # every text column in the connection's character set: the views' collations differ
+        # (MySQL 8), and a UNION of text columns of different collations is an error
         parts = [
-            f"SELECT '{kind}', TABLE_SCHEMA, TABLE_NAME, {values}, {order} FROM information_schema.{view} "
+            f"SELECT '{kind}', "
+            + ", ".join(_as_text(c) for c in f"TABLE_SCHEMA, TABLE_NAME, {values}".split(", "))
+            + f", {_as_text(order.split(', ')[0])}, {order.split(', ')[1]} FROM information_schema.{view} "
             f"WHERE {where}{more}"
             for kind, values, order, view, more in self._ONE_READ
         ]
@@ -500,6 +504,11 @@ class MySQLBackend(base.Backend):
         if dropping_defaults:
             stmts.append(f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults))
         return stmts
+
+
+def _as_text(column: str) -> str:
+    """A catalogue column (or NULL, or a literal) as text in the connection's character set."""
+    return column if column == "NULL" else f"CAST({column} AS CHAR)"
 
 
 #: stored (normalised) type -> attribute type, for the types without parameters
