@@ -96,3 +96,21 @@ def test_the_check_after_catches_a_changed_table_that_still_differs(db_url: str)
         evolve.apply(db, p, extra(db))
     assert [c.table for c in evolve.diff(db, extra(db)).changes] == ["evo.Subject"]
     db.close()
+
+
+def test_a_catalogue_read_of_named_tables_across_schemas(db_url: str) -> None:
+    db = base_db(db_url)
+    conn = db.connection
+    b = conn.backend
+    subject, stat = (db.meta.by_name[n] for n in ("evo.Subject", "evo.Stat"))
+    named = [("evo", subject.sql_name), ("evo", stat.sql_name), ("nowhere", "nothing")]
+    with b.introspecting(conn._cursor, [], named):
+        assert b.table_names(conn._cursor, "evo") == {subject.sql_name, stat.sql_name}
+        assert b.table_names(conn._cursor, "nowhere") == set()
+        columns = b.existing_columns(conn._cursor, subject)
+        assert columns is not None and [c.name for c in columns][:2] == ["subject_id", "name"]
+        assert [f.columns for f in b.existing_foreign_keys(conn._cursor, subject)] == [("kind",)]
+    with b.introspecting(conn._cursor, [], named[:1]):
+        assert b.table_names(conn._cursor, "evo") == {subject.sql_name}
+        assert b.existing_columns(conn._cursor, stat) is not None  # not read in the block: asked directly
+    db.close()

@@ -391,10 +391,15 @@ class MySQLBackend(base.Backend):
         folder, or that one table, for an equality; ``IN`` makes it look at every schema)."""
         if names is not None:
             pairs = sorted(names)
-            if len(pairs) == 1:
-                return "TABLE_SCHEMA = %s AND TABLE_NAME = %s", pairs[0]
+            within = sorted({db for db, _ in pairs})
+            if len(within) == 1:
+                tables = [name for _, name in pairs]
+                if len(tables) == 1:
+                    return "TABLE_SCHEMA = %s AND TABLE_NAME = %s", (within[0], tables[0])
+                return f"TABLE_SCHEMA = %s AND TABLE_NAME IN ({', '.join(['%s'] * len(tables))})", (within[0], *tables)
             ors = " OR ".join(["(TABLE_SCHEMA = %s AND TABLE_NAME = %s)"] * len(pairs))
-            return f"({ors})", tuple(v for pair in pairs for v in pair)
+            schemas = ", ".join(["%s"] * len(within))
+            return f"TABLE_SCHEMA IN ({schemas}) AND ({ors})", (*within, *(v for pair in pairs for v in pair))
         if len(dbs) == 1:
             return "TABLE_SCHEMA = %s", (dbs[0],)
         return f"TABLE_SCHEMA IN ({', '.join(['%s'] * len(dbs))})", tuple(dbs)
