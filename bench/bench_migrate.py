@@ -103,8 +103,34 @@ def add_column(url: str, repeat: int) -> tuple[float, float]:
         db.connection.execute(drop)
         hand.append(raw(db, f"ALTER TABLE {ref} ADD COLUMN {b.quote('extra')} {spelled} NULL DEFAULT NULL"))
         db.connection.execute(drop)
+    sent = counted_migrate(url, ADDED)
+    print(f"  (migrate sends {len(sent)} statements: " + "; ".join(s.split(" (")[0][:48] for s in sent) + ")")
+    db.connection.execute(drop)
     db.close()
     return min(ours), min(hand)
+
+
+def counted_migrate(url: str, src: str) -> list[str]:
+    """The statements one (untimed) migrate sends."""
+    db = cls_of(src)(url, declare=False)
+    cursor = db.connection._cursor
+    sent: list[str] = []
+
+    class Counting:
+        def execute(self, sql: str, *args: Any) -> Any:
+            sent.append(" ".join(sql.split()))
+            return cursor.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(cursor, name)
+
+    db.connection._cursor = Counting()
+    try:
+        evolve.migrate(db, [jobs_table_meta("bench")])
+    finally:
+        db.connection._cursor = cursor
+        db.close()
+    return sent
 
 
 def schema_meta_attr_type() -> Any:

@@ -373,10 +373,13 @@ class Backend(ABC):
 
     # ---- schema evolution (relflow_gen.runtime.evolve) -----------------------
     @contextmanager
-    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+    def introspecting(
+        self, cursor: Any, schemas: Sequence[str], tables: Sequence[tuple[str, str]] | None = None
+    ) -> Iterator[None]:
         """Within the block, introspection of these schemas' tables may answer from one
-        read of the catalogue (MySQL: a few queries per schema instead of several per table).
-        Nothing may change the tables inside the block."""
+        read of the catalogue (one statement instead of several per table).
+        ``tables``: only these (schema, sql name) are read, and :meth:`table_names` then
+        answers which of them exist.  Nothing may change the tables inside the block."""
         yield
 
     @abstractmethod

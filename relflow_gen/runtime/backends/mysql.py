@@ -329,31 +329,80 @@ class MySQLBackend(base.Backend):
         "WHERE TABLE_SCHEMA IN ({}) {} AND REFERENCED_TABLE_NAME IS NOT NULL "
         "ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
     }
+    #: the same four reads as one statement (one round trip): kind, schema, table, five values
+    #: (NULL where a kind has fewer), then the order within the table (a name, a position)
+    _ONE_READ = (
+        ("columns", "COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, COLUMN_COMMENT", "'', ORDINAL_POSITION",
+         "COLUMNS", ""),
+        ("tables", "TABLE_COMMENT, NULL, NULL, NULL, NULL", "'', 0", "TABLES", ""),
+        ("indexes", "INDEX_NAME, NON_UNIQUE, COLUMN_NAME, NULL, NULL", "INDEX_NAME, SEQ_IN_INDEX", "STATISTICS",
+         " AND INDEX_NAME <> 'PRIMARY'"),
+        ("foreign_keys", "CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "
+         "REFERENCED_COLUMN_NAME", "CONSTRAINT_NAME, ORDINAL_POSITION", "KEY_COLUMN_USAGE",
+         " AND REFERENCED_TABLE_NAME IS NOT NULL"),
+    )
+    #: how many of the five values each kind uses
+    _WIDTH = {"columns": 5, "tables": 1, "indexes": 3, "foreign_keys": 5}
 
     def _catalogue(self, cursor: Any, kind: str, meta: TableMeta) -> list[tuple[Any, ...]]:
         db = self.database_name(meta.schema)
         cache = self._cached
         if cache is not None and db in cache["schemas"]:
-            return list(cache[kind].get((db, meta.sql_name), []))
+            names = cache["names"]
+            if names is None or (db, meta.sql_name) in names:
+                return list(cache[kind].get((db, meta.sql_name), []))
         cursor.execute(self._CATALOGUE[kind].format("%s", "AND TABLE_NAME = %s"), (db, meta.sql_name))
         return [tuple(r[2:]) for r in cursor.fetchall()]
 
     @contextmanager
-    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
-        dbs = [self.database_name(s) for s in schemas]
-        cache: dict[str, Any] = {"schemas": set(dbs)}
-        marks = ", ".join(["%s"] * len(dbs))
-        for kind, sql in self._CATALOGUE.items():
-            cursor.execute(sql.format(marks, ""), tuple(dbs))
-            grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-            for r in cursor.fetchall():
-                grouped.setdefault((str(r[0]), str(r[1])), []).append(tuple(r[2:]))
-            cache[kind] = grouped
+    def introspecting(
+        self, cursor: Any, schemas: Sequence[str], tables: Sequence[tuple[str, str]] | None = None
+    ) -> Iterator[None]:
+        dbs = sorted({self.database_name(s) for s in schemas} | {self.database_name(s) for s, _ in tables or ()})
+        names = None if tables is None else {(self.database_name(s), n) for s, n in tables}
+        where, params = self._catalogue_filter(dbs, names)
+        # every text column in the connection's character set: the views' collations differ
+        # (MySQL 8), and a UNION of text columns of different collations is an error
+        parts = [
+            f"SELECT '{kind}', "
+            + ", ".join(_as_text(c) for c in f"TABLE_SCHEMA, TABLE_NAME, {values}".split(", "))
+            + f", {_as_text(order.split(', ')[0])}, {order.split(', ')[1]} FROM information_schema.{view} "
+            f"WHERE {where}{more}"
+            for kind, values, order, view, more in self._ONE_READ
+        ]
+        cache: dict[str, Any] = {"schemas": set(dbs), "names": names}
+        grouped: dict[str, dict[tuple[str, str], list[tuple[Any, ...]]]] = {kind: {} for kind in self._WIDTH}
+        if dbs and (names is None or names):
+            cursor.execute(" UNION ALL ".join(parts), params * len(parts))
+            rows = sorted(cursor.fetchall(), key=lambda r: (str(r[8]), int(r[9])))
+            for r in rows:
+                kind = str(r[0])
+                grouped[kind].setdefault((str(r[1]), str(r[2])), []).append(tuple(r[3 : 3 + self._WIDTH[kind]]))
+        cache.update(grouped)
         self._cached = cache
         try:
             yield
         finally:
             self._cached = None
+
+    @staticmethod
+    def _catalogue_filter(dbs: list[str], names: set[tuple[str, str]] | None) -> tuple[str, tuple[str, ...]]:
+        """The WHERE of a catalogue read, with ``=`` where one value (MariaDB reads only that schema's
+        folder, or that one table, for an equality; ``IN`` makes it look at every schema)."""
+        if names is not None:
+            pairs = sorted(names)
+            within = sorted({db for db, _ in pairs})
+            if len(within) == 1:
+                tables = [name for _, name in pairs]
+                if len(tables) == 1:
+                    return "TABLE_SCHEMA = %s AND TABLE_NAME = %s", (within[0], tables[0])
+                return f"TABLE_SCHEMA = %s AND TABLE_NAME IN ({', '.join(['%s'] * len(tables))})", (within[0], *tables)
+            ors = " OR ".join(["(TABLE_SCHEMA = %s AND TABLE_NAME = %s)"] * len(pairs))
+            schemas = ", ".join(["%s"] * len(within))
+            return f"TABLE_SCHEMA IN ({schemas}) AND ({ors})", (*within, *(v for pair in pairs for v in pair))
+        if len(dbs) == 1:
+            return "TABLE_SCHEMA = %s", (dbs[0],)
+        return f"TABLE_SCHEMA IN ({', '.join(['%s'] * len(dbs))})", tuple(dbs)
 
     def normalise_type(self, spelling: str) -> str:
         s = as_information_schema(spelling).lower().replace(" ", "")
@@ -367,6 +416,10 @@ class MySQLBackend(base.Backend):
 
     # ---- schema evolution ------------------------------------------------------
     def table_names(self, cursor: Any, schema: str) -> set[str]:
+        db = self.database_name(schema)
+        cache = self._cached
+        if cache is not None and db in cache["schemas"]:
+            return {name for (d, name) in cache["tables"] if d == db}
         cursor.execute(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (self.database_name(schema),)
         )
@@ -456,6 +509,11 @@ class MySQLBackend(base.Backend):
         if dropping_defaults:
             stmts.append(f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults))
         return stmts
+
+
+def _as_text(column: str) -> str:
+    """A catalogue column (or NULL, or a literal) as text in the connection's character set."""
+    return column if column == "NULL" else f"CAST({column} AS CHAR)"
 
 
 #: stored (normalised) type -> attribute type, for the types without parameters

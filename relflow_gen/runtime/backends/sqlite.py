@@ -19,7 +19,8 @@ import re
 import sqlite3
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from relflow_gen.core.meta import Attr, SqlDefault, TableMeta
@@ -50,6 +51,11 @@ class SQLiteBackend(base.Backend):
     q = '"'
     transactional_ddl = True
     int_division = True
+
+    def __init__(self, params: base.ConnectionParams) -> None:
+        super().__init__(params)
+        #: the catalogue read by introspecting(), while its block runs
+        self._cached: dict[str, Any] | None = None
 
     def connect(self) -> Any:
         path = self.params.database
@@ -251,11 +257,52 @@ class SQLiteBackend(base.Backend):
             return "lock"
         return "other"
 
+    @contextmanager
+    def introspecting(
+        self, cursor: Any, schemas: Sequence[str], tables: Sequence[tuple[str, str]] | None = None
+    ) -> Iterator[None]:
+        # One read of sqlite_master (which tables exist, their CREATE TABLE text); the columns,
+        # indexes and foreign keys come from the PRAGMAs of each table read. (One statement
+        # joining the pragma functions was measured slower: SQLite prepares it at every new
+        # connection, and these small statements cost microseconds each.)
+        names = None if tables is None else {f"{s}.{n}" for s, n in tables}
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        prefixes = tuple(f"{s}." for s in schemas)
+        self._cached = {
+            "schemas": set(schemas) | {s for s, _ in tables or ()},
+            "names": names,
+            "sql": {
+                str(name): str(sql or "")
+                for name, sql in cursor.fetchall()
+                if (str(name) in names if names is not None else str(name).startswith(prefixes))
+            },
+        }
+        try:
+            yield
+        finally:
+            self._cached = None
+
+    def _cached_sql(self, meta: TableMeta) -> tuple[bool, str | None]:
+        """(whether the catalogue read covers the table, its CREATE TABLE text or None when absent)."""
+        cache = self._cached
+        name = f"{meta.schema}.{meta.sql_name}"
+        if cache is None or meta.schema not in cache["schemas"]:
+            return False, None
+        if cache["names"] is not None and name not in cache["names"]:
+            return False, None
+        sql: str | None = cache["sql"].get(name)
+        return True, sql
+
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
         name = f"{meta.schema}.{meta.sql_name}"
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        if cursor.fetchone() is None:
-            return None
+        covered, sql = self._cached_sql(meta)
+        if covered:
+            if sql is None:
+                return None
+        else:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            if cursor.fetchone() is None:
+                return None
         cursor.execute(f"PRAGMA table_info({self.quote(name)})")
         return [
             base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5]))
@@ -264,9 +311,14 @@ class SQLiteBackend(base.Backend):
 
     # ---- schema evolution ------------------------------------------------------
     def table_names(self, cursor: Any, schema: str) -> set[str]:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         prefix = f"{schema}."
-        return {str(r[0])[len(prefix) :] for r in cursor.fetchall() if str(r[0]).startswith(prefix)}
+        cache = self._cached
+        if cache is not None and schema in cache["schemas"]:
+            names = list(cache["sql"])
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            names = [r[0] for r in cursor.fetchall()]
+        return {str(n)[len(prefix) :] for n in names if str(n).startswith(prefix)}
 
     def fk_parent_name(self, parent: TableMeta) -> str:
         return f"{parent.schema}.{parent.sql_name}"
@@ -298,13 +350,16 @@ class SQLiteBackend(base.Backend):
 
     def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
         # the declared type and the CHECK of each column, from the stored CREATE TABLE text
-        cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{meta.schema}.{meta.sql_name}",)
-        )
-        row = cursor.fetchone()
-        if row is None:
+        covered, sql = self._cached_sql(meta)
+        if not covered:
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{meta.schema}.{meta.sql_name}",)
+            )
+            row = cursor.fetchone()
+            sql = None if row is None else str(row[0])
+        if sql is None:
             return {}
-        return {name: self._stored_type(text) for name, text in _column_definitions(str(row[0])).items()}
+        return {name: self._stored_type(text) for name, text in _column_definitions(sql).items()}
 
     def _stored_type(self, definition: str) -> str:
         words = _split_top(definition, " ")
@@ -429,27 +484,28 @@ def base_columns(meta: TableMeta) -> list[Attr]:
 
 
 def _split_top(text: str, sep: str) -> list[str]:
-    """Split at ``sep`` outside quotes and parentheses (empty pieces dropped)."""
-    out, cur, depth, quote = [], [], 0, ""
-    for ch in text:
-        if quote:
-            cur.append(ch)
-            if ch == quote:
-                quote = ""  # a doubled quote reopens at once: same result
-            continue
-        if ch in "'\"`[":
-            quote = "]" if ch == "[" else ch
-        elif ch == "(":
+    """Split at ``sep`` outside quotes and parentheses (empty pieces dropped).
+
+    A quote runs to its closing quote (a doubled quote reopens at once, so ``'it''s'`` is one
+    piece) or, unterminated, to the end; brackets quote like MS SQL's ``[name]``.
+    """
+    out: list[str] = []
+    start = depth = 0
+    for m in _TOKENS.finditer(text):
+        ch = m.group()
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        if ch == sep and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur).strip())
+        elif ch == sep and depth == 0:
+            out.append(text[start : m.start()].strip())
+            start = m.end()
+    out.append(text[start:].strip())
     return [p for p in out if p]
+
+
+#: what _split_top looks at: a quoted run (skipped whole), a parenthesis, a comma or a space
+_TOKENS = re.compile(r"""'[^']*'?|"[^"]*"?|`[^`]*`?|\[[^\]]*\]?|[(), ]""")
 
 
 def _column_definitions(create_sql: str) -> dict[str, str]:

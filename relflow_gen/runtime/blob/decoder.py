@@ -207,13 +207,35 @@ def _decode_array(r: Reader, depth: int) -> np.ndarray[Any, Any]:
     if len(data) == 0:
         arr = np.zeros(shape, dtype, order=order)
     else:
-        # One copy, of the raw bytes (a structured copy would skip padding): the result is
-        # writable, aligned, owns its memory and never aliases the caller's buffer.
-        flat = np.frombuffer(data, dtype=np.uint8).copy().view(dtype)
+        flat = None
+        if r.owned and 2 * len(data) >= r.size:
+            # a body decompressed by this decode, mostly this array: keep the data where it is
+            # (writable, private; never the caller's buffer) when it sits aligned
+            flat = np.frombuffer(data, dtype=dtype)
+            if not flat.flags.aligned:
+                flat = None
+        if flat is None:
+            # One copy, of the raw bytes (a structured copy would skip padding): the result is
+            # writable, aligned, owns its memory and never aliases the caller's buffer.
+            flat = np.frombuffer(data, dtype=np.uint8).copy().view(dtype)
         arr = flat.reshape(shape, order=order)
     if flags & T.ARRAY_RECARRAY:
         return arr.view(np.recarray)
     return arr
+
+
+def array_data_offset(head: memoryview) -> int | None:
+    """Where the data of the array a body starts with begins (from the first bytes of the body),
+    or None when the body is not an array or ``head`` is too short to tell."""
+    r = Reader(head, 0)
+    try:
+        if r.byte("a value tag") != T.TAG_NP_ARRAY:
+            return None
+        _array_flags(r, T.ARRAY_FORTRAN | T.ARRAY_RECARRAY)
+        _read_shape(r, read_dtype(r).itemsize)
+    except Exception:  # noqa: BLE001 - any malformed head: the decode proper says what is wrong
+        return None
+    return r.pos
 
 
 def _decode_object_array(r: Reader, depth: int) -> np.ndarray[Any, Any]:

@@ -15,7 +15,8 @@ the body is handled by ``blob_encode`` / ``blob_decode`` (values, with tags from
 
 Round trips are exact: the Python type, numpy dtype (byte order included), shape, memory order
 (C or Fortran) and every bit of the data (NaN payloads, -0.0) come back. Decoded arrays are
-writable copies that own their memory. Decoding untrusted bytes runs no code and either returns
+writable and aligned and never alias the input (a compressed body's main array keeps its data
+in the buffer it was decompressed into). Decoding untrusted bytes runs no code and either returns
 a value or raises :class:`BlobError` saying what is wrong and at which byte.
 """
 
@@ -24,10 +25,12 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
+from typing import Any
 
+import numpy as np
 import zstandard
 
-from relflow_gen.runtime.blob.decoder import decode_value
+from relflow_gen.runtime.blob.decoder import array_data_offset, decode_value
 from relflow_gen.runtime.blob.encoder import encode_value
 from relflow_gen.runtime.blob.io import BlobError, Reader, Writer
 
@@ -138,10 +141,16 @@ def _open(mv: memoryview) -> Reader:
         return Reader(mv, _HEADER.size)
     if codec == CODEC_ZLIB:
         return Reader(memoryview(_inflate(mv, top)), 0, base=0, where="decompressed body")
-    return Reader(memoryview(_unzstd(mv, top)), 0, base=0, where="decompressed body")
+    return Reader(_unzstd(mv, top), 0, base=0, where="decompressed body", owned=True)
 
 
-def _unzstd(mv: memoryview, top: Reader) -> bytes:
+def _unzstd(mv: memoryview, top: Reader) -> memoryview:
+    """The decompressed body, in a fresh writable buffer of its own.
+
+    The body is decompressed straight into that buffer (no copy after), placed so that the data
+    of the array the body starts with (the usual blob) is aligned: the decoder then keeps the
+    array's data there (see ``Reader.owned``).
+    """
     top.pos = _HEADER.size
     (size,) = top.unpack(_BODY_SIZE, "decompressed body size")
     assert isinstance(size, int)
@@ -155,13 +164,59 @@ def _unzstd(mv: memoryview, top: Reader) -> bytes:
     if framed != size:
         said = "no size" if framed < 0 else f"{framed} bytes"
         top.fail(f"the zstd frame declares {said}, the blob header {size} bytes")
-    try:  # allocates exactly the declared size; bytes after the frame are an error
-        body = _decompressor().decompress(stream, allow_extra_data=False)
+    length = _frame_length(stream)
+    if length is None:
+        top.fail("corrupt zstd frame: its blocks run past the end of the blob")
+    if length < len(stream):  # bytes after the frame are an error
+        top.fail(f"corrupt zstd frame: {len(stream) - length} unexpected bytes after it", top.pos + length)
+    buffer = np.empty(size + _ALIGN, dtype=np.uint8)
+    try:
+        with _decompressor().stream_reader(stream, read_across_frames=False) as reader:
+            head = bytearray(min(size, _HEAD))
+            got = _read_into(reader, memoryview(head))
+            offset = array_data_offset(memoryview(head)[:got])
+            shift = 0 if offset is None else -(buffer.ctypes.data + offset) % _ALIGN
+            body = buffer.data[shift : shift + size]
+            body[:got] = head[:got]
+            got += _read_into(reader, body[got:])
+            beyond = reader.read(1)
     except zstandard.ZstdError as exc:
         top.fail(f"corrupt zstd frame: {exc}")
-    if len(body) != size:  # pragma: no cover - the library checks the frame's content size
-        top.fail(f"zstd frame decompresses to {len(body)} bytes, the header declares {size}")
+    if got != size or beyond:  # pragma: no cover - the library checks the frame's content size
+        top.fail(f"zstd frame decompresses to {'more than ' if beyond else ''}{got} bytes, the header declares {size}")
     return body
+
+
+#: the decompressed body is placed so that its first array's data starts at this alignment
+_ALIGN = 64
+#: the first bytes of a body, decompressed on their own to find where its array's data starts
+_HEAD = 512
+
+
+def _read_into(reader: Any, target: memoryview) -> int:
+    """Fill ``target`` from a zstd stream reader as far as the frame goes; the bytes read."""
+    got = 0
+    while got < len(target):
+        n = reader.readinto(target[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _frame_length(stream: memoryview) -> int | None:
+    """The length of the zstd frame ``stream`` starts with (RFC 8878: header, blocks, checksum),
+    or None when its blocks run past the end."""
+    at = int(zstandard.frame_header_size(stream))
+    checksum = 4 if stream[4] & 0x04 else 0  # Content_Checksum_flag of the frame header descriptor
+    end = len(stream)
+    while at + 3 <= end:
+        header = stream[at] | stream[at + 1] << 8 | stream[at + 2] << 16
+        last, kind, size = header & 1, (header >> 1) & 3, header >> 3
+        at += 3 + (1 if kind == 1 else size)  # an RLE block holds one byte
+        if last:
+            return at + checksum if at + checksum <= end else None
+    return None
 
 
 def _inflate(mv: memoryview, top: Reader) -> bytes:

@@ -85,15 +85,22 @@ class Reader:
 
     ``base`` is added to positions in error messages so that they are offsets into the blob, and
     ``where`` names the buffer when it is not the blob itself (the decompressed body).
+    ``owned``: the buffer is writable and private to this decode (a body the decoder
+    decompressed itself), so a large array may keep its data there instead of copying it.
     """
 
-    __slots__ = ("_mv", "pos", "_base", "_where")
+    __slots__ = ("_mv", "pos", "_base", "_where", "owned")
 
-    def __init__(self, mv: memoryview, pos: int, *, base: int = 0, where: str = "") -> None:
+    def __init__(self, mv: memoryview, pos: int, *, base: int = 0, where: str = "", owned: bool = False) -> None:
         self._mv = mv
         self.pos = pos
         self._base = base
         self._where = where
+        self.owned = owned and not mv.readonly
+
+    @property
+    def size(self) -> int:
+        return len(self._mv)
 
     @property
     def remaining(self) -> int:

@@ -20,7 +20,7 @@ a rerun after an interruption does what is left.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,11 +119,15 @@ def diff(
     *,
     contents: bool = True,
     checks: bool = True,
+    only: Collection[str] | None = None,
 ) -> SchemaDiff:
     """Every difference between the database and ``host.meta`` (plus ``extra`` tables).
 
     ``contents``: compare lookup contents too; ``checks``: count the rows each DATA
-    change concerns (the drift check before commands skips both).
+    change concerns (the drift check before commands skips both). ``only``: compare only
+    these tables (full names, as :attr:`Change.table` gives them; a table only in the
+    database among them is reported if it is still there) -- ``migrate``'s check after,
+    on the tables it changed.
     """
     conn = host.connection
     backend = conn.backend
@@ -136,7 +140,18 @@ def diff(
     expected: dict[str, set[str]] = {}
     for t in tables:
         expected.setdefault(t.schema, set()).add(t.sql_name)
-    present = {schema: backend.table_names(cursor, schema) for schema in expected}
+    read: list[tuple[str, str]] | None = None
+    if only is not None:
+        tables = [t for t in tables if t.full_name in only]
+        read = [(t.schema, t.sql_name) for t in tables]
+        for name in sorted(set(only) - set(by_name)):  # tables only in the database: still there?
+            schema, _, sql_name = name.partition(".")
+            if schema in expected:
+                read.append((schema, sql_name))
+        expected = {schema: names for schema, names in expected.items() if any(s == schema for s, _ in read)}
+    with backend.introspecting(cursor, list(expected), read):
+        present = {schema: backend.table_names(cursor, schema) for schema in expected}
+        tables_state = {t.full_name: _introspect(backend, cursor, t) for t in tables}
     extra_tables = sorted(
         (schema, name)
         for schema, names in present.items()
@@ -144,8 +159,6 @@ def diff(
         if not name.startswith("~") and not name.endswith("~new")  # other hidden tables are not ours to judge
     )
     twins = {(schema, tier_free(name)): name for schema, name in extra_tables}
-    with backend.introspecting(cursor, list(expected)):
-        tables_state = {t.full_name: _introspect(backend, cursor, t) for t in tables}
     for t in tables:
         state = tables_state[t.full_name]
         states[t.full_name] = state
