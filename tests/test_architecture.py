@@ -93,6 +93,39 @@ def is_type_checking(node: ast.If) -> bool:
     )
 
 
+LAZY_LOADERS = ("lazy_module", "lazy_attributes")  # relflow_gen/core/lazy.py
+
+
+def lazy_call(node: ast.Call) -> bool:
+    f = node.func
+    return (isinstance(f, ast.Name) and f.id in LAZY_LOADERS) or (
+        isinstance(f, ast.Attribute) and f.attr in LAZY_LOADERS
+    )
+
+
+def lazy_targets(node: ast.Call) -> list[str]:
+    """The modules a lazy loader names: ``lazy_module("m")``, or the keys of the table given to
+    ``lazy_attributes(__name__, TABLE)`` (a dict literal, inline or assigned at the module's top)."""
+    found: list[str] = []
+    for arg in node.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("relflow_gen"):
+            found.append(arg.value)
+        elif isinstance(arg, ast.Dict):
+            found += [k.value for k in arg.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    return found
+
+
+def lazy_tables(tree: ast.Module) -> dict[str, ast.Dict]:
+    """Module-level ``NAME = {...}`` / ``NAME: T = {...}`` dict literals, by name."""
+    out: dict[str, ast.Dict] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            out.update({t.id: node.value for t in node.targets if isinstance(t, ast.Name)})
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Dict) and isinstance(node.target, ast.Name):
+            out[node.target.id] = node.value
+    return out
+
+
 def imports(path: Path, *, type_checking: bool = True) -> list[tuple[str, bool, int]]:
     """(imported module, inside a function, line) for every import of a file; with
     ``type_checking=False`` the imports under ``if TYPE_CHECKING:`` are left out."""
@@ -113,10 +146,23 @@ def imports(path: Path, *, type_checking: bool = True) -> list[tuple[str, bool, 
                 subs = [f"{base}.{a.name}" for a in child.names if f"{base}.{a.name}" in MODULES]
                 targets = subs if len(subs) == len(child.names) else [*subs, base]
                 out.extend((t, in_function, child.lineno) for t in targets)
+            elif isinstance(child, ast.Call) and lazy_call(child):
+                # a module loaded on first use (relflow_gen/core/lazy.py) is a dependency like any import
+                out.extend((t, in_function, child.lineno) for t in lazy_targets(child))
+                visit(child, inner)
             else:
                 visit(child, inner)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tables = lazy_tables(tree)
+
+    def resolve_tables(node: ast.AST) -> None:  # lazy_attributes(__name__, _TABLE): read the named table
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and lazy_call(call):
+                call.args = [tables.get(a.id, a) if isinstance(a, ast.Name) else a for a in call.args]
+
+    resolve_tables(tree)
+    visit(tree, False)
     return out
 
 
