@@ -13,11 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.stores.config import StoreConfig
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.stores.config import StoreConfig
 
 ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
 Decoder = Callable[[Any], Any]
@@ -225,8 +227,7 @@ class Backend(ABC):
 
     # ---- DDL --------------------------------------------------------------
     @abstractmethod
-    def create_database(self, schema: str) -> list[str]:
-        ...
+    def create_database(self, schema: str) -> list[str]: ...
 
     @abstractmethod
     def create_table(self, meta: TableMeta, tables: Mapping[str, TableMeta]) -> list[str]:
@@ -340,14 +341,15 @@ class Backend(ABC):
         """What a driver exception means (None: not a driver error)."""
 
     @abstractmethod
-    def is_driver_error(self, exc: BaseException) -> bool:
-        ...
+    def is_driver_error(self, exc: BaseException) -> bool: ...
 
     def bad_text_column(self, message: str) -> str | None:
         """The column named by an error that text does not fit its character set, or None."""
         return None
 
-    def column_charset(self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str) -> str | None:
+    def column_charset(
+        self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str
+    ) -> str | None:
         """The character set of a text column (``query`` runs a statement), or None when unknown."""
         return None
 

@@ -120,7 +120,9 @@ class SQLiteBackend(base.Backend):
             return f"(CASE {sql} {whens} END)"
         if spec is not None and spec.name == "uint64":
             # stored as the signed 64-bit pattern: flipping the top bit sorts in unsigned order
-            return f"(CASE WHEN {sql} >= 0 THEN {sql} - 9223372036854775807 - 1 ELSE {sql} + 9223372036854775807 + 1 END)"
+            return (
+                f"(CASE WHEN {sql} >= 0 THEN {sql} - 9223372036854775807 - 1 ELSE {sql} + 9223372036854775807 + 1 END)"
+            )
         if spec is not None and spec.name == "decimal" and int(spec.args[0]) > _EXACT_NUMERIC_DIGITS:
             return f"CAST({sql} AS REAL)"
         return sql
@@ -258,8 +260,7 @@ class SQLiteBackend(base.Backend):
             return None
         cursor.execute(f"PRAGMA table_info({self.quote(name)})")
         return [
-            base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5]))
-            for row in cursor.fetchall()
+            base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5])) for row in cursor.fetchall()
         ]
 
     # ---- schema evolution ------------------------------------------------------

@@ -25,9 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
+from relflow_gen.core.meta import TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.populate.identity import ServerClock, WorkerIdentity, dead_reason, pid_alive
+from relflow_gen.runtime.populate.jobs_table import JOB_STATUSES, jobs_table_meta
 from relflow_gen.runtime.populate.keys import canonical_key, hash_json, key_from_json, key_json
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger("relflow_gen")
 
-JOB_STATUSES = ("reserved", "error", "ignore")
 #: seconds between heartbeats of a worker's reservations
 HEARTBEAT_SECONDS = 5.0
 #: a reservation whose heartbeat is older than this is reclaimed
@@ -73,34 +73,6 @@ JOB_COLUMNS = (
 
 #: what a reservation row sets (the error columns default to NULL)
 RESERVE_COLUMNS = tuple(c for c in JOB_COLUMNS if c not in ("error_message", "error_stack"))
-
-
-def jobs_table_meta(schema: str) -> TableMeta:
-    def a(name: str, spec: TypeSpec, key: bool = False, nullable: bool = False) -> Attr:
-        return Attr(name, spec, key, nullable, None if nullable else REQUIRED, "", f"{schema}.~jobs.{name}")
-
-    return TableMeta(
-        schema=schema,
-        name="~jobs",
-        tier="jobs",
-        sql_name="~jobs",
-        attributes=(
-            a("table_name", TypeSpec("varchar", (255,)), key=True),
-            a("key_hash", TypeSpec("char", (32,)), key=True),
-            a("status", TypeSpec("enum", JOB_STATUSES)),
-            a("key_json", TypeSpec("text")),
-            a("error_message", TypeSpec("varchar", (2047,)), nullable=True),
-            a("error_stack", TypeSpec("text"), nullable=True),
-            a("host", TypeSpec("varchar", (255,))),
-            a("pid", TypeSpec("int64")),
-            a("connection_id", TypeSpec("int64")),
-            a("user", TypeSpec("varchar", (255,))),
-            a("token", TypeSpec("char", (32,))),
-            a("reserved_at", TypeSpec("datetime", (6,))),
-            a("heartbeat", TypeSpec("datetime", (6,))),
-        ),
-        doc=f"jobs of schema {schema}",
-    )
 
 
 @dataclass(frozen=True)
@@ -186,9 +158,7 @@ class JobStore:
         return "(" + ", ".join([self.ph] * n) + ")"
 
     # -- reservations --------------------------------------------------------
-    def reserve(
-        self, table: str, entries: Sequence[tuple[str, str]], me: WorkerIdentity, now: dt.datetime
-    ) -> set[str]:
+    def reserve(self, table: str, entries: Sequence[tuple[str, str]], me: WorkerIdentity, now: dt.datetime) -> set[str]:
         """Reserve keys given as (hash, json); returns the hashes this worker now holds."""
         if not entries:
             return set()
@@ -347,9 +317,7 @@ class JobStore:
         )
         return {(str(t), str(s)): int(n) for t, s, n in out}
 
-    def delete(
-        self, tables: Sequence[str] | None, statuses: Sequence[str], hashes: Sequence[str] | None = None
-    ) -> int:
+    def delete(self, tables: Sequence[str] | None, statuses: Sequence[str], hashes: Sequence[str] | None = None) -> int:
         where, params = self._where(tables, statuses, hashes)
         self.conn.execute(f"DELETE FROM {self.ref}{where}", params)
         return self.conn.rowcount()

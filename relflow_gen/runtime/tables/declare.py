@@ -62,9 +62,7 @@ def compare(backend: Backend, meta: TableMeta, actual: list[ColumnInfo]) -> list
     return out
 
 
-def declare(
-    pipeline: TableHost, *, update_contents: bool = False, extra: Sequence[TableMeta] = ()
-) -> DeclareReport:
+def declare(pipeline: TableHost, *, update_contents: bool = False, extra: Sequence[TableMeta] = ()) -> DeclareReport:
     """Create the missing tables of the pipeline (and ``extra`` tables such as the jobs
     tables), check the existing ones, and insert the lookup contents."""
     conn = pipeline.connection
