@@ -71,9 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "[tool.relflow-gen] in pyproject.toml; flags override them.",
     )
     _common(p)
-    p.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 and print a diff if the package is stale"
-    )
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff if the package is stale")
     p.add_argument("--stubs", action="store_true", help="also write make() scaffolds that do not exist yet")
     p.add_argument(
         "--source-positions",
@@ -103,9 +101,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("schema", nargs="?", metavar="SCHEMA", help="root .rf file (default: `schema` in the config)")
     p.add_argument("--package", help="package name (default: <schema name>_pipeline)")
-    p.add_argument(
-        "-o", "--output", "--out", dest="output", metavar="DIR", help="directory that holds the package directory"
-    )
+    p.add_argument("-o", "--output", "--out", dest="output", metavar="DIR", help="directory that holds the package directory")
     p.add_argument("--makers", metavar="DIR", help="makers package directory for make() scaffolds")
     p.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read [tool.relflow-gen] from")
 

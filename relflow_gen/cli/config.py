@@ -37,14 +37,7 @@ from relflow_gen.core.errors import UsageError
 TABLE = "relflow-gen"
 
 #: The keys of ``[tool.relflow-gen]`` and their types.
-KEYS: dict[str, type] = {
-    "schema": str,
-    "output": str,
-    "package": str,
-    "makers": str,
-    "svg": bool,
-    "source_positions": bool,
-}
+KEYS: dict[str, type] = {"schema": str, "output": str, "package": str, "makers": str, "svg": bool, "source_positions": bool}
 
 
 class ConfigError(UsageError):

@@ -21,8 +21,7 @@ from __future__ import annotations
 import keyword
 
 #: MySQL 8.0 reserved words (marked (R) in the manual's "Keywords and Reserved Words").
-MYSQL_RESERVED: frozenset[str] = frozenset(
-    """
+MYSQL_RESERVED: frozenset[str] = frozenset("""
     accessible add all alter analyze and as asc asensitive before between bigint binary
     blob both by call cascade case change char character check collate column condition
     constraint continue convert create cross cube cume_dist current_date current_time
@@ -49,14 +48,12 @@ MYSQL_RESERVED: frozenset[str] = frozenset(
     trailing trigger true undo union unique unlock unsigned update usage use using
     utc_date utc_time utc_timestamp values varbinary varchar varcharacter varying
     virtual when where while window with write xor year_month zerofill
-    """.split()
-)
+    """.split())
 
 
 #: MariaDB 10.11 reserved words: the words of information_schema.KEYWORDS that the server
 #: rejects as an unquoted column or table name.
-MARIADB_RESERVED: frozenset[str] = frozenset(
-    """
+MARIADB_RESERVED: frozenset[str] = frozenset("""
     accessible add all alter analyze and as asc asensitive before between bigint binary
     blob both by call cascade case change char character check collate column condition
     constraint continue convert create cross current_date current_role current_time
@@ -83,22 +80,19 @@ MARIADB_RESERVED: frozenset[str] = frozenset(
     trailing trigger true undo union unique unlock unsigned update usage use using
     utc_date utc_time utc_timestamp values varbinary varchar varcharacter varying when
     where while with write xor year_month zerofill
-    """.split()
-)
+    """.split())
 
 
 #: SQLite 3.40 keywords that SQLite rejects as an unquoted column or table name (most of
 #: SQLite's keywords fall back to plain names and are not listed).
-SQLITE_RESERVED: frozenset[str] = frozenset(
-    """
+SQLITE_RESERVED: frozenset[str] = frozenset("""
     add all alter and as autoincrement between case cast check collate commit constraint
     create current_date current_time current_timestamp default deferrable delete
     distinct drop else escape except exists foreign from group having if in index insert
     intersect into is isnull join limit not nothing notnull null on or order primary
     raise references returning select set table then to transaction union unique update
     using values when where
-    """.split()
-)
+    """.split())
 
 
 SQL_RESERVED: frozenset[str] = MYSQL_RESERVED | MARIADB_RESERVED | SQLITE_RESERVED

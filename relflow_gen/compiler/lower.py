@@ -140,10 +140,8 @@ def _block(ctx: _Ctx, node: Tree[Token], master: Table | None, depth: int = 0) -
         )
     name = f"{master.name}.{name_tok}" if master is not None else str(name_tok)
     members = _members(ctx, rest, name)
-    if (
-        tier is Tier.PART
-        and master is not None
-        and not any(isinstance(i, ForeignKey) and i.is_master for i in members.body)
+    if tier is Tier.PART and master is not None and not any(
+        isinstance(i, ForeignKey) and i.is_master for i in members.body
     ):
         members.body.insert(0, ForeignKey("master", True, span=ctx.span(name_tok)))
     table = Table(

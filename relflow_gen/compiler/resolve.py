@@ -31,9 +31,7 @@ class _State:
         self.diags.append(Diagnostic(code, message, span, hint, notes=notes))
 
 
-def resolve(
-    schemas: tuple[Schema, ...], visible: dict[str, tuple[str, ...]]
-) -> tuple[tuple[Schema, ...], list[Diagnostic]]:
+def resolve(schemas: tuple[Schema, ...], visible: dict[str, tuple[str, ...]]) -> tuple[tuple[Schema, ...], list[Diagnostic]]:
     """Resolve all schemas together.  ``visible[s]`` are the schemas ``s`` imports.
 
     The steps: collect the tables (one declaration per name), link every
@@ -53,11 +51,7 @@ def resolve(
     out = tuple(
         dataclasses.replace(
             s,
-            tables=tuple(
-                resolved[t.full_name]
-                for t in s.tables
-                if resolved.get(t.full_name) is not None and st.tables[t.full_name] is t
-            ),
+            tables=tuple(resolved[t.full_name] for t in s.tables if resolved.get(t.full_name) is not None and st.tables[t.full_name] is t),
         )
         for s in schemas
     )
@@ -122,7 +116,7 @@ def _report_cycles(st: _State, graph: nx.DiGraph, linked: dict[str, Table]) -> s
             f"dependency cycle: {names}",
             closing,
             "dependencies must form a DAG; a hierarchy within one table is a renamed secondary "
-            'self-reference such as `-> Region.proj(parent_id="region_id")`',
+            "self-reference such as `-> Region.proj(parent_id=\"region_id\")`",
             notes=tuple(notes),
         )
     return cyclic
@@ -169,11 +163,7 @@ def _link(st: _State, table: Table, fk: ForeignKey, imports: tuple[str, ...]) ->
         return fk  # most likely a table of the import that failed; E0003/E0004 says why
     if rest and head != schema and head not in imports and not any(k.startswith(f"{schema}.{head}") for k in st.tables):
         known = [s for s in {k.split(".", 1)[0] for k in st.tables} if s != schema]
-        hint = (
-            f'add `import "{head}.rf"` at the top of the file'
-            if head not in known
-            else f"add an import of schema `{head}`"
-        )
+        hint = f"add `import \"{head}.rf\"` at the top of the file" if head not in known else f"add an import of schema `{head}`"
         st.error("E0101", f"unknown schema `{head}` in reference `{fk.target}`", fk.span, hint)
         return fk
     names = [k.split(".", 1)[1] for k in st.tables if k.startswith(schema + ".")]
@@ -266,7 +256,7 @@ def _parent(st: _State, h: _Heading, idx: int, done: dict[str, Table]) -> _Paren
                 f"`{table.name}` references itself through "
                 + ("its primary key" if fk.in_key else "a foreign key that does not rename its attributes"),
                 fk.span,
-                f'a hierarchy is a renamed secondary reference, e.g. `-> {table.name}.proj(parent_id="id")` below `---`',
+                f"a hierarchy is a renamed secondary reference, e.g. `-> {table.name}.proj(parent_id=\"id\")` below `---`",
             )
             h.fks[idx] = dataclasses.replace(fk, parent="")
             return None
@@ -317,7 +307,7 @@ def _inherit(st: _State, h: _Heading, idx: int, attr_map: tuple[tuple[str, str],
                 f"attribute `{child}` arrives through `-> {fk.target}` but `{h.table.name}` already has a "
                 f"different `{child}` ({prev.lineage})",
                 fk.span,
-                f'rename it: `-> {fk.target}.proj(other_{child}="{p.name}")`',
+                f"rename it: `-> {fk.target}.proj(other_{child}=\"{p.name}\")`",
             )
             continue
         h.add(

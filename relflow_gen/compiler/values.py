@@ -120,7 +120,10 @@ def _decimal(spec: TypeSpec, value: Value) -> str | None:
     if frac_digits > scale:
         return f"{describe(value)} has {frac_digits} digits after the point; {spec.render()} keeps {scale}"
     if int_digits > precision - scale:
-        return f"{describe(value)} has {int_digits} digits before the point; {spec.render()} allows {precision - scale}"
+        return (
+            f"{describe(value)} has {int_digits} digits before the point; "
+            f"{spec.render()} allows {precision - scale}"
+        )
     return None
 
 

@@ -124,27 +124,15 @@ TYPES: dict[str, TypeInfo] = {
         TypeInfo("enum", "enum", "values", "enum", "TEXT", "str", True, None, "one of the listed strings"),
         TypeInfo("date", "date", "", "date", "TEXT", "datetime.date", True, None, "calendar date"),
         TypeInfo("time", "time", "fsp", "time({0})", "TEXT", "datetime.time", True, None, "time of day"),
-        TypeInfo(
-            "datetime", "datetime", "fsp", "datetime({0})", "TEXT", "datetime.datetime", True, None, "date and time"
-        ),
-        TypeInfo(
-            "timestamp", "datetime", "fsp", "timestamp({0})", "TEXT", "datetime.datetime", True, None, "point in time"
-        ),
+        TypeInfo("datetime", "datetime", "fsp", "datetime({0})", "TEXT", "datetime.datetime", True, None, "date and time"),
+        TypeInfo("timestamp", "datetime", "fsp", "timestamp({0})", "TEXT", "datetime.datetime", True, None, "point in time"),
         TypeInfo("year", "int", "", "year", "INTEGER", "int", True, (1901, 2155), "calendar year (MySQL's `year`)"),
         TypeInfo("uuid", "uuid", "", "binary(16)", "BLOB", "uuid.UUID", True, None, "UUID"),
         TypeInfo("json", "json", "", "json", "TEXT", "Any", False, None, "JSON document"),
         TypeInfo("bytes", "bytes", "", "longblob", "BLOB", "bytes", False, None, "raw bytes"),
         TypeInfo("blob", "blob", "", "longblob", "BLOB", "Any", False, None, "numpy arrays and Python values"),
         TypeInfo(
-            "attach",
-            "attach",
-            "",
-            "longblob",
-            "BLOB",
-            "pathlib.Path",
-            False,
-            None,
-            "a file kept in the table",
+            "attach", "attach", "", "longblob", "BLOB", "pathlib.Path", False, None, "a file kept in the table",
             "pathlib.Path | str",
         ),
         _store("blob@", "Any", "", "a blob kept in an object store"),

@@ -57,7 +57,7 @@ class Imports:
 
 
 #: Text that needs no escaping in a double-quoted literal.
-_PLAIN = re.compile('[^\\\\"\\x00-\\x1f\\x7f\\ud800-\\udfff]*\\Z')
+_PLAIN = re.compile("[^\\\\\"\\x00-\\x1f\\x7f\\ud800-\\udfff]*\\Z")
 
 
 def py_str(text: str) -> str:

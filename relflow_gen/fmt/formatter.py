@@ -224,7 +224,9 @@ class _Builder:
                 )
                 for k, item in enumerate(p.items):
                     comma = "," if k < len(p.items) - 1 or p.comma_ok else ""
-                    self.lines.append(Line(item.text + comma, depth + 1, item.first, item.last, family="item"))
+                    self.lines.append(
+                        Line(item.text + comma, depth + 1, item.first, item.last, family="item")
+                    )
                 cur = ")"
                 cur_first = self.line_at(p.close_off)
                 broke = True
@@ -277,7 +279,9 @@ class _Builder:
             head_end = rest[0].end_pos or 0
             rest = rest[1:]
         brace = self.expect(head_end, "{")
-        self.lines.append(Line(header + " {", depth, node.meta.line, self.line_at(brace), opener=True, top=depth == 0))
+        self.lines.append(
+            Line(header + " {", depth, node.meta.line, self.line_at(brace), opener=True, top=depth == 0)
+        )
         pos = brace + 1
         for member in rest:
             pos = self.member(_tree(member), depth + 1)
@@ -447,7 +451,10 @@ def _column_widths(groups: list[_Group]) -> list[int]:
 
 
 def _aligned_row(g: _Group, widths: list[int]) -> str:
-    cells = [item.text + "," + " " * (widths[k] - display_width(item.text) + 1) for k, item in enumerate(g.items[:-1])]
+    cells = [
+        item.text + "," + " " * (widths[k] - display_width(item.text) + 1)
+        for k, item in enumerate(g.items[:-1])
+    ]
     return "(" + "".join(cells) + g.items[-1].text + ")"
 
 
@@ -471,7 +478,9 @@ def meaning(data: Any) -> Any:
 def _verify(original: ParseResult, formatted: str) -> None:
     again = parse(formatted, original.file)
     if again.tree is None:
-        raise FormatterBug("the formatted text does not parse: " + "; ".join(d.message for d in again.diagnostics))
+        raise FormatterBug(
+            "the formatted text does not parse: " + "; ".join(d.message for d in again.diagnostics)
+        )
     before = [c.text for c in original.comments]
     after = [c.text for c in again.comments]
     if before != after:

@@ -111,7 +111,7 @@ def build_parser(pipeline_cls: type[Pipeline], prog: str | None = None) -> argpa
 
     p = _command(sub, "ignore", "mark keys of a table not to be made (or --clear the marks)")
     p.add_argument("table", metavar="TABLE", help="the imported/computed table")
-    p.add_argument("--key", action="append", default=[], metavar="JSON", help="a key, e.g. '{\"session_id\": 3}'")
+    p.add_argument("--key", action="append", default=[], metavar="JSON", help='a key, e.g. \'{"session_id": 3}\'')
     p.add_argument("--restrict", action="append", default=[], metavar="COND", help="all pending keys that match")
     p.add_argument("--all", action="store_true", help="all pending keys of the table")
     p.add_argument("--clear", action="store_true", help="remove ignore marks instead (all of the table without --key)")
@@ -146,9 +146,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reserve-jobs", action="store_true", help="reserve keys so other workers can share the work")
     p.add_argument("--suppress-errors", action="store_true", help="record failures and go on with other keys")
     p.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run the makes on a Dask cluster (tcp://HOST:8786), reserving keys as workers do",
+        "--dask", metavar="ADDRESS", help="run the makes on a Dask cluster (tcp://HOST:8786), reserving keys as workers do"
     )
 
 
@@ -263,9 +261,7 @@ def _status(db: Pipeline) -> int:
     _print_holders(db)
     missing = [m.full_name for m in db.meta.tables if m.is_auto and db.maker_for(m.full_name) is None]
     if missing:
-        print(
-            f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)"
-        )
+        print(f"\nno maker registered for: {', '.join(missing)} (give --makers MODULE; outdated counts input changes only)")
     return ExitCode.OK
 
 
@@ -351,9 +347,7 @@ def _diagram(pipeline_cls: type[Pipeline], fmt: str, output: str | None) -> int:
         if output is not None:
             print(f"error: {NO_GRAPHVIZ}; {output} not written (`--format mermaid -o FILE.mmd` works)", file=sys.stderr)
             return ExitCode.FAILURES
-        print(
-            f"note: {NO_GRAPHVIZ}; printing the Mermaid text instead (https://mermaid.live draws it)", file=sys.stderr
-        )
+        print(f"note: {NO_GRAPHVIZ}; printing the Mermaid text instead (https://mermaid.live draws it)", file=sys.stderr)
         fmt = "mermaid"
     try:
         text = diagram.svg() if fmt == "svg" else diagram.dot if fmt == "dot" else diagram.mermaid

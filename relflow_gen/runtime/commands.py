@@ -108,9 +108,7 @@ def _auto_tables(
                     f"no maker registered for {meta.full_name}: --makers {given} has none; define a subclass "
                     f"of {base} there (and list it in MAKERS when the module has one)"
                 )
-            raise UsageError(
-                f"no maker registered for {meta.full_name}: give --makers MODULE with a subclass of {base}"
-            )
+            raise UsageError(f"no maker registered for {meta.full_name}: give --makers MODULE with a subclass of {base}")
         out.append(meta.full_name)
     return out
 
@@ -331,7 +329,7 @@ def run_slurm(pipeline_cls: type[Pipeline], args: Any, db_url: str | None) -> in
     if args.program:
         program = shlex.split(args.program)
     elif package == "relflow_gen":
-        raise UsageError('slurm: give --program (e.g. "relflow-gen run /path/lab.rf") for a pipeline without package')
+        raise UsageError("slurm: give --program (e.g. \"relflow-gen run /path/lab.rf\") for a pipeline without package")
     else:
         program = [args.python or sys.executable, "-m", package]
     workdir = os.path.abspath(args.workdir or os.getcwd())

@@ -143,7 +143,9 @@ class Pipeline:
 
     def declare(self, *, update_contents: bool = False) -> DeclareReport:
         """Create missing tables, check existing ones, insert lookup contents."""
-        report = declare(self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas])
+        report = declare(
+            self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas]
+        )
         mark_columns(self.connection, self.meta)
         return report
 
@@ -156,7 +158,9 @@ class Pipeline:
         self, *stores: str, grace_seconds: float = DEFAULT_GRACE_SECONDS, dry_run: bool = False
     ) -> list[GcReport]:
         """Delete the objects no row refers to and older than the grace period (all used stores when none given)."""
-        return [gc(self, name, grace_seconds=grace_seconds, dry_run=dry_run) for name in (stores or self.store_names())]
+        return [
+            gc(self, name, grace_seconds=grace_seconds, dry_run=dry_run) for name in (stores or self.store_names())
+        ]
 
     def verify_stores(self, store: str | None = None) -> VerifyReport:
         """Re-read every referenced object (exists, size, sha256); the report lists the rows with problems."""
@@ -257,7 +261,9 @@ class Pipeline:
         self.close()
 
 
-def _reopen(cls: type[Pipeline], params: ConnectionParams, makers: tuple[type[Maker[Any, Any]], ...]) -> Pipeline:
+def _reopen(
+    cls: type[Pipeline], params: ConnectionParams, makers: tuple[type[Maker[Any, Any]], ...]
+) -> Pipeline:
     return cls(Connection(params), declare=False, makers=makers)
 
 

@@ -227,7 +227,8 @@ class Backend(ABC):
 
     # ---- DDL --------------------------------------------------------------
     @abstractmethod
-    def create_database(self, schema: str) -> list[str]: ...
+    def create_database(self, schema: str) -> list[str]:
+        ...
 
     @abstractmethod
     def create_table(self, meta: TableMeta, tables: Mapping[str, TableMeta]) -> list[str]:
@@ -341,15 +342,14 @@ class Backend(ABC):
         """What a driver exception means (None: not a driver error)."""
 
     @abstractmethod
-    def is_driver_error(self, exc: BaseException) -> bool: ...
+    def is_driver_error(self, exc: BaseException) -> bool:
+        ...
 
     def bad_text_column(self, message: str) -> str | None:
         """The column named by an error that text does not fit its character set, or None."""
         return None
 
-    def column_charset(
-        self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str
-    ) -> str | None:
+    def column_charset(self, query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], meta: TableMeta, column: str) -> str | None:
         """The character set of a text column (``query`` runs a statement), or None when unknown."""
         return None
 
@@ -380,6 +380,12 @@ class Backend(ABC):
         read of the catalogue (MySQL: a few queries per schema instead of several per table).
         Nothing may change the tables inside the block."""
         yield
+
+    def unchanged(self, cursor: Any, meta: TableMeta, tables: Mapping[str, TableMeta]) -> bool:
+        """True when the existing table is known to be exactly what :meth:`create_table` makes,
+        so that comparing its columns would find nothing (SQLite: the stored CREATE TABLE text
+        is the one declare runs).  False means "compare", never "differs"."""
+        return False
 
     @abstractmethod
     def table_names(self, cursor: Any, schema: str) -> set[str]:

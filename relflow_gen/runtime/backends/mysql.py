@@ -311,7 +311,9 @@ class MySQLBackend(base.Backend):
         rows = self._catalogue(cursor, "columns", meta)
         if not rows:
             return None
-        return [base.ColumnInfo(str(r[0]), self.normalise_type(str(r[1])), r[2] == "YES", r[3] == "PRI") for r in rows]
+        return [
+            base.ColumnInfo(str(r[0]), self.normalise_type(str(r[1])), r[2] == "YES", r[3] == "PRI") for r in rows
+        ]
 
     #: catalogue queries by kind: the rows of one table, ordered, after (schema, table)
     _CATALOGUE = {
@@ -452,9 +454,7 @@ class MySQLBackend(base.Backend):
         if clauses:
             stmts.append(f"ALTER TABLE {ref} " + ", ".join(clauses))
         if dropping_defaults:
-            stmts.append(
-                f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults)
-            )
+            stmts.append(f"ALTER TABLE {ref} " + ", ".join(f"ALTER COLUMN {q(c)} DROP DEFAULT" for c in dropping_defaults))
         return stmts
 
 
@@ -658,9 +658,7 @@ def _fast(parse: Callable[[str], Any], fallback: Callable[[str], Any]) -> Callab
 
 def _time_text(text: str) -> Any:
     # MySQL TIME is a duration (may be negative or above 24 h); the runtime stores times of day
-    return (
-        dt.time.fromisoformat(text) if len(text) >= 8 and text[2] == ":" else pymysql.converters.convert_timedelta(text)
-    )
+    return dt.time.fromisoformat(text) if len(text) >= 8 and text[2] == ":" else pymysql.converters.convert_timedelta(text)
 
 
 # pymysql's result conversions with date/time parsing by the C ``fromisoformat`` (several

@@ -19,7 +19,8 @@ import re
 import sqlite3
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from relflow_gen.core.meta import Attr, SqlDefault, TableMeta
@@ -50,6 +51,8 @@ class SQLiteBackend(base.Backend):
     q = '"'
     transactional_ddl = True
     int_division = True
+    #: table name -> its stored CREATE TABLE text, inside :meth:`introspecting` (one catalogue read)
+    _stored_sql: dict[str, str] | None = None
 
     def connect(self) -> Any:
         path = self.params.database
@@ -120,9 +123,7 @@ class SQLiteBackend(base.Backend):
             return f"(CASE {sql} {whens} END)"
         if spec is not None and spec.name == "uint64":
             # stored as the signed 64-bit pattern: flipping the top bit sorts in unsigned order
-            return (
-                f"(CASE WHEN {sql} >= 0 THEN {sql} - 9223372036854775807 - 1 ELSE {sql} + 9223372036854775807 + 1 END)"
-            )
+            return f"(CASE WHEN {sql} >= 0 THEN {sql} - 9223372036854775807 - 1 ELSE {sql} + 9223372036854775807 + 1 END)"
         if spec is not None and spec.name == "decimal" and int(spec.args[0]) > _EXACT_NUMERIC_DIGITS:
             return f"CAST({sql} AS REAL)"
         return sql
@@ -253,14 +254,41 @@ class SQLiteBackend(base.Backend):
             return "lock"
         return "other"
 
+    @contextmanager
+    def introspecting(self, cursor: Any, schemas: Sequence[str]) -> Iterator[None]:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        self._stored_sql = {str(r[0]): str(r[1]) for r in cursor.fetchall()}
+        try:
+            yield
+        finally:
+            self._stored_sql = None
+
+    def _stored_create(self, cursor: Any, name: str) -> str | None:
+        """The stored CREATE TABLE text of a table, None when there is no such table."""
+        if self._stored_sql is not None:
+            return self._stored_sql.get(name)
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        row = cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    def unchanged(self, cursor: Any, meta: TableMeta, tables: Mapping[str, TableMeta]) -> bool:
+        # SQLite keeps the CREATE TABLE text as run, without the comment before it and with
+        # "IF NOT EXISTS" left out: the same text means the same table
+        stored = self._stored_create(cursor, f"{meta.schema}.{meta.sql_name}")
+        if stored is None:
+            return False
+        created = self.create_table(meta, tables)[0]
+        created = created[created.index("CREATE TABLE IF NOT EXISTS ") :].replace(" IF NOT EXISTS", "", 1)
+        return stored == created
+
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
         name = f"{meta.schema}.{meta.sql_name}"
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        if cursor.fetchone() is None:
+        if self._stored_create(cursor, name) is None:
             return None
         cursor.execute(f"PRAGMA table_info({self.quote(name)})")
         return [
-            base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5])) for row in cursor.fetchall()
+            base.ColumnInfo(row[1], self.normalise_type(row[2]), not row[3], bool(row[5]))
+            for row in cursor.fetchall()
         ]
 
     # ---- schema evolution ------------------------------------------------------
@@ -299,13 +327,10 @@ class SQLiteBackend(base.Backend):
 
     def existing_types(self, cursor: Any, meta: TableMeta) -> dict[str, str]:
         # the declared type and the CHECK of each column, from the stored CREATE TABLE text
-        cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{meta.schema}.{meta.sql_name}",)
-        )
-        row = cursor.fetchone()
-        if row is None:
+        stored = self._stored_create(cursor, f"{meta.schema}.{meta.sql_name}")
+        if stored is None:
             return {}
-        return {name: self._stored_type(text) for name, text in _column_definitions(str(row[0])).items()}
+        return {name: self._stored_type(text) for name, text in _column_definitions(stored).items()}
 
     def _stored_type(self, definition: str) -> str:
         words = _split_top(definition, " ")

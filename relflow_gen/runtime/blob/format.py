@@ -78,8 +78,6 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     if ctx is None:
         ctx = _CONTEXTS.decompressor = zstandard.ZstdDecompressor()
     return ctx
-
-
 #: Compression is fed in slices this large and abandoned when the output so far is too big
 #: (zlib holds back up to some tens of KiB, hence the slack).
 _SLICE = 1 << 20
@@ -129,7 +127,9 @@ def _open(mv: memoryview) -> Reader:
     if magic != MAGIC:
         top.fail(f"not a relflow blob: it starts with {bytes(magic)!r}, expected {MAGIC!r}")
     if version not in _CODECS:
-        top.fail(f"blob format version {version} is not supported (this relflow-gen reads versions 1 to {VERSION})", 4)
+        top.fail(
+            f"blob format version {version} is not supported (this relflow-gen reads versions 1 to {VERSION})", 4
+        )
     if codec not in _CODECS[version]:
         if codec in _CODECS[VERSION]:
             top.fail(f"codec {codec} is not part of blob format version {version}", 5)

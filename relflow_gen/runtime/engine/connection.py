@@ -83,7 +83,7 @@ def _redact(url: str) -> str:
     if at < 0:
         return repr(url)
     user, colon, _ = rest[:at].partition(":")
-    return repr(f"{scheme}://{user}{':***' if colon else ''}@{rest[at + 1 :]}")
+    return repr(f"{scheme}://{user}{':***' if colon else ''}@{rest[at + 1:]}")
 
 
 def make_backend(params: ConnectionParams) -> Backend:

@@ -158,7 +158,9 @@ class JobStore:
         return "(" + ", ".join([self.ph] * n) + ")"
 
     # -- reservations --------------------------------------------------------
-    def reserve(self, table: str, entries: Sequence[tuple[str, str]], me: WorkerIdentity, now: dt.datetime) -> set[str]:
+    def reserve(
+        self, table: str, entries: Sequence[tuple[str, str]], me: WorkerIdentity, now: dt.datetime
+    ) -> set[str]:
         """Reserve keys given as (hash, json); returns the hashes this worker now holds."""
         if not entries:
             return set()
@@ -317,7 +319,9 @@ class JobStore:
         )
         return {(str(t), str(s)): int(n) for t, s, n in out}
 
-    def delete(self, tables: Sequence[str] | None, statuses: Sequence[str], hashes: Sequence[str] | None = None) -> int:
+    def delete(
+        self, tables: Sequence[str] | None, statuses: Sequence[str], hashes: Sequence[str] | None = None
+    ) -> int:
         where, params = self._where(tables, statuses, hashes)
         self.conn.execute(f"DELETE FROM {self.ref}{where}", params)
         return self.conn.rowcount()

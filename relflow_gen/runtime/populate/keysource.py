@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from relflow_gen.runtime.query.api import Query
 
 
+
 def parents_join(pipeline: PopulateHost, meta: TableMeta) -> Query[Any]:
     """The join of a table's primary-key parents, projected to the keys and renamed to the table's names."""
     parts: list[Query[Any]] = []

@@ -60,7 +60,9 @@ class Jobs:
         by_name = self._pipeline.meta.by_name
         return sorted({by_name[t].schema for t in tables})
 
-    def fetch(self, tables: str | Iterable[str] | None = None, status: str | Sequence[str] | None = None) -> list[Job]:
+    def fetch(
+        self, tables: str | Iterable[str] | None = None, status: str | Sequence[str] | None = None
+    ) -> list[Job]:
         """Jobs rows, optionally of some tables and statuses."""
         names = self._tables(tables)
         statuses = [status] if isinstance(status, str) else (list(status) if status is not None else None)

@@ -106,7 +106,9 @@ def submit(script: Path, url: str | None, env: Mapping[str, str] | None = None) 
         environ["RELFLOW_DB_URL"] = url
     if not environ.get("RELFLOW_DB_URL"):
         raise UsageError("give the database with --db URL or RELFLOW_DB_URL: the tasks read it from the environment")
-    proc = subprocess.run([sbatch, "--parsable", str(script)], capture_output=True, text=True, env=environ, timeout=120)
+    proc = subprocess.run(
+        [sbatch, "--parsable", str(script)], capture_output=True, text=True, env=environ, timeout=120
+    )
     if proc.returncode != 0:
         raise UsageError(f"sbatch refused {script}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout.strip().split(";")[0]

@@ -112,9 +112,7 @@ def _keys(query: Table[Any, Any, Any]) -> set[Key]:
     return {tuple(k[n] for n in pk) for k in query.keys()}
 
 
-def _derived_from(
-    table: Table[Any, Any, Any], attrs: Sequence[tuple[str, str]], parent_pk: Sequence[str], bad: set[Key]
-) -> set[Key]:
+def _derived_from(table: Table[Any, Any, Any], attrs: Sequence[tuple[str, str]], parent_pk: Sequence[str], bad: set[Key]) -> set[Key]:
     """Keys of the rows of ``table`` whose foreign key (``attrs``: child, parent) points at a key in ``bad``."""
     child_of = dict((par, child) for child, par in attrs)
     cols = [child_of[n] for n in parent_pk]
@@ -162,9 +160,7 @@ def outdated(
                 continue
             bad = parent.keys
             name = "master" if fk.is_master else f"upstream {fk.parent}"
-            entry.reasons[name] = (
-                _derived_from(table, fk.attrs, schema.by_name[fk.parent].primary_key, bad) if bad else set()
-            )
+            entry.reasons[name] = _derived_from(table, fk.attrs, schema.by_name[fk.parent].primary_key, bad) if bad else set()
         if entry.reasons:
             found[meta.full_name] = entry
     if tables is None:
@@ -172,9 +168,7 @@ def outdated(
     wanted = {host.table(t).full_name for t in tables}
     for name in wanted:
         if not schema.by_name[name].is_auto:
-            raise TierError(
-                f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows go out of date"
-            )
+            raise TierError(f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows go out of date")
     return {name: o for name, o in found.items() if name in wanted}
 
 
@@ -247,9 +241,7 @@ def refresh(
         chosen = [host.table(t).full_name for t in tables]
     for name in chosen:
         if not schema.by_name[name].is_auto:
-            raise TierError(
-                f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows are refreshed"
-            )
+            raise TierError(f"{name} is a {schema.by_name[name].tier} table; only imported and computed rows are refreshed")
     affected = set(chosen)
     for name in chosen:
         affected |= {t.full_name for t in schema.descendants(name) if t.is_auto}

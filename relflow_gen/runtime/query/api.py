@@ -106,7 +106,9 @@ class Query(Generic[R]):
             fast = fast_restrict(backend, sel, cond, ignore_extra_fields)
             if fast is not None:
                 return self._derive(fast)
-        sql, params = compile_condition(backend, sel, cond, ignore_extra=ignore_extra_fields, connection=id(self._conn))
+        sql, params = compile_condition(
+            backend, sel, cond, ignore_extra=ignore_extra_fields, connection=id(self._conn)
+        )
         if sql == "1=1" and not params:
             return self._derive(sel)
         return self._derive(expr.restrict(backend, sel, sql, params))
@@ -150,7 +152,9 @@ class Query(Generic[R]):
                 types[new] = sqltext.infer_type(spec, _type_lookup(sel.cols))
             else:
                 raise QueryError(f"proj({new}=...) takes an attribute name or an SQL expression string")
-        return self._plain(expr.project(sel, keep, renames, computed, keep_all=keep_all, exclude=exclude, types=types))
+        return self._plain(
+            expr.project(sel, keep, renames, computed, keep_all=keep_all, exclude=exclude, types=types)
+        )
 
     def aggr(self, other: Query[Any], *attributes: Any, keep_all_rows: bool = True, **exprs: str) -> Query[Row]:
         """Group ``other`` by this query's key: ``Session.aggr(Trial, n="count(*)")``.
@@ -160,9 +164,7 @@ class Query(Generic[R]):
         attributes of self (``...`` for all).
         """
         backend = self._conn.backend
-        a, b, shared = expr.aggregate_plan(
-            backend, self._select, self._other_select(other, "aggregate"), keep_all_rows=keep_all_rows
-        )
+        a, b, shared = expr.aggregate_plan(backend, self._select, self._other_select(other, "aggregate"), keep_all_rows=keep_all_rows)
         keep, keep_all, exclude = _split_attributes(attributes)
         keep_set = set(keep)
         for n in keep:
@@ -387,7 +389,9 @@ class Query(Generic[R]):
         """The one row of this query; an error when there are none or several."""
         names, rows, cols = self._run((), None, 2, None)
         if len(rows) != 1:
-            raise FetchOneError(f"fetch1() expects exactly one row, found {'none' if not rows else 'more than one'}")
+            raise FetchOneError(
+                f"fetch1() expects exactly one row, found {'none' if not rows else 'more than one'}"
+            )
         return self._decode(names, rows, cols, download_path)[0]  # type: ignore[return-value]
 
     def column(self, attr: str, *, order_by: str | Sequence[str] | None = None) -> list[Any]:
@@ -445,12 +449,16 @@ class Query(Generic[R]):
     def _repr_html_(self) -> str:
         names, shown, total = self._preview()
         pk = set(self._select.primary_key)
-        head = "".join(f"<th>{'<u>' if n in pk else ''}{html.escape(n)}{'</u>' if n in pk else ''}</th>" for n in names)
+        head = "".join(
+            f"<th>{'<u>' if n in pk else ''}{html.escape(n)}{'</u>' if n in pk else ''}</th>" for n in names
+        )
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in shown)
         more = "<p>...</p>" if total > len(shown) else ""
         caption = self._caption()
         caption = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        return (
+            f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>"
+        )
 
     def _caption(self) -> str:
         """A title for previews (a table's name and comment); a derived query has none."""
@@ -593,9 +601,7 @@ _NUMPY_TYPES = {
 _NULLABLE_NUMPY = {"float32", "float64", "date", "datetime", "timestamp"}
 
 
-def _structured_array(
-    backend: Backend, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]
-) -> NDArray[Any]:
+def _structured_array(backend: Backend, names: list[str], rows: list[tuple[Any, ...]], cols: Sequence[Col]) -> NDArray[Any]:
     """A numpy structured array of ``rows``: numbers, booleans and dates in numpy types, others as objects.
 
     A column of a numpy type takes the driver's values as they are (numpy converts them, as it
@@ -611,11 +617,8 @@ def _structured_array(
     for i, (name, col, decoder) in enumerate(zip(names, cols, decoders)):
         spec = col.type
         kind = spec.kind if spec is not None else ""
-        if (
-            spec is not None
-            and col.lineage is not None
-            and spec.name in _NUMPY_TYPES
-            and (not col.nullable or spec.name in _NULLABLE_NUMPY)
+        if spec is not None and col.lineage is not None and spec.name in _NUMPY_TYPES and (
+            not col.nullable or spec.name in _NULLABLE_NUMPY
         ):
             fields.append((name, _NUMPY_TYPES[spec.name]))
             if spec.name == "uint64" and decoder is not None:  # SQLite stores it as a signed integer
@@ -698,6 +701,7 @@ def _short(v: Any, kind: str = "") -> str:
         return format(v, ".6g")  # a preview rounds floats (fetch gives them exactly)
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v)} bytes>"
+
     if hasattr(v, "shape") and hasattr(v, "dtype"):
         return f"<array {v.dtype} {tuple(v.shape)}>"
     text = str(v)

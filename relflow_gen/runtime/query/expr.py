@@ -106,9 +106,7 @@ def computed_col(name: str, sql: str, types: Mapping[str, TypeSpec | None] | Non
     return Col(name, f"({sql})", (types or {}).get(name), True, False, None)
 
 
-def table_select(
-    backend: Backend, ref: str, full_name: str, cols: Sequence[tuple[str, TypeSpec, bool, bool, str]]
-) -> Select:
+def table_select(backend: Backend, ref: str, full_name: str, cols: Sequence[tuple[str, TypeSpec, bool, bool, str]]) -> Select:
     """The Select of a base table: ``cols`` are (name, type, nullable, in_key, lineage)."""
     alias = fresh_alias()
     q = backend.quote
@@ -199,7 +197,9 @@ def _compile(
     chosen = sel.cols if cols is None else tuple(cols)
     q = backend.quote
     if chosen:
-        items = ", ".join(f"{backend.select_expr(c.type, c.sql) if decorate else c.sql} AS {q(c.name)}" for c in chosen)
+        items = ", ".join(
+            f"{backend.select_expr(c.type, c.sql) if decorate else c.sql} AS {q(c.name)}" for c in chosen
+        )
     else:
         items = "1 AS " + q("_one")
     params: list[Any] = []
@@ -294,7 +294,7 @@ def check_lineage(a: Select, b: Select, names: Sequence[str], op: str) -> None:
             lb = cb.lineage or "a computed attribute"
             raise QueryError(
                 f"cannot {op} on `{name}`: the two sides' `{name}` have different origins ({la} vs {lb}); "
-                f'rename one side with .proj({name}_2="{name}") or project it away'
+                f"rename one side with .proj({name}_2=\"{name}\") or project it away"
             )
 
 
@@ -411,9 +411,7 @@ def finish_aggregate(
     where = list(a.where)
     if keep_all_rows:
         on = conds + [w for w, _ in b.where]
-        source = replace(
-            first, kind="left", on=" AND ".join(on) or "1=1", on_params=tuple(p for _, ps in b.where for p in ps)
-        )
+        source = replace(first, kind="left", on=" AND ".join(on) or "1=1", on_params=tuple(p for _, ps in b.where for p in ps))
     else:
         source = replace(first, kind="inner", on=" AND ".join(conds) or "1=1")
         where += list(b.where)

@@ -81,7 +81,7 @@ def make_config(name: str, spec: str | Mapping[str, Any], *, where: str, allow_s
         raise StoreConfigError(f"{where}: store {name!r} must be a URL or a table with `url`")
     url = spec.get("url")
     if not isinstance(url, str) or not url:
-        raise StoreConfigError(f'{where}: store {name!r} has no `url` (e.g. url = "file:///data/raw")')
+        raise StoreConfigError(f"{where}: store {name!r} has no `url` (e.g. url = \"file:///data/raw\")")
     if "://" not in url:
         raise StoreConfigError(
             f"{where}: store {name!r}: {redact(url)!r} is not a URL (use file:///absolute/path or s3://bucket/prefix)"
@@ -107,9 +107,9 @@ def make_config(name: str, spec: str | Mapping[str, Any], *, where: str, allow_s
     return StoreConfig(name, url, options_json, float(refresh))
 
 
-def configs_from(
-    stores: Mapping[str, str | Mapping[str, Any]], *, where: str = "connect(stores=...)"
-) -> tuple[StoreConfig, ...]:
+def configs_from(stores: Mapping[str, str | Mapping[str, Any]], *, where: str = "connect(stores=...)") -> tuple[
+    StoreConfig, ...
+]:
     """Configurations given in code: ``{"raw": "file:///data/raw", "s3": {"url": ..., ...}}``."""
     if not isinstance(stores, Mapping):
         raise StoreConfigError(f"{where}: stores must be a mapping of store name to URL or options")

@@ -71,9 +71,7 @@ class Stores:
         return store
 
     # -- insert --------------------------------------------------------------------
-    def upload(
-        self, spec: TypeSpec, value: Any, *, prefix: str, table: str, key: Mapping[str, Any], attr: str
-    ) -> Stored:
+    def upload(self, spec: TypeSpec, value: Any, *, prefix: str, table: str, key: Mapping[str, Any], attr: str) -> Stored:
         """Write a value's object (before its row is inserted); returns the reference for the row."""
         name = spec.store
         assert name is not None
@@ -144,7 +142,9 @@ def _local_file(value: Any) -> Path:
 
 def _store_relative(value: Any) -> str:
     if not isinstance(value, str):
-        raise StoreValueError(f"expected a path relative to the store's root (str), got {type(value).__name__}")
+        raise StoreValueError(
+            f"expected a path relative to the store's root (str), got {type(value).__name__}"
+        )
     rel = posixpath.normpath(value.replace("\\", "/"))
     if value.startswith("/") or rel.startswith("..") or rel in (".", ""):
         raise StoreValueError(f"{value!r} is not a path inside the store (relative, without '..')")

@@ -82,11 +82,7 @@ def plan_delete(pipeline: TableHost, target: Table[Any, Any, Any]) -> DeletePlan
             base = pipeline.table(name)
             restrictions = conds[name]
             q: Query[Any]
-            if (
-                name == target.full_name
-                and len(restrictions) == 1
-                and _in_place(target._select, base._select.sources[0].sql)
-            ):
+            if name == target.full_name and len(restrictions) == 1 and _in_place(target._select, base._select.sources[0].sql):
                 q = target  # restricted in place: no semijoin of the table on itself
             else:
                 q = base & restrictions
@@ -398,9 +394,7 @@ def _delete_key_list(conn: Connection, meta: TableMeta, cols: tuple[str, ...], v
     n = 0
     for i in range(0, len(values), size):
         chunk = values[i : i + size]
-        conn.execute(
-            f"DELETE FROM {ref} WHERE {lhs} IN ({', '.join([one] * len(chunk))})", [v for k in chunk for v in k]
-        )
+        conn.execute(f"DELETE FROM {ref} WHERE {lhs} IN ({', '.join([one] * len(chunk))})", [v for k in chunk for v in k])
         n += conn.rowcount()
     return n
 
@@ -453,10 +447,7 @@ def delete_rows(conn: Connection, meta: TableMeta, select: Select, *, used: set[
     if mysql:
         on = " AND ".join(f"{ref}.{q(k)} = {alias}.{q(k)}" for k in pk)
         keys = ", ".join(q(k) for k in pk)
-        conn.execute(
-            f"DELETE {ref} FROM {ref} JOIN (SELECT DISTINCT {keys} FROM ({inner}) AS {alias}_k) AS {alias} ON {on}",
-            params_t,
-        )
+        conn.execute(f"DELETE {ref} FROM {ref} JOIN (SELECT DISTINCT {keys} FROM ({inner}) AS {alias}_k) AS {alias} ON {on}", params_t)
         return conn.rowcount()
     lhs = q(pk[0]) if len(pk) == 1 else "(" + ", ".join(q(k) for k in pk) + ")"
     conn.execute(f"DELETE FROM {ref} WHERE {lhs} IN (SELECT * FROM ({inner}) AS {alias})", params_t)

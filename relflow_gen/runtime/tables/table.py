@@ -48,6 +48,16 @@ class Table(Query[R], Generic[R, K, I]):
 
     _tier: str = ""
 
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, params: object) -> type:
+            """``ManualTable[Row, Key, Insert]`` is for type checkers; at run time it is the class itself.
+
+            A generated package subclasses a table class once per table; typing's generic
+            machinery would build (and cache) a parameterised alias for each of them at import.
+            """
+            return cls
+
     def __init__(self, pipeline: TableHost, meta: TableMeta) -> None:
         conn = pipeline.connection
         backend = conn.backend
@@ -99,7 +109,9 @@ class Table(Query[R], Generic[R, K, I]):
         m = self._meta
         auto = m.is_auto or (m.is_part and self._pipeline.meta.by_name[m.master or ""].is_auto)
         if auto and not allow_direct_insert:
-            raise TierError(f"{m.full_name} is populated by its make(); insert there, or pass allow_direct_insert=True")
+            raise TierError(
+                f"{m.full_name} is populated by its make(); insert there, or pass allow_direct_insert=True"
+            )
 
     def insert(
         self,
@@ -235,7 +247,9 @@ class Table(Query[R], Generic[R, K, I]):
             raise TierError("drop() works on a whole table, not a restricted view")
         m = self._meta
         if m.is_part and not force:
-            raise TierError(f"{m.full_name} is a part table: drop its master {m.master} (or pass force=True)")
+            raise TierError(
+                f"{m.full_name} is a part table: drop its master {m.master} (or pass force=True)"
+            )
         pipeline_meta = self._pipeline.meta
         names = {m.full_name} | {t.full_name for t in pipeline_meta.descendants(m.full_name)}
         while True:  # masters of the parts reached, and what depends on them
@@ -336,7 +350,12 @@ def _describe_fk(meta: TableMeta, fk: FK) -> str:
     target = name if schema == meta.schema else fk.parent
     options = [o for o, on in (("nullable", fk.nullable), ("unique", fk.unique)) if on]
     renames = ", ".join(f"{c}={quote(p)}" for c, p in fk.attrs if c != p)
-    return "-> " + (f"[{', '.join(options)}] " if options else "") + target + (f".proj({renames})" if renames else "")
+    return (
+        "-> "
+        + (f"[{', '.join(options)}] " if options else "")
+        + target
+        + (f".proj({renames})" if renames else "")
+    )
 
 
 def _describe_value(value: object) -> str:
@@ -522,11 +541,11 @@ def write_rows(
     except MissingParentError as exc:
         found = missing_parents(conn, meta, parents, columns, params) if parents is not None else None
         if found is not None:
-            raise MissingParentError(
-                f"{meta.full_name}: a referenced row does not exist: " + "; ".join(found)
-            ) from None
+            raise MissingParentError(f"{meta.full_name}: a referenced row does not exist: " + "; ".join(found)) from None
         names = ", ".join(fk.parent for fk in meta.foreign_keys) or "a parent table"
-        raise MissingParentError(f"{meta.full_name}: a referenced row does not exist in {names}: {exc}") from None
+        raise MissingParentError(
+            f"{meta.full_name}: a referenced row does not exist in {names}: {exc}"
+        ) from None
     except DatabaseError as exc:
         problem = _text_problem(conn, meta, columns, params, str(exc))
         if problem is None:
