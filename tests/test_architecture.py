@@ -254,3 +254,34 @@ def test_a_generated_package_imports_only_the_runtime(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "", f"the generated package loads {out.stdout.strip()}"
+
+
+def test_a_generated_package_loads_its_row_types_on_first_use(tmp_path: Path) -> None:
+    """rows.py (three TypedDicts per table) is for type checkers; the package re-exports its
+    names and imports it when one is first asked for (relflow_gen/core/lazy.py)."""
+    from relflow_gen.cli.main import main
+
+    assert main(["build", str(ROOT / "examples" / "lab" / "lab.rf"), "--out", str(tmp_path), "--no-svg"]) == 0
+    code = textwrap.dedent(
+        """
+        import sys
+        import lab_pipeline
+        db = lab_pipeline.connect("sqlite://")
+        db.Subject.fetch()
+        print("rows loaded:", "lab_pipeline.rows" in sys.modules)
+        from lab_pipeline import SessionKey
+        print("rows loaded:", "lab_pipeline.rows" in sys.modules, SessionKey(subject_id="m1", session_idx=1))
+        print(lab_pipeline.SessionRow is lab_pipeline.rows.SessionRow, "SessionRow" in lab_pipeline.__dict__)
+        try:
+            lab_pipeline.SessionRoww
+        except AttributeError as exc:
+            print(exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.splitlines() == [
+        "rows loaded: False",
+        "rows loaded: True {'subject_id': 'm1', 'session_idx': 1}",
+        "True True",
+        "module 'lab_pipeline' has no attribute 'SessionRoww'",
+    ]

@@ -73,3 +73,22 @@ def lazy_attributes(package: str, table: Mapping[str, tuple[str, ...]]) -> Calla
         return value
 
     return __getattr__
+
+
+def lazy_submodule(package: str, submodule: str) -> Callable[[str], Any]:
+    """A package ``__getattr__`` (PEP 562) that finds a name in ``package.submodule``, imported
+    when a name is first asked for.  A generated package re-exports its row types so: its
+    tables do not need them at run time, and 1500 TypedDicts of a 500-table schema cost what
+    the rest of the package costs to import."""
+    name_of_module = f"{package}.{submodule}"
+
+    def __getattr__(name: str) -> Any:
+        if not name.startswith("__"):  # dunder probes (copy, doctest, inspect) never load it
+            module = importlib.import_module(name_of_module)
+            if hasattr(module, name):
+                value = getattr(module, name)
+                setattr(importlib.import_module(package), name, value)
+                return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
