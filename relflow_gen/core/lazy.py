@@ -19,8 +19,8 @@ module the first time an attribute is asked for.  :func:`lazy_attributes` makes
 a package's ``__getattr__`` (PEP 562) from an explicit table, so that
 ``from package import Name`` loads only the module that defines ``Name``.
 
-This module imports nothing at run time but ``importlib`` (loaded by every
-interpreter at start-up), so that using it costs nothing.
+This module imports nothing at run time but ``importlib`` (its package module:
+the machinery is loaded at start-up), so that using it costs next to nothing.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def lazy_attributes(package: str, table: Mapping[str, tuple[str, ...]]) -> Calla
 def lazy_submodule(package: str, submodule: str) -> Callable[[str], Any]:
     """A package ``__getattr__`` (PEP 562) that finds a name in ``package.submodule``, imported
     when a name is first asked for.  A generated package re-exports its row types so: its
-    tables do not need them at run time, and 1500 TypedDicts of a 500-table schema cost what
-    the rest of the package costs to import."""
+    tables do not need them at run time, and the 1,500 TypedDicts of a 500-table schema
+    cost about as much to import as the rest of the package."""
     name_of_module = f"{package}.{submodule}"
 
     def __getattr__(name: str) -> Any:

@@ -83,12 +83,12 @@ class Table(Query[R], Generic[R, K, I]):
                 meta.full_name,
                 [(a.name, a.type, a.nullable, a.in_key, a.lineage) for a in meta.attributes],
             )
-            self._base = select
+            base = self.__dict__.setdefault("_base", select)  # one Select even if threads race here
             try:  # read the slot itself: a restricted copy keeps its own Select
                 current = _SELECT_SLOT.__get__(self, type(self))
             except AttributeError:
-                self._select = current = select
-            return current if name == "_select" else select
+                self._select = current = base
+            return current if name == "_select" else base
 
     # -- description -----------------------------------------------------------
     @property
