@@ -18,6 +18,9 @@ CPU time (user + system) of the process, which a loaded machine inflates less:
   7x bare);
 - ``pkg-check`` the same package connected to an SQLite file that holds its tables
   already (declare checks every table: the usual case of a program that connects);
+- ``sql-only``  no relflow-gen at all: ``sqlite3`` runs the package's ``sql/sqlite.sql``
+  (the statements declare runs on an empty database) on ``sqlite://`` in one
+  transaction, the part of ``package`` that is SQLite's own work;
 - ``datajoint`` ``import datajoint`` with the interpreter given by ``--datajoint``
   (a virtual environment where DataJoint is installed), the peer's figure, beside
   that interpreter's own ``python -c pass``.
@@ -128,6 +131,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
         Command("package", py, f"import {package}; {package}.connect('sqlite://').close()", work / "pkg"),
         Command(
             "pkg-check", py, f"import {package}; {package}.connect('sqlite:///{existing}').close()", work / "pkg"
+        ),
+        Command(
+            "sql-only",
+            py,
+            "import sqlite3; sqlite3.connect(':memory:').executescript("
+            f"'BEGIN;' + open('{package}/sql/sqlite.sql').read() + 'COMMIT;')",
+            work / "pkg",
         ),
     ]
     if args.datajoint:
