@@ -272,6 +272,7 @@ def test_a_generated_package_loads_its_row_types_on_first_use(tmp_path: Path) ->
         from lab_pipeline import SessionKey
         print("rows loaded:", "lab_pipeline.rows" in sys.modules, SessionKey(subject_id="m1", session_idx=1))
         print(lab_pipeline.SessionRow is lab_pipeline.rows.SessionRow, "SessionRow" in lab_pipeline.__dict__)
+        print("SubjectInsert" in dir(lab_pipeline))
         try:
             lab_pipeline.SessionRoww
         except AttributeError as exc:
@@ -283,5 +284,6 @@ def test_a_generated_package_loads_its_row_types_on_first_use(tmp_path: Path) ->
         "rows loaded: False",
         "rows loaded: True {'subject_id': 'm1', 'session_idx': 1}",
         "True True",
+        "True",
         "module 'lab_pipeline' has no attribute 'SessionRoww'",
     ]

@@ -33,6 +33,13 @@ def test_the_lazy_name_table_is_the_public_api(package: str) -> None:
         assert checked in source, f"{package}: no `{checked} ...` under TYPE_CHECKING"
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchName'"):
         module.NoSuchName  # noqa: B018
+    assert set(module.__all__) <= set(dir(module))
+
+
+def test_dir_lists_the_names_not_loaded_yet() -> None:
+    code = "import relflow_gen.runtime as r, sys; print('Pipeline' in dir(r), 'relflow_gen.runtime.pipeline' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["True", "False"]
 
 
 def _loaded_after(code: str, cwd: Path) -> set[str]:

@@ -29,7 +29,7 @@ import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from types import ModuleType
     from typing import Any
 
@@ -92,3 +92,14 @@ def lazy_submodule(package: str, submodule: str) -> Callable[[str], Any]:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def lazy_dir(package: str, names: Iterable[str]) -> Callable[[], list[str]]:
+    """A module ``__dir__`` (PEP 562) that lists ``names`` (its ``__all__``) loaded or not, so
+    that ``dir()`` and a notebook's completion show what ``__getattr__`` would give."""
+    public = frozenset(names)
+
+    def __dir__() -> list[str]:
+        return sorted(public.union(vars(importlib.import_module(package))))
+
+    return __dir__

@@ -6,7 +6,7 @@ package (``lab_pipeline.connect(url)``), the query operators and the errors.
 
 from __future__ import annotations
 
-from relflow_gen.core.lazy import lazy_attributes
+from relflow_gen.core.lazy import lazy_attributes, lazy_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -123,3 +123,5 @@ __all__ = [
     "U",
     "UrlError",
 ]
+
+__dir__ = lazy_dir(__name__, __all__)  # dir() lists the names not loaded yet too

@@ -8,7 +8,7 @@ used).
 
 from __future__ import annotations
 
-from relflow_gen.core.lazy import lazy_attributes
+from relflow_gen.core.lazy import lazy_attributes, lazy_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,3 +45,5 @@ __all__ = [
     "configs_from_pyproject",
     "find_pyproject",
 ]
+
+__dir__ = lazy_dir(__name__, __all__)  # dir() lists the names not loaded yet too
