@@ -9,10 +9,18 @@ measured in the same run, round-robin: the median wall time and the median
 CPU time (user + system) of the process, which a loaded machine inflates less:
 
 - ``bare``      ``python -c pass``: the floor;
-- ``runtime``   ``import relflow_gen.runtime`` (target: at most 2.5x bare);
+- ``runtime``   ``import relflow_gen.runtime`` (target: at most 2.5x bare): its public
+  names load on first use (PEP 562), so this is the package's own cost;
+- ``rt-all``    ``from relflow_gen.runtime import *``: every public name, populate's
+  machinery included (no target; what a program that uses everything pays);
 - ``package``   import a generated package of ``--tables`` tables and connect it
   to ``sqlite://`` (an in-memory database: declares every table; target: at most
   7x bare);
+- ``pkg-check`` the same package connected to an SQLite file that holds its tables
+  already (declare checks every table: the usual case of a program that connects);
+- ``sql-only``  no relflow-gen at all: ``sqlite3`` runs the package's ``sql/sqlite.sql``
+  (the statements declare runs on an empty database) on ``sqlite://`` in one
+  transaction, the part of ``package`` that is SQLite's own work;
 - ``datajoint`` ``import datajoint`` with the interpreter given by ``--datajoint``
   (a virtual environment where DataJoint is installed), the peer's figure, beside
   that interpreter's own ``python -c pass``.
@@ -109,10 +117,28 @@ def run(args: argparse.Namespace, work: Path) -> None:
     package = build_package(work, args.tables)
     env = environment(work / "pycache")
     py = sys.executable
+    existing = work / "existing.db"
+    subprocess.run(  # the tables pkg-check connects to
+        [py, "-c", f"import {package}; {package}.connect('sqlite:///{existing}').close()"],
+        cwd=work / "pkg",
+        env=env,
+        check=True,
+    )
     commands = [
         Command("bare", py, "pass", work),
         Command("runtime", py, "import relflow_gen.runtime", work),
+        Command("rt-all", py, "from relflow_gen.runtime import *", work),
         Command("package", py, f"import {package}; {package}.connect('sqlite://').close()", work / "pkg"),
+        Command(
+            "pkg-check", py, f"import {package}; {package}.connect('sqlite:///{existing}').close()", work / "pkg"
+        ),
+        Command(
+            "sql-only",
+            py,
+            "import sqlite3; sqlite3.connect(':memory:').executescript("
+            f"'BEGIN;' + open('{package}/sql/sqlite.sql').read() + 'COMMIT;')",
+            work / "pkg",
+        ),
     ]
     if args.datajoint:
         commands += [

@@ -93,6 +93,39 @@ def is_type_checking(node: ast.If) -> bool:
     )
 
 
+LAZY_LOADERS = ("lazy_module", "lazy_attributes")  # relflow_gen/core/lazy.py
+
+
+def lazy_call(node: ast.Call) -> bool:
+    f = node.func
+    return (isinstance(f, ast.Name) and f.id in LAZY_LOADERS) or (
+        isinstance(f, ast.Attribute) and f.attr in LAZY_LOADERS
+    )
+
+
+def lazy_targets(node: ast.Call) -> list[str]:
+    """The modules a lazy loader names: ``lazy_module("m")``, or the keys of the table given to
+    ``lazy_attributes(__name__, TABLE)`` (a dict literal, inline or assigned at the module's top)."""
+    found: list[str] = []
+    for arg in node.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("relflow_gen"):
+            found.append(arg.value)
+        elif isinstance(arg, ast.Dict):
+            found += [k.value for k in arg.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    return found
+
+
+def lazy_tables(tree: ast.Module) -> dict[str, ast.Dict]:
+    """Module-level ``NAME = {...}`` / ``NAME: T = {...}`` dict literals, by name."""
+    out: dict[str, ast.Dict] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            out.update({t.id: node.value for t in node.targets if isinstance(t, ast.Name)})
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Dict) and isinstance(node.target, ast.Name):
+            out[node.target.id] = node.value
+    return out
+
+
 def imports(path: Path, *, type_checking: bool = True) -> list[tuple[str, bool, int]]:
     """(imported module, inside a function, line) for every import of a file; with
     ``type_checking=False`` the imports under ``if TYPE_CHECKING:`` are left out."""
@@ -113,10 +146,23 @@ def imports(path: Path, *, type_checking: bool = True) -> list[tuple[str, bool, 
                 subs = [f"{base}.{a.name}" for a in child.names if f"{base}.{a.name}" in MODULES]
                 targets = subs if len(subs) == len(child.names) else [*subs, base]
                 out.extend((t, in_function, child.lineno) for t in targets)
+            elif isinstance(child, ast.Call) and lazy_call(child):
+                # a module loaded on first use (relflow_gen/core/lazy.py) is a dependency like any import
+                out.extend((t, in_function, child.lineno) for t in lazy_targets(child))
+                visit(child, inner)
             else:
                 visit(child, inner)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tables = lazy_tables(tree)
+
+    def resolve_tables(node: ast.AST) -> None:  # lazy_attributes(__name__, _TABLE): read the named table
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and lazy_call(call):
+                call.args = [tables.get(a.id, a) if isinstance(a, ast.Name) else a for a in call.args]
+
+    resolve_tables(tree)
+    visit(tree, False)
     return out
 
 
@@ -208,3 +254,36 @@ def test_a_generated_package_imports_only_the_runtime(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "", f"the generated package loads {out.stdout.strip()}"
+
+
+def test_a_generated_package_loads_its_row_types_on_first_use(tmp_path: Path) -> None:
+    """rows.py (three TypedDicts per table) is for type checkers; the package re-exports its
+    names and imports it when one is first asked for (relflow_gen/core/lazy.py)."""
+    from relflow_gen.cli.main import main
+
+    assert main(["build", str(ROOT / "examples" / "lab" / "lab.rf"), "--out", str(tmp_path), "--no-svg"]) == 0
+    code = textwrap.dedent(
+        """
+        import sys
+        import lab_pipeline
+        db = lab_pipeline.connect("sqlite://")
+        db.Subject.fetch()
+        print("rows loaded:", "lab_pipeline.rows" in sys.modules)
+        from lab_pipeline import SessionKey
+        print("rows loaded:", "lab_pipeline.rows" in sys.modules, SessionKey(subject_id="m1", session_idx=1))
+        print(lab_pipeline.SessionRow is lab_pipeline.rows.SessionRow, "SessionRow" in lab_pipeline.__dict__)
+        print("SubjectInsert" in dir(lab_pipeline))
+        try:
+            lab_pipeline.SessionRoww
+        except AttributeError as exc:
+            print(exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.splitlines() == [
+        "rows loaded: False",
+        "rows loaded: True {'subject_id': 'm1', 'session_idx': 1}",
+        "True True",
+        "True",
+        "module 'lab_pipeline' has no attribute 'SessionRoww'",
+    ]

@@ -13,10 +13,16 @@ heavier than the standard library.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from relflow_gen.core.errors import RelflowError
+from relflow_gen.core.lazy import lazy_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import difflib
+else:  # only a misspelt type needs it (relflow_gen/core/lazy.py)
+    difflib = lazy_module("difflib")
 
 Arg = int | str
 

@@ -155,7 +155,7 @@ def package_model(meta: SchemaMeta, package: str, source: str) -> PackageModel:
     _check_schema_attrs(meta)
     rows_imp = lit.Imports()
     rows_imp.names.add(("typing", "TYPE_CHECKING"))  # rows.py imports the real TypedDict for type checkers only
-    tables_imp = lit.Imports(names={("typing", "ClassVar")})
+    tables_imp = lit.Imports(names={("typing", "ClassVar"), ("typing", "TYPE_CHECKING")})
     tables = tuple(_table(meta, t, stems, consts, rows_imp, tables_imp) for t in meta.tables)
     taken = {*(n for t in tables for n in (t.table_class, t.row_type, t.key_type, t.insert_type)), pipeline_class}
     ns_names = namespace_names(meta, taken)
@@ -244,7 +244,8 @@ def _table(
         for p in t.parts
     )
     doc = _sentence(t.doc or f"{t.tier.capitalize()} table {t.full_name}")
-    types = ", ".join(stem + suffix for suffix in ("Row", "Key", "Insert"))
+    # quoted: tables.py imports the row types for type checkers only (they load on first use)
+    types = ", ".join(f'"{stem}{suffix}"' for suffix in ("Row", "Key", "Insert"))
     maker_class = stem + "Maker" if t.is_auto else ""
     parts_node = tup([tup([Atom(lit.py_str(p.attr)), Atom(lit.py_str(p.full_name))]) for p in parts], magic=True)
     return TableModel(
@@ -268,7 +269,7 @@ def _table(
         schema=t.schema,
         key_parents=tuple(fk.parent for fk in t.foreign_keys if fk.in_key and not fk.renamed),
         class_header=_class_header(stem + "Table", f"{TIER_CLASSES[t.tier]}[{types}]"),
-        maker_header=_class_header(maker_class, f"Maker[{stem}Key, {stem}Insert]") if maker_class else "",
+        maker_header=_class_header(maker_class, f'Maker["{stem}Key", "{stem}Insert"]') if maker_class else "",
         parts_block=block(prefixed("__parts__ = ", parts_node), indent=4) if parts else "",
         maker_settings=_maker_settings(t) if maker_class else "",
     )

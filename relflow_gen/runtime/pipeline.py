@@ -13,21 +13,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.backends.base import ConnectionParams
-from relflow_gen.runtime.diagram import Diagram
 from relflow_gen.runtime.engine.connection import Connection, parse_url
 from relflow_gen.runtime.errors import QueryError
-from relflow_gen.runtime.populate.jobs import jobs_table_meta, upgrade_jobs_table
+from relflow_gen.runtime.populate.jobs_table import jobs_table_meta, upgrade_jobs_table
 from relflow_gen.runtime.populate.make import Maker
-from relflow_gen.runtime.populate.manage import Jobs
-from relflow_gen.runtime.populate.plan import Plan, plan
-from relflow_gen.runtime.populate.run import PopulateReport, populate_all
-from relflow_gen.runtime.populate.staleness import Outdated, RefreshPlan, outdated, refresh
-from relflow_gen.runtime.stores.config import StoreConfig, configs_from, configs_from_pyproject, find_pyproject
-from relflow_gen.runtime.stores.registry import Stores
 from relflow_gen.runtime.tables.declare import DeclareReport, declare
 from relflow_gen.runtime.tables.storage import (
     DEFAULT_GRACE_SECONDS,
@@ -39,6 +33,28 @@ from relflow_gen.runtime.tables.storage import (
     verify,
 )
 from relflow_gen.runtime.tables.table import Table
+
+# what only some programs use is loaded when first used (relflow_gen/core/lazy.py): connecting
+# does not import populate's worker machinery, the diagram's subprocess or the stores' tomllib
+if TYPE_CHECKING:
+    from relflow_gen.runtime import diagram
+    from relflow_gen.runtime.diagram import Diagram
+    from relflow_gen.runtime.populate import manage, plan, run, staleness
+    from relflow_gen.runtime.populate.manage import Jobs
+    from relflow_gen.runtime.populate.plan import Plan
+    from relflow_gen.runtime.populate.run import PopulateReport
+    from relflow_gen.runtime.populate.staleness import Outdated, RefreshPlan
+    from relflow_gen.runtime.stores import config as store_config
+    from relflow_gen.runtime.stores import registry as store_registry
+    from relflow_gen.runtime.stores.config import StoreConfig
+else:
+    diagram = lazy_module("relflow_gen.runtime.diagram")
+    manage = lazy_module("relflow_gen.runtime.populate.manage")
+    plan = lazy_module("relflow_gen.runtime.populate.plan")
+    run = lazy_module("relflow_gen.runtime.populate.run")
+    staleness = lazy_module("relflow_gen.runtime.populate.staleness")
+    store_config = lazy_module("relflow_gen.runtime.stores.config")
+    store_registry = lazy_module("relflow_gen.runtime.stores.registry")
 
 
 class Namespace:
@@ -72,15 +88,15 @@ class Pipeline:
         uses = store_uses(self.meta)
         configs: tuple[StoreConfig, ...] | None = None
         if stores is not None:
-            configs = configs_from(stores)
+            configs = store_config.configs_from(stores)
         elif uses and (isinstance(url, str) or not url.params.stores):
-            found = find_pyproject()
-            configs = configs_from_pyproject(found) if found is not None else ()
+            found = store_config.find_pyproject()
+            configs = store_config.configs_from_pyproject(found) if found is not None else ()
         if isinstance(url, Connection):
             self.connection = url
             if configs is not None:
                 url.params = dataclasses.replace(url.params, stores=configs)
-                url.stores = Stores(configs)
+                url.stores = store_registry.Stores(configs)
         else:
             # an SQLite file is created only when asked (by default: when declaring)
             params = parse_url(url)
@@ -109,7 +125,7 @@ class Pipeline:
 
     def diagram(self) -> Diagram:
         """The workflow diagram: an SVG drawn by Graphviz in a notebook (Mermaid without it); ``.save(path)``."""
-        return Diagram(self.meta)
+        return diagram.Diagram(self.meta)
 
     # -- tables --------------------------------------------------------------
     def table(self, full_name: str) -> Table[Any, Any, Any]:
@@ -184,7 +200,7 @@ class Pipeline:
         executor: object | None = None,
     ) -> PopulateReport:
         """Populate every imported/computed table in dependency order (options as for populate())."""
-        return populate_all(
+        return run.populate_all(
             self,
             *restrictions,
             tables=tables,
@@ -201,7 +217,7 @@ class Pipeline:
 
     def outdated(self, *tables: str, code: bool = True, inputs: bool = True) -> dict[str, Outdated]:
         """Outdated rows per imported/computed table, with their reasons (docs/staleness.md)."""
-        return outdated(self, tables or None, code=code, inputs=inputs)
+        return staleness.outdated(self, tables or None, code=code, inputs=inputs)
 
     def refresh(
         self,
@@ -215,7 +231,7 @@ class Pipeline:
         display_progress: bool = False,
     ) -> tuple[RefreshPlan, PopulateReport | None]:
         """Delete outdated rows with their dependents and make them again (docs/staleness.md)."""
-        return refresh(
+        return staleness.refresh(
             self,
             tables or None,
             code=code,
@@ -229,12 +245,12 @@ class Pipeline:
 
     def plan(self) -> Plan:
         """A whole-pipeline dry run: per table, keys ready now and later, jobs, outdated rows, time."""
-        return plan(self)
+        return plan.plan(self)
 
     @property
     def jobs(self) -> Jobs:
         """Reservations, errors and ignored keys of populate (the schemas' jobs tables)."""
-        return Jobs(self)
+        return manage.Jobs(self)
 
     # -- lifetime ----------------------------------------------------------------
     def close(self) -> None:

@@ -13,11 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.stores.config import StoreConfig
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.stores.config import StoreConfig
 
 ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
 Decoder = Callable[[Any], Any]
@@ -381,6 +383,12 @@ class Backend(ABC):
         ``tables``: only these (schema, sql name) are read, and :meth:`table_names` then
         answers which of them exist.  Nothing may change the tables inside the block."""
         yield
+
+    def unchanged(self, cursor: Any, meta: TableMeta, tables: Mapping[str, TableMeta]) -> bool:
+        """True when the existing table is known to be exactly what :meth:`create_table` makes,
+        so that comparing its columns would find nothing (SQLite: the stored CREATE TABLE text
+        is the one declare runs).  False means "compare", never "differs"."""
+        return False
 
     @abstractmethod
     def table_names(self, cursor: Any, schema: str) -> set[str]:

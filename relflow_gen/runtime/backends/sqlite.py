@@ -293,6 +293,27 @@ class SQLiteBackend(base.Backend):
         sql: str | None = cache["sql"].get(name)
         return True, sql
 
+    def _stored_create(self, cursor: Any, meta: TableMeta) -> str | None:
+        """The stored CREATE TABLE text of a table, None when there is no such table."""
+        covered, sql = self._cached_sql(meta)
+        if covered:
+            return sql
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{meta.schema}.{meta.sql_name}",)
+        )
+        row = cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    def unchanged(self, cursor: Any, meta: TableMeta, tables: Mapping[str, TableMeta]) -> bool:
+        # SQLite keeps the CREATE TABLE text as run, without the comment before it and with
+        # "IF NOT EXISTS" left out: the same text means the same table
+        stored = self._stored_create(cursor, meta)
+        if stored is None:
+            return False
+        created = self.create_table(meta, tables)[0]
+        created = created[created.index("CREATE TABLE IF NOT EXISTS ") :].replace(" IF NOT EXISTS", "", 1)
+        return stored == created
+
     def existing_columns(self, cursor: Any, meta: TableMeta) -> list[base.ColumnInfo] | None:
         name = f"{meta.schema}.{meta.sql_name}"
         covered, sql = self._cached_sql(meta)

@@ -12,18 +12,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.runtime.backends.base import Backend, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.errors import ConnectError, UrlError, translate
 from relflow_gen.runtime.stores.registry import Stores
+
+if TYPE_CHECKING:
+    import random
+else:  # only a retry after a lock timeout needs it (relflow_gen/core/lazy.py)
+    random = lazy_module("random")
 
 log = logging.getLogger("relflow_gen")
 

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.runtime.errors import TierError
-from relflow_gen.runtime.populate.fingerprint import code_fingerprint
 from relflow_gen.runtime.populate.keysource import key_source, progress
-from relflow_gen.runtime.populate.run import PopulateReport, populate, provenance
-from relflow_gen.runtime.populate.staleness import outdated
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.tables.table import Table
 
 if TYPE_CHECKING:
     from relflow_gen.core.meta import TableMeta
+    from relflow_gen.runtime.populate import fingerprint, run, staleness
     from relflow_gen.runtime.populate.host import PopulateHost
     from relflow_gen.runtime.populate.make import Maker
+    from relflow_gen.runtime.populate.run import PopulateReport
+else:  # loaded when first used (relflow_gen/core/lazy.py): declaring the tables needs none of them
+    fingerprint = lazy_module("relflow_gen.runtime.populate.fingerprint")
+    run = lazy_module("relflow_gen.runtime.populate.run")
+    staleness = lazy_module("relflow_gen.runtime.populate.staleness")
 
 R = TypeVar("R")
 K = TypeVar("K")
@@ -59,7 +63,7 @@ class AutoTable(Table[R, K, I]):
         executor: object | None = None,
     ) -> PopulateReport:
         """Call make() for every missing key (see :func:`relflow_gen.runtime.populate.run.populate`)."""
-        return populate(
+        return run.populate(
             self._host,
             self,
             *restrictions,
@@ -83,7 +87,7 @@ class AutoTable(Table[R, K, I]):
         """These rows where they are out of date: made by other code than the registered maker's
         (``code``), from parent rows that changed since (``inputs``), or from upstream rows that
         are out of date. A query: it composes with the algebra (docs/staleness.md)."""
-        found = outdated(self._host, code=code, inputs=inputs).get(self.full_name)
+        found = staleness.outdated(self._host, code=code, inputs=inputs).get(self.full_name)
         if found is None or not found.keys:
             return self & []
         pk = self.primary_key
@@ -92,11 +96,11 @@ class AutoTable(Table[R, K, I]):
     def code_fingerprint(self) -> str | None:
         """The fingerprint of the registered maker's code (None without a maker); rows record it."""
         maker = self._host.maker_for(self.full_name)
-        return code_fingerprint(maker) if maker is not None else None
+        return fingerprint.code_fingerprint(maker) if maker is not None else None
 
     def provenance(self, *restrictions: object) -> list[dict[str, Any]]:
         """How each row was made: its key with made_at, make_seconds, made_by (host:pid), make_hash."""
-        return provenance(self._host, self._meta, *restrictions, base=self)
+        return run.provenance(self._host, self._meta, *restrictions, base=self)
 
 
 class ImportedTable(AutoTable[R, K, I]):

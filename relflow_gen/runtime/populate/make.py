@@ -54,6 +54,13 @@ class PartSink(Generic[P]):
 class Maker(ABC, Generic[K, R]):
     """Base of the generated maker classes (one per imported/computed table)."""
 
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, params: object) -> type:
+            """``Maker[Key, Insert]`` is for type checkers; at run time it is the class itself
+            (as for the table classes: no parameterised alias built per generated maker)."""
+            return cls
+
     __table__: ClassVar[str]
     __parts__: ClassVar[tuple[tuple[str, str], ...]] = ()
 

@@ -9,11 +9,11 @@ table); joins, projections and aggregations give plain ``dict`` rows.
 from __future__ import annotations
 
 import decimal
-import html
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.backends.base import Backend, Decoder
 from relflow_gen.runtime.engine.codec import decode_rows
@@ -25,9 +25,13 @@ from relflow_gen.runtime.stores.refs import Stored
 from relflow_gen.runtime.stores.registry import write_attachment
 
 if TYPE_CHECKING:
+    import html
+
     from numpy.typing import NDArray
 
     from relflow_gen.runtime.engine.connection import Connection
+else:  # only the notebook preview needs it (relflow_gen/core/lazy.py)
+    html = lazy_module("html")
 
 R = TypeVar("R")
 Row = dict[str, Any]
@@ -697,8 +701,8 @@ def _short(v: Any, kind: str = "") -> str:
         return format(v, ".6g")  # a preview rounds floats (fetch gives them exactly)
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v)} bytes>"
+
     if hasattr(v, "shape") and hasattr(v, "dtype"):
         return f"<array {v.dtype} {tuple(v.shape)}>"
     text = str(v)
     return text if len(text) <= 40 else text[:37] + "..."
-

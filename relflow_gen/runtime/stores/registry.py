@@ -15,15 +15,21 @@ import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime import blob
-from relflow_gen.runtime.stores.config import StoreConfig
 from relflow_gen.runtime.stores.errors import StoreConfigError, StoreError
 from relflow_gen.runtime.stores.refs import Stored, StoreRef
-from relflow_gen.runtime.stores.store import Store
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.stores import store as store_module
+    from relflow_gen.runtime.stores.config import StoreConfig
+    from relflow_gen.runtime.stores.store import Store
+else:  # opened on first use (relflow_gen/core/lazy.py): a connection without stores never loads it
+    store_module = lazy_module("relflow_gen.runtime.stores.store")
 
 
 class StoreValueError(StoreError):
@@ -61,7 +67,7 @@ class Stores:
             config = self._configs.get(name)
             if config is None:
                 raise StoreConfigError(f"store {name!r} is not configured (docs/stores.md)")
-            store = self._open[name] = Store(config)
+            store = self._open[name] = store_module.Store(config)
         return store
 
     # -- insert --------------------------------------------------------------------

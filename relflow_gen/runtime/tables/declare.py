@@ -75,8 +75,12 @@ def declare(
     tables = list(meta.tables) + list(extra)
     problems: list[str] = []
     missing: list[TableMeta] = []
+    by_name = {t.full_name: t for t in tables}
     with backend.introspecting(cursor, sorted({t.schema for t in tables})):  # one catalogue read (MySQL)
         for t in tables:
+            if backend.unchanged(cursor, t, by_name):  # the text it was created with: nothing to compare
+                report.existing.append(t.full_name)
+                continue
             actual = backend.existing_columns(cursor, t)
             if actual is None:
                 missing.append(t)
@@ -98,7 +102,6 @@ def declare(
             + "\n  ".join(problems)
             + "\n(the `diff` command lists the differences and `migrate` applies them: see docs/evolving.md)"
         )
-    by_name = {t.full_name: t for t in tables}
     if missing and conn.in_transaction and not backend.transactional_ddl:
         raise DeclareError(f"declare() cannot create tables inside a transaction on {backend.name} (DDL commits it)")
     if missing:
@@ -106,6 +109,9 @@ def declare(
             for stmt in backend.create_database(schema):
                 conn.execute(stmt)
     # on SQLite one transaction: a failure leaves no table behind (MySQL commits each CREATE)
+    # tables created in this transaction are empty when their contents go in (SQLite: the
+    # transaction holds the write lock; MySQL commits each CREATE, so there they are read first)
+    created = {t.full_name for t in missing} if backend.transactional_ddl else set()
     with conn.transaction() if backend.transactional_ddl else nullcontext(conn):
         for t in missing:
             for stmt in backend.create_table(t, by_name):
@@ -113,18 +119,20 @@ def declare(
             report.created.append(t.full_name)
         for t in meta.tables:
             if t.tier == "lookup" and t.contents:
-                _sync_contents(pipeline, t, report, update_contents)
+                _sync_contents(pipeline, t, report, update_contents, created=t.full_name in created)
     if report.created:
         log.info("declared %d table(s): %s", len(report.created), ", ".join(report.created))
     return report
 
 
-def _sync_contents(pipeline: TableHost, meta: TableMeta, report: DeclareReport, update: bool) -> None:
+def _sync_contents(
+    pipeline: TableHost, meta: TableMeta, report: DeclareReport, update: bool, *, created: bool = False
+) -> None:
     table = pipeline.table(meta.full_name)
     names = meta.names
     rows = [dict(zip(names, r)) for r in meta.contents]
     pk = meta.primary_key
-    existing = {tuple(r[k] for k in pk): r for r in table.fetch()}
+    existing = {} if created else {tuple(r[k] for k in pk): r for r in table.fetch()}
     fresh = [r for r in rows if tuple(r[k] for k in pk) not in existing]
     if fresh:
         table.insert(fresh, skip_duplicates=True)  # another process may be declaring at the same time

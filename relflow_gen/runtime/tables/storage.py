@@ -26,10 +26,10 @@ from relflow_gen.core.meta import SchemaMeta, TableMeta
 from relflow_gen.runtime.errors import MissingTableError
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
 from relflow_gen.runtime.stores.refs import Stored
-from relflow_gen.runtime.stores.store import Store
 
 if TYPE_CHECKING:
     from relflow_gen.runtime.engine.connection import Connection
+    from relflow_gen.runtime.stores.store import Store
     from relflow_gen.runtime.tables.host import TableHost
 
 #: default grace period of gc: objects younger than this are never collected

@@ -27,7 +27,7 @@ from relflow_gen.runtime.errors import (
     TierError,
 )
 from relflow_gen.runtime.query.api import Query
-from relflow_gen.runtime.query.expr import table_select
+from relflow_gen.runtime.query.expr import Select, table_select
 from relflow_gen.runtime.stores.errors import StoreError
 from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
 from relflow_gen.runtime.tables.parents import missing_parents
@@ -43,24 +43,52 @@ I = TypeVar("I")  # noqa: E741 - the insert row type
 log = logging.getLogger("relflow_gen")
 
 
+#: the descriptor of Query's ``_select`` slot (Table builds its whole-table Select on first use)
+_SELECT_SLOT: Any = Query.__dict__["_select"]
+
+
 class Table(Query[R], Generic[R, K, I]):
     """A table of a pipeline (restricted or not)."""
 
     _tier: str = ""
+    _base: Select  # the whole table's Select (``_select`` is this one unless restricted)
+
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, params: object) -> type:
+            """``ManualTable[Row, Key, Insert]`` is for type checkers; at run time it is the class itself.
+
+            A generated package subclasses a table class once per table; typing's generic
+            machinery would build (and cache) a parameterised alias for each of them at import.
+            """
+            return cls
 
     def __init__(self, pipeline: TableHost, meta: TableMeta) -> None:
-        conn = pipeline.connection
-        backend = conn.backend
-        select = table_select(
-            backend,
-            backend.table_ref(meta.schema, meta.sql_name),
-            meta.full_name,
-            [(a.name, a.type, a.nullable, a.in_key, a.lineage) for a in meta.attributes],
-        )
-        super().__init__(conn, select)
+        # the Select of the whole table is built when first used (``__getattr__``): connecting
+        # binds every table of the pipeline, and most programs use a few of them
+        self._conn = pipeline.connection
         self._meta = meta
         self._pipeline = pipeline
-        self._base = select
+
+    if not TYPE_CHECKING:  # for type checkers a Table has no attributes beyond those it declares
+
+        def __getattr__(self, name: str) -> Any:
+            if name not in ("_select", "_base"):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            meta = self._meta
+            backend = self._conn.backend
+            select = table_select(
+                backend,
+                backend.table_ref(meta.schema, meta.sql_name),
+                meta.full_name,
+                [(a.name, a.type, a.nullable, a.in_key, a.lineage) for a in meta.attributes],
+            )
+            base = self.__dict__.setdefault("_base", select)  # one Select even if threads race here
+            try:  # read the slot itself: a restricted copy keeps its own Select
+                current = _SELECT_SLOT.__get__(self, type(self))
+            except AttributeError:
+                self._select = current = base
+            return current if name == "_select" else base
 
     # -- description -----------------------------------------------------------
     @property

@@ -4,21 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    KindInsert,
-    KindKey,
-    KindRow,
-    MeasureInsert,
-    MeasureKey,
-    MeasureRow,
-    SampleInsert,
-    SampleKey,
-    SampleRow,
-)
 from .tables import (
     AlltypesPipeline,
     KindTable,
@@ -26,6 +16,19 @@ from .tables import (
     MeasureTable,
     SampleTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        KindInsert,
+        KindKey,
+        KindRow,
+        MeasureInsert,
+        MeasureKey,
+        MeasureRow,
+        SampleInsert,
+        SampleKey,
+        SampleRow,
+    )
 
 __all__ = [
     "AlltypesPipeline",
@@ -47,6 +50,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

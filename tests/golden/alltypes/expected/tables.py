@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -27,17 +27,20 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    KindInsert,
-    KindKey,
-    KindRow,
-    MeasureInsert,
-    MeasureKey,
-    MeasureRow,
-    SampleInsert,
-    SampleKey,
-    SampleRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        KindInsert,
+        KindKey,
+        KindRow,
+        MeasureInsert,
+        MeasureKey,
+        MeasureRow,
+        SampleInsert,
+        SampleKey,
+        SampleRow,
+    )
 
 KIND = TableMeta(
     schema="alltypes",
@@ -278,15 +281,15 @@ SCHEMA = SchemaMeta(
 )
 
 
-class KindTable(LookupTable[KindRow, KindKey, KindInsert]):
+class KindTable(LookupTable["KindRow", "KindKey", "KindInsert"]):
     """Kinds, with a quote " and a backslash \\ in the doc."""
 
 
-class SampleTable(ManualTable[SampleRow, SampleKey, SampleInsert]):
+class SampleTable(ManualTable["SampleRow", "SampleKey", "SampleInsert"]):
     """Manual table alltypes.Sample."""
 
 
-class MeasureTable(ComputedTable[MeasureRow, MeasureKey, MeasureInsert]):
+class MeasureTable(ComputedTable["MeasureRow", "MeasureKey", "MeasureInsert"]):
     """A doc on two lines: the second one, with a <tag> & an ampersand."""
 
     def register(self, maker: type[MeasureMaker]) -> None:
@@ -309,7 +312,7 @@ class AlltypesPipeline(Pipeline):
     Measure: MeasureTable
 
 
-class MeasureMaker(Maker[MeasureKey, MeasureInsert]):
+class MeasureMaker(Maker["MeasureKey", "MeasureInsert"]):
     """Base of the make() of alltypes.Measure (computed): subclass it and implement make(key)."""
 
     __table__ = "alltypes.Measure"

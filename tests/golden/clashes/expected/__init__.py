@@ -4,51 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    ComputedMakerInsert,
-    ComputedMakerKey,
-    ComputedMakerRow,
-    Computed_2Insert,
-    Computed_2Key,
-    Computed_2Row,
-    FooBarInsert,
-    FooBarKey,
-    FooBarRow,
-    FooBar_2Insert,
-    FooBar_2Key,
-    FooBar_2Row,
-    FooInsert,
-    FooKey,
-    FooRow,
-    Imported_2Insert,
-    Imported_2Key,
-    Imported_2Row,
-    Lookup_2Insert,
-    Lookup_2Key,
-    Lookup_2Row,
-    Part_2Insert,
-    Part_2Key,
-    Part_2Row,
-    SharedItemInsert,
-    SharedItemKey,
-    SharedItemRow,
-    SharedItemSummaryDetailInsert,
-    SharedItemSummaryDetailKey,
-    SharedItemSummaryDetailRow,
-    SharedItemSummaryInsert,
-    SharedItemSummaryKey,
-    SharedItemSummaryRow,
-    SharedSpeciesInsert,
-    SharedSpeciesKey,
-    SharedSpeciesRow,
-    SharedSpecies_2Insert,
-    SharedSpecies_2Key,
-    SharedSpecies_2Row,
-)
 from .tables import (
     ClashesPipeline,
     ComputedMakerTable,
@@ -69,6 +29,49 @@ from .tables import (
     SharedSpecies_2Table,
     SharedTables,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        ComputedMakerInsert,
+        ComputedMakerKey,
+        ComputedMakerRow,
+        Computed_2Insert,
+        Computed_2Key,
+        Computed_2Row,
+        FooBarInsert,
+        FooBarKey,
+        FooBarRow,
+        FooBar_2Insert,
+        FooBar_2Key,
+        FooBar_2Row,
+        FooInsert,
+        FooKey,
+        FooRow,
+        Imported_2Insert,
+        Imported_2Key,
+        Imported_2Row,
+        Lookup_2Insert,
+        Lookup_2Key,
+        Lookup_2Row,
+        Part_2Insert,
+        Part_2Key,
+        Part_2Row,
+        SharedItemInsert,
+        SharedItemKey,
+        SharedItemRow,
+        SharedItemSummaryDetailInsert,
+        SharedItemSummaryDetailKey,
+        SharedItemSummaryDetailRow,
+        SharedItemSummaryInsert,
+        SharedItemSummaryKey,
+        SharedItemSummaryRow,
+        SharedSpeciesInsert,
+        SharedSpeciesKey,
+        SharedSpeciesRow,
+        SharedSpecies_2Insert,
+        SharedSpecies_2Key,
+        SharedSpecies_2Row,
+    )
 
 __all__ = [
     "AndList",
@@ -133,6 +136,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

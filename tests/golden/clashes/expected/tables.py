@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -26,47 +26,50 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    ComputedMakerInsert,
-    ComputedMakerKey,
-    ComputedMakerRow,
-    Computed_2Insert,
-    Computed_2Key,
-    Computed_2Row,
-    FooBarInsert,
-    FooBarKey,
-    FooBarRow,
-    FooBar_2Insert,
-    FooBar_2Key,
-    FooBar_2Row,
-    FooInsert,
-    FooKey,
-    FooRow,
-    Imported_2Insert,
-    Imported_2Key,
-    Imported_2Row,
-    Lookup_2Insert,
-    Lookup_2Key,
-    Lookup_2Row,
-    Part_2Insert,
-    Part_2Key,
-    Part_2Row,
-    SharedItemInsert,
-    SharedItemKey,
-    SharedItemRow,
-    SharedItemSummaryDetailInsert,
-    SharedItemSummaryDetailKey,
-    SharedItemSummaryDetailRow,
-    SharedItemSummaryInsert,
-    SharedItemSummaryKey,
-    SharedItemSummaryRow,
-    SharedSpeciesInsert,
-    SharedSpeciesKey,
-    SharedSpeciesRow,
-    SharedSpecies_2Insert,
-    SharedSpecies_2Key,
-    SharedSpecies_2Row,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        ComputedMakerInsert,
+        ComputedMakerKey,
+        ComputedMakerRow,
+        Computed_2Insert,
+        Computed_2Key,
+        Computed_2Row,
+        FooBarInsert,
+        FooBarKey,
+        FooBarRow,
+        FooBar_2Insert,
+        FooBar_2Key,
+        FooBar_2Row,
+        FooInsert,
+        FooKey,
+        FooRow,
+        Imported_2Insert,
+        Imported_2Key,
+        Imported_2Row,
+        Lookup_2Insert,
+        Lookup_2Key,
+        Lookup_2Row,
+        Part_2Insert,
+        Part_2Key,
+        Part_2Row,
+        SharedItemInsert,
+        SharedItemKey,
+        SharedItemRow,
+        SharedItemSummaryDetailInsert,
+        SharedItemSummaryDetailKey,
+        SharedItemSummaryDetailRow,
+        SharedItemSummaryInsert,
+        SharedItemSummaryKey,
+        SharedItemSummaryRow,
+        SharedSpeciesInsert,
+        SharedSpeciesKey,
+        SharedSpeciesRow,
+        SharedSpecies_2Insert,
+        SharedSpecies_2Key,
+        SharedSpecies_2Row,
+    )
 
 SHARED_SPECIES_2 = TableMeta(
     schema="shared",
@@ -266,17 +269,17 @@ SCHEMA = SchemaMeta(
 
 
 class SharedSpecies_2Table(
-    LookupTable[SharedSpecies_2Row, SharedSpecies_2Key, SharedSpecies_2Insert]
+    LookupTable["SharedSpecies_2Row", "SharedSpecies_2Key", "SharedSpecies_2Insert"]
 ):
     """Lookup table shared.Species."""
 
 
-class SharedItemTable(ManualTable[SharedItemRow, SharedItemKey, SharedItemInsert]):
+class SharedItemTable(ManualTable["SharedItemRow", "SharedItemKey", "SharedItemInsert"]):
     """Manual table shared.Item."""
 
 
 class SharedItemSummaryTable(
-    ComputedTable[SharedItemSummaryRow, SharedItemSummaryKey, SharedItemSummaryInsert]
+    ComputedTable["SharedItemSummaryRow", "SharedItemSummaryKey", "SharedItemSummaryInsert"]
 ):
     """Computed in an imported schema: its maker lives in the root's package."""
 
@@ -288,38 +291,42 @@ class SharedItemSummaryTable(
 
 
 class SharedItemSummaryDetailTable(
-    PartTable[SharedItemSummaryDetailRow, SharedItemSummaryDetailKey, SharedItemSummaryDetailInsert]
+    PartTable[
+        "SharedItemSummaryDetailRow", "SharedItemSummaryDetailKey", "SharedItemSummaryDetailInsert"
+    ],
 ):
     """Part table shared.ItemSummary.Detail."""
 
 
-class FooTable(ManualTable[FooRow, FooKey, FooInsert]):
+class FooTable(ManualTable["FooRow", "FooKey", "FooInsert"]):
     """Manual table clashes.Foo."""
 
     Bar: FooBar_2Table
 
 
-class FooBar_2Table(PartTable[FooBar_2Row, FooBar_2Key, FooBar_2Insert]):
+class FooBar_2Table(PartTable["FooBar_2Row", "FooBar_2Key", "FooBar_2Insert"]):
     """Part table clashes.Foo.Bar."""
 
 
-class FooBarTable(ManualTable[FooBarRow, FooBarKey, FooBarInsert]):
+class FooBarTable(ManualTable["FooBarRow", "FooBarKey", "FooBarInsert"]):
     """Manual table clashes.FooBar."""
 
 
-class SharedSpeciesTable(LookupTable[SharedSpeciesRow, SharedSpeciesKey, SharedSpeciesInsert]):
+class SharedSpeciesTable(
+    LookupTable["SharedSpeciesRow", "SharedSpeciesKey", "SharedSpeciesInsert"]
+):
     """Lookup table clashes.SharedSpecies."""
 
 
-class Part_2Table(ManualTable[Part_2Row, Part_2Key, Part_2Insert]):
+class Part_2Table(ManualTable["Part_2Row", "Part_2Key", "Part_2Insert"]):
     """Manual table clashes.Part."""
 
 
-class Lookup_2Table(LookupTable[Lookup_2Row, Lookup_2Key, Lookup_2Insert]):
+class Lookup_2Table(LookupTable["Lookup_2Row", "Lookup_2Key", "Lookup_2Insert"]):
     """Lookup table clashes.Lookup."""
 
 
-class Computed_2Table(ComputedTable[Computed_2Row, Computed_2Key, Computed_2Insert]):
+class Computed_2Table(ComputedTable["Computed_2Row", "Computed_2Key", "Computed_2Insert"]):
     """Computed table clashes.Computed."""
 
     Maker: ComputedMakerTable
@@ -329,11 +336,11 @@ class Computed_2Table(ComputedTable[Computed_2Row, Computed_2Key, Computed_2Inse
         self._register(maker)
 
 
-class ComputedMakerTable(PartTable[ComputedMakerRow, ComputedMakerKey, ComputedMakerInsert]):
+class ComputedMakerTable(PartTable["ComputedMakerRow", "ComputedMakerKey", "ComputedMakerInsert"]):
     """Part table clashes.Computed.Maker."""
 
 
-class Imported_2Table(ImportedTable[Imported_2Row, Imported_2Key, Imported_2Insert]):
+class Imported_2Table(ImportedTable["Imported_2Row", "Imported_2Key", "Imported_2Insert"]):
     """Imported table clashes.Imported."""
 
     def register(self, maker: type[Imported_2Maker]) -> None:
@@ -382,7 +389,7 @@ class ClashesPipeline(Pipeline):
     Imported: Imported_2Table
 
 
-class SharedItemSummaryMaker(Maker[SharedItemSummaryKey, SharedItemSummaryInsert]):
+class SharedItemSummaryMaker(Maker["SharedItemSummaryKey", "SharedItemSummaryInsert"]):
     """Base of the make() of shared.ItemSummary (computed): subclass it and implement make(key)."""
 
     __table__ = "shared.ItemSummary"
@@ -391,7 +398,7 @@ class SharedItemSummaryMaker(Maker[SharedItemSummaryKey, SharedItemSummaryInsert
     Detail: PartSink[SharedItemSummaryDetailInsert]
 
 
-class Computed_2Maker(Maker[Computed_2Key, Computed_2Insert]):
+class Computed_2Maker(Maker["Computed_2Key", "Computed_2Insert"]):
     """Base of the make() of clashes.Computed (computed): subclass it and implement make(key)."""
 
     __table__ = "clashes.Computed"
@@ -400,7 +407,7 @@ class Computed_2Maker(Maker[Computed_2Key, Computed_2Insert]):
     Maker: PartSink[ComputedMakerInsert]
 
 
-class Imported_2Maker(Maker[Imported_2Key, Imported_2Insert]):
+class Imported_2Maker(Maker["Imported_2Key", "Imported_2Insert"]):
     """Base of the make() of clashes.Imported (imported): subclass it and implement make(key)."""
 
     __table__ = "clashes.Imported"

@@ -4,27 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    CheckInsert,
-    CheckKey,
-    CheckRow,
-    ReadingChannelInsert,
-    ReadingChannelKey,
-    ReadingChannelRow,
-    ReadingInsert,
-    ReadingKey,
-    ReadingRow,
-    SampleInsert,
-    SampleKey,
-    SampleRow,
-    SummaryInsert,
-    SummaryKey,
-    SummaryRow,
-)
 from .tables import (
     CheckMaker,
     CheckTable,
@@ -36,6 +20,25 @@ from .tables import (
     SummaryMaker,
     SummaryTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        CheckInsert,
+        CheckKey,
+        CheckRow,
+        ReadingChannelInsert,
+        ReadingChannelKey,
+        ReadingChannelRow,
+        ReadingInsert,
+        ReadingKey,
+        ReadingRow,
+        SampleInsert,
+        SampleKey,
+        SampleRow,
+        SummaryInsert,
+        SummaryKey,
+        SummaryRow,
+    )
 
 __all__ = [
     "AndList",
@@ -67,6 +70,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

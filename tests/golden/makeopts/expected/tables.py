@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -24,23 +24,26 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    CheckInsert,
-    CheckKey,
-    CheckRow,
-    ReadingChannelInsert,
-    ReadingChannelKey,
-    ReadingChannelRow,
-    ReadingInsert,
-    ReadingKey,
-    ReadingRow,
-    SampleInsert,
-    SampleKey,
-    SampleRow,
-    SummaryInsert,
-    SummaryKey,
-    SummaryRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        CheckInsert,
+        CheckKey,
+        CheckRow,
+        ReadingChannelInsert,
+        ReadingChannelKey,
+        ReadingChannelRow,
+        ReadingInsert,
+        ReadingKey,
+        ReadingRow,
+        SampleInsert,
+        SampleKey,
+        SampleRow,
+        SummaryInsert,
+        SummaryKey,
+        SummaryRow,
+    )
 
 SAMPLE = TableMeta(
     schema="makeopts",
@@ -128,11 +131,11 @@ SCHEMA = SchemaMeta(
 )
 
 
-class SampleTable(ManualTable[SampleRow, SampleKey, SampleInsert]):
+class SampleTable(ManualTable["SampleRow", "SampleKey", "SampleInsert"]):
     """A sample to measure."""
 
 
-class ReadingTable(ImportedTable[ReadingRow, ReadingKey, ReadingInsert]):
+class ReadingTable(ImportedTable["ReadingRow", "ReadingKey", "ReadingInsert"]):
     """Read from a network file system that sometimes fails."""
 
     Channel: ReadingChannelTable
@@ -142,11 +145,13 @@ class ReadingTable(ImportedTable[ReadingRow, ReadingKey, ReadingInsert]):
         self._register(maker)
 
 
-class ReadingChannelTable(PartTable[ReadingChannelRow, ReadingChannelKey, ReadingChannelInsert]):
+class ReadingChannelTable(
+    PartTable["ReadingChannelRow", "ReadingChannelKey", "ReadingChannelInsert"]
+):
     """Part table makeopts.Reading.Channel."""
 
 
-class SummaryTable(ComputedTable[SummaryRow, SummaryKey, SummaryInsert]):
+class SummaryTable(ComputedTable["SummaryRow", "SummaryKey", "SummaryInsert"]):
     """Computed table makeopts.Summary."""
 
     def register(self, maker: type[SummaryMaker]) -> None:
@@ -154,7 +159,7 @@ class SummaryTable(ComputedTable[SummaryRow, SummaryKey, SummaryInsert]):
         self._register(maker)
 
 
-class CheckTable(ComputedTable[CheckRow, CheckKey, CheckInsert]):
+class CheckTable(ComputedTable["CheckRow", "CheckKey", "CheckInsert"]):
     """Computed table makeopts.Check."""
 
     def register(self, maker: type[CheckMaker]) -> None:
@@ -180,7 +185,7 @@ class MakeoptsPipeline(Pipeline):
     Check: CheckTable
 
 
-class ReadingMaker(Maker[ReadingKey, ReadingInsert]):
+class ReadingMaker(Maker["ReadingKey", "ReadingInsert"]):
     """Base of the make() of makeopts.Reading (imported): subclass it and implement make(key)."""
 
     __table__ = "makeopts.Reading"
@@ -193,7 +198,7 @@ class ReadingMaker(Maker[ReadingKey, ReadingInsert]):
     Channel: PartSink[ReadingChannelInsert]
 
 
-class SummaryMaker(Maker[SummaryKey, SummaryInsert]):
+class SummaryMaker(Maker["SummaryKey", "SummaryInsert"]):
     """Base of the make() of makeopts.Summary (computed): subclass it and implement make(key)."""
 
     __table__ = "makeopts.Summary"
@@ -201,7 +206,7 @@ class SummaryMaker(Maker[SummaryKey, SummaryInsert]):
     db: MakeoptsPipeline
 
 
-class CheckMaker(Maker[CheckKey, CheckInsert]):
+class CheckMaker(Maker["CheckKey", "CheckInsert"]):
     """Base of the make() of makeopts.Check (computed): subclass it and implement make(key)."""
 
     __table__ = "makeopts.Check"

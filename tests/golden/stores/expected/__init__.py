@@ -4,24 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    RegistrationInsert,
-    RegistrationKey,
-    RegistrationRow,
-    ScanInsert,
-    ScanKey,
-    ScanRow,
-)
 from .tables import (
     ImagingPipeline,
     RegistrationMaker,
     RegistrationTable,
     ScanTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        RegistrationInsert,
+        RegistrationKey,
+        RegistrationRow,
+        ScanInsert,
+        ScanKey,
+        ScanRow,
+    )
 
 __all__ = [
     "AndList",
@@ -39,6 +42,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

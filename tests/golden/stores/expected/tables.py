@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -21,14 +21,17 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    RegistrationInsert,
-    RegistrationKey,
-    RegistrationRow,
-    ScanInsert,
-    ScanKey,
-    ScanRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        RegistrationInsert,
+        RegistrationKey,
+        RegistrationRow,
+        ScanInsert,
+        ScanKey,
+        ScanRow,
+    )
 
 SCAN = TableMeta(
     schema="imaging",
@@ -96,11 +99,11 @@ SCHEMA = SchemaMeta(
 )
 
 
-class ScanTable(ManualTable[ScanRow, ScanKey, ScanInsert]):
+class ScanTable(ManualTable["ScanRow", "ScanKey", "ScanInsert"]):
     """Manual table imaging.Scan."""
 
 
-class RegistrationTable(ComputedTable[RegistrationRow, RegistrationKey, RegistrationInsert]):
+class RegistrationTable(ComputedTable["RegistrationRow", "RegistrationKey", "RegistrationInsert"]):
     """Computed table imaging.Registration."""
 
     def register(self, maker: type[RegistrationMaker]) -> None:
@@ -121,7 +124,7 @@ class ImagingPipeline(Pipeline):
     Registration: RegistrationTable
 
 
-class RegistrationMaker(Maker[RegistrationKey, RegistrationInsert]):
+class RegistrationMaker(Maker["RegistrationKey", "RegistrationInsert"]):
     """Base of the make() of imaging.Registration (computed): subclass it and implement make(key)."""
 
     __table__ = "imaging.Registration"

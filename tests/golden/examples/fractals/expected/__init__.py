@@ -4,45 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    BoxDimensionInsert,
-    BoxDimensionKey,
-    BoxDimensionRow,
-    BoxDimensionScaleInsert,
-    BoxDimensionScaleKey,
-    BoxDimensionScaleRow,
-    ColorMapInsert,
-    ColorMapKey,
-    ColorMapRow,
-    FractalImageInsert,
-    FractalImageKey,
-    FractalImageRow,
-    FractalParamsInsert,
-    FractalParamsKey,
-    FractalParamsRow,
-    HistogramInsert,
-    HistogramKey,
-    HistogramRow,
-    HistogramSpecInsert,
-    HistogramSpecKey,
-    HistogramSpecRow,
-    ImageStatsInsert,
-    ImageStatsKey,
-    ImageStatsRow,
-    RenderingInsert,
-    RenderingKey,
-    RenderingRow,
-    ResolutionInsert,
-    ResolutionKey,
-    ResolutionRow,
-    ThumbnailInsert,
-    ThumbnailKey,
-    ThumbnailRow,
-)
 from .tables import (
     BoxDimensionMaker,
     BoxDimensionScaleTable,
@@ -63,6 +29,43 @@ from .tables import (
     ThumbnailMaker,
     ThumbnailTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        BoxDimensionInsert,
+        BoxDimensionKey,
+        BoxDimensionRow,
+        BoxDimensionScaleInsert,
+        BoxDimensionScaleKey,
+        BoxDimensionScaleRow,
+        ColorMapInsert,
+        ColorMapKey,
+        ColorMapRow,
+        FractalImageInsert,
+        FractalImageKey,
+        FractalImageRow,
+        FractalParamsInsert,
+        FractalParamsKey,
+        FractalParamsRow,
+        HistogramInsert,
+        HistogramKey,
+        HistogramRow,
+        HistogramSpecInsert,
+        HistogramSpecKey,
+        HistogramSpecRow,
+        ImageStatsInsert,
+        ImageStatsKey,
+        ImageStatsRow,
+        RenderingInsert,
+        RenderingKey,
+        RenderingRow,
+        ResolutionInsert,
+        ResolutionKey,
+        ResolutionRow,
+        ThumbnailInsert,
+        ThumbnailKey,
+        ThumbnailRow,
+    )
 
 __all__ = [
     "AndList",
@@ -121,6 +124,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

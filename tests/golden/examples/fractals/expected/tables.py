@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -25,41 +25,44 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    BoxDimensionInsert,
-    BoxDimensionKey,
-    BoxDimensionRow,
-    BoxDimensionScaleInsert,
-    BoxDimensionScaleKey,
-    BoxDimensionScaleRow,
-    ColorMapInsert,
-    ColorMapKey,
-    ColorMapRow,
-    FractalImageInsert,
-    FractalImageKey,
-    FractalImageRow,
-    FractalParamsInsert,
-    FractalParamsKey,
-    FractalParamsRow,
-    HistogramInsert,
-    HistogramKey,
-    HistogramRow,
-    HistogramSpecInsert,
-    HistogramSpecKey,
-    HistogramSpecRow,
-    ImageStatsInsert,
-    ImageStatsKey,
-    ImageStatsRow,
-    RenderingInsert,
-    RenderingKey,
-    RenderingRow,
-    ResolutionInsert,
-    ResolutionKey,
-    ResolutionRow,
-    ThumbnailInsert,
-    ThumbnailKey,
-    ThumbnailRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        BoxDimensionInsert,
+        BoxDimensionKey,
+        BoxDimensionRow,
+        BoxDimensionScaleInsert,
+        BoxDimensionScaleKey,
+        BoxDimensionScaleRow,
+        ColorMapInsert,
+        ColorMapKey,
+        ColorMapRow,
+        FractalImageInsert,
+        FractalImageKey,
+        FractalImageRow,
+        FractalParamsInsert,
+        FractalParamsKey,
+        FractalParamsRow,
+        HistogramInsert,
+        HistogramKey,
+        HistogramRow,
+        HistogramSpecInsert,
+        HistogramSpecKey,
+        HistogramSpecRow,
+        ImageStatsInsert,
+        ImageStatsKey,
+        ImageStatsRow,
+        RenderingInsert,
+        RenderingKey,
+        RenderingRow,
+        ResolutionInsert,
+        ResolutionKey,
+        ResolutionRow,
+        ThumbnailInsert,
+        ThumbnailKey,
+        ThumbnailRow,
+    )
 
 RESOLUTION = TableMeta(
     schema="fractals",
@@ -530,23 +533,27 @@ SCHEMA = SchemaMeta(
 )
 
 
-class ResolutionTable(LookupTable[ResolutionRow, ResolutionKey, ResolutionInsert]):
+class ResolutionTable(LookupTable["ResolutionRow", "ResolutionKey", "ResolutionInsert"]):
     """Image sizes to render every view at."""
 
 
-class ColorMapTable(LookupTable[ColorMapRow, ColorMapKey, ColorMapInsert]):
+class ColorMapTable(LookupTable["ColorMapRow", "ColorMapKey", "ColorMapInsert"]):
     """Colour maps for rendering (names of matplotlib colour maps)."""
 
 
-class HistogramSpecTable(LookupTable[HistogramSpecRow, HistogramSpecKey, HistogramSpecInsert]):
+class HistogramSpecTable(
+    LookupTable["HistogramSpecRow", "HistogramSpecKey", "HistogramSpecInsert"]
+):
     """How to bin iteration counts."""
 
 
-class FractalParamsTable(ManualTable[FractalParamsRow, FractalParamsKey, FractalParamsInsert]):
+class FractalParamsTable(
+    ManualTable["FractalParamsRow", "FractalParamsKey", "FractalParamsInsert"]
+):
     """One view of an escape-time fractal."""
 
 
-class FractalImageTable(ComputedTable[FractalImageRow, FractalImageKey, FractalImageInsert]):
+class FractalImageTable(ComputedTable["FractalImageRow", "FractalImageKey", "FractalImageInsert"]):
     """Escape-time iteration counts of a view at one resolution."""
 
     def register(self, maker: type[FractalImageMaker]) -> None:
@@ -554,7 +561,7 @@ class FractalImageTable(ComputedTable[FractalImageRow, FractalImageKey, FractalI
         self._register(maker)
 
 
-class RenderingTable(ComputedTable[RenderingRow, RenderingKey, RenderingInsert]):
+class RenderingTable(ComputedTable["RenderingRow", "RenderingKey", "RenderingInsert"]):
     """A colour image of a fractal image."""
 
     def register(self, maker: type[RenderingMaker]) -> None:
@@ -562,7 +569,7 @@ class RenderingTable(ComputedTable[RenderingRow, RenderingKey, RenderingInsert])
         self._register(maker)
 
 
-class ThumbnailTable(ComputedTable[ThumbnailRow, ThumbnailKey, ThumbnailInsert]):
+class ThumbnailTable(ComputedTable["ThumbnailRow", "ThumbnailKey", "ThumbnailInsert"]):
     """A small preview of a rendering."""
 
     def register(self, maker: type[ThumbnailMaker]) -> None:
@@ -570,7 +577,7 @@ class ThumbnailTable(ComputedTable[ThumbnailRow, ThumbnailKey, ThumbnailInsert])
         self._register(maker)
 
 
-class ImageStatsTable(ComputedTable[ImageStatsRow, ImageStatsKey, ImageStatsInsert]):
+class ImageStatsTable(ComputedTable["ImageStatsRow", "ImageStatsKey", "ImageStatsInsert"]):
     """Summary statistics of the iteration counts."""
 
     def register(self, maker: type[ImageStatsMaker]) -> None:
@@ -578,7 +585,7 @@ class ImageStatsTable(ComputedTable[ImageStatsRow, ImageStatsKey, ImageStatsInse
         self._register(maker)
 
 
-class HistogramTable(ComputedTable[HistogramRow, HistogramKey, HistogramInsert]):
+class HistogramTable(ComputedTable["HistogramRow", "HistogramKey", "HistogramInsert"]):
     """Histogram of the iteration counts of the escaping pixels."""
 
     def register(self, maker: type[HistogramMaker]) -> None:
@@ -586,7 +593,7 @@ class HistogramTable(ComputedTable[HistogramRow, HistogramKey, HistogramInsert])
         self._register(maker)
 
 
-class BoxDimensionTable(ComputedTable[BoxDimensionRow, BoxDimensionKey, BoxDimensionInsert]):
+class BoxDimensionTable(ComputedTable["BoxDimensionRow", "BoxDimensionKey", "BoxDimensionInsert"]):
     """Box-counting (Minkowski) dimension of the boundary of the set."""
 
     Scale: BoxDimensionScaleTable
@@ -597,7 +604,7 @@ class BoxDimensionTable(ComputedTable[BoxDimensionRow, BoxDimensionKey, BoxDimen
 
 
 class BoxDimensionScaleTable(
-    PartTable[BoxDimensionScaleRow, BoxDimensionScaleKey, BoxDimensionScaleInsert]
+    PartTable["BoxDimensionScaleRow", "BoxDimensionScaleKey", "BoxDimensionScaleInsert"]
 ):
     """Boxes needed to cover the boundary at one box size."""
 
@@ -632,42 +639,42 @@ class FractalsPipeline(Pipeline):
     BoxDimension: BoxDimensionTable
 
 
-class FractalImageMaker(Maker[FractalImageKey, FractalImageInsert]):
+class FractalImageMaker(Maker["FractalImageKey", "FractalImageInsert"]):
     """Base of the make() of fractals.FractalImage (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.FractalImage"
     db: FractalsPipeline
 
 
-class RenderingMaker(Maker[RenderingKey, RenderingInsert]):
+class RenderingMaker(Maker["RenderingKey", "RenderingInsert"]):
     """Base of the make() of fractals.Rendering (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.Rendering"
     db: FractalsPipeline
 
 
-class ThumbnailMaker(Maker[ThumbnailKey, ThumbnailInsert]):
+class ThumbnailMaker(Maker["ThumbnailKey", "ThumbnailInsert"]):
     """Base of the make() of fractals.Thumbnail (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.Thumbnail"
     db: FractalsPipeline
 
 
-class ImageStatsMaker(Maker[ImageStatsKey, ImageStatsInsert]):
+class ImageStatsMaker(Maker["ImageStatsKey", "ImageStatsInsert"]):
     """Base of the make() of fractals.ImageStats (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.ImageStats"
     db: FractalsPipeline
 
 
-class HistogramMaker(Maker[HistogramKey, HistogramInsert]):
+class HistogramMaker(Maker["HistogramKey", "HistogramInsert"]):
     """Base of the make() of fractals.Histogram (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.Histogram"
     db: FractalsPipeline
 
 
-class BoxDimensionMaker(Maker[BoxDimensionKey, BoxDimensionInsert]):
+class BoxDimensionMaker(Maker["BoxDimensionKey", "BoxDimensionInsert"]):
     """Base of the make() of fractals.BoxDimension (computed): subclass it and implement make(key)."""
 
     __table__ = "fractals.BoxDimension"

@@ -4,69 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    BrainRegionInsert,
-    BrainRegionKey,
-    BrainRegionRow,
-    CommonExperimenterInsert,
-    CommonExperimenterKey,
-    CommonExperimenterRow,
-    CommonSpeciesInsert,
-    CommonSpeciesKey,
-    CommonSpeciesRow,
-    FilterParamsInsert,
-    FilterParamsKey,
-    FilterParamsRow,
-    FilteredRecordingInsert,
-    FilteredRecordingKey,
-    FilteredRecordingRow,
-    GenotypeInsert,
-    GenotypeKey,
-    GenotypeRow,
-    NeuronStatsInsert,
-    NeuronStatsKey,
-    NeuronStatsRow,
-    ProtocolInsert,
-    ProtocolKey,
-    ProtocolRow,
-    ProtocolTypeInsert,
-    ProtocolTypeKey,
-    ProtocolTypeRow,
-    RecordingInsert,
-    RecordingKey,
-    RecordingRow,
-    RigInsert,
-    RigKey,
-    RigRow,
-    SessionInsert,
-    SessionKey,
-    SessionRow,
-    SessionTrialInsert,
-    SessionTrialKey,
-    SessionTrialRow,
-    SortingParamsInsert,
-    SortingParamsKey,
-    SortingParamsRow,
-    SpikeSortingInsert,
-    SpikeSortingKey,
-    SpikeSortingRow,
-    SpikeSortingUnitInsert,
-    SpikeSortingUnitKey,
-    SpikeSortingUnitRow,
-    SubjectInsert,
-    SubjectKey,
-    SubjectRow,
-    TrialResponseInsert,
-    TrialResponseKey,
-    TrialResponseRow,
-    UnitCurationInsert,
-    UnitCurationKey,
-    UnitCurationRow,
-)
 from .tables import (
     BrainRegionTable,
     CommonExperimenterTable,
@@ -95,6 +37,67 @@ from .tables import (
     TrialResponseTable,
     UnitCurationTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        BrainRegionInsert,
+        BrainRegionKey,
+        BrainRegionRow,
+        CommonExperimenterInsert,
+        CommonExperimenterKey,
+        CommonExperimenterRow,
+        CommonSpeciesInsert,
+        CommonSpeciesKey,
+        CommonSpeciesRow,
+        FilterParamsInsert,
+        FilterParamsKey,
+        FilterParamsRow,
+        FilteredRecordingInsert,
+        FilteredRecordingKey,
+        FilteredRecordingRow,
+        GenotypeInsert,
+        GenotypeKey,
+        GenotypeRow,
+        NeuronStatsInsert,
+        NeuronStatsKey,
+        NeuronStatsRow,
+        ProtocolInsert,
+        ProtocolKey,
+        ProtocolRow,
+        ProtocolTypeInsert,
+        ProtocolTypeKey,
+        ProtocolTypeRow,
+        RecordingInsert,
+        RecordingKey,
+        RecordingRow,
+        RigInsert,
+        RigKey,
+        RigRow,
+        SessionInsert,
+        SessionKey,
+        SessionRow,
+        SessionTrialInsert,
+        SessionTrialKey,
+        SessionTrialRow,
+        SortingParamsInsert,
+        SortingParamsKey,
+        SortingParamsRow,
+        SpikeSortingInsert,
+        SpikeSortingKey,
+        SpikeSortingRow,
+        SpikeSortingUnitInsert,
+        SpikeSortingUnitKey,
+        SpikeSortingUnitRow,
+        SubjectInsert,
+        SubjectKey,
+        SubjectRow,
+        TrialResponseInsert,
+        TrialResponseKey,
+        TrialResponseRow,
+        UnitCurationInsert,
+        UnitCurationKey,
+        UnitCurationRow,
+    )
 
 __all__ = [
     "AndList",
@@ -185,6 +188,10 @@ __all__ = [
     "UnitCurationTable",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

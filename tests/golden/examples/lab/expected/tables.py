@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -28,65 +28,68 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    BrainRegionInsert,
-    BrainRegionKey,
-    BrainRegionRow,
-    CommonExperimenterInsert,
-    CommonExperimenterKey,
-    CommonExperimenterRow,
-    CommonSpeciesInsert,
-    CommonSpeciesKey,
-    CommonSpeciesRow,
-    FilterParamsInsert,
-    FilterParamsKey,
-    FilterParamsRow,
-    FilteredRecordingInsert,
-    FilteredRecordingKey,
-    FilteredRecordingRow,
-    GenotypeInsert,
-    GenotypeKey,
-    GenotypeRow,
-    NeuronStatsInsert,
-    NeuronStatsKey,
-    NeuronStatsRow,
-    ProtocolInsert,
-    ProtocolKey,
-    ProtocolRow,
-    ProtocolTypeInsert,
-    ProtocolTypeKey,
-    ProtocolTypeRow,
-    RecordingInsert,
-    RecordingKey,
-    RecordingRow,
-    RigInsert,
-    RigKey,
-    RigRow,
-    SessionInsert,
-    SessionKey,
-    SessionRow,
-    SessionTrialInsert,
-    SessionTrialKey,
-    SessionTrialRow,
-    SortingParamsInsert,
-    SortingParamsKey,
-    SortingParamsRow,
-    SpikeSortingInsert,
-    SpikeSortingKey,
-    SpikeSortingRow,
-    SpikeSortingUnitInsert,
-    SpikeSortingUnitKey,
-    SpikeSortingUnitRow,
-    SubjectInsert,
-    SubjectKey,
-    SubjectRow,
-    TrialResponseInsert,
-    TrialResponseKey,
-    TrialResponseRow,
-    UnitCurationInsert,
-    UnitCurationKey,
-    UnitCurationRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        BrainRegionInsert,
+        BrainRegionKey,
+        BrainRegionRow,
+        CommonExperimenterInsert,
+        CommonExperimenterKey,
+        CommonExperimenterRow,
+        CommonSpeciesInsert,
+        CommonSpeciesKey,
+        CommonSpeciesRow,
+        FilterParamsInsert,
+        FilterParamsKey,
+        FilterParamsRow,
+        FilteredRecordingInsert,
+        FilteredRecordingKey,
+        FilteredRecordingRow,
+        GenotypeInsert,
+        GenotypeKey,
+        GenotypeRow,
+        NeuronStatsInsert,
+        NeuronStatsKey,
+        NeuronStatsRow,
+        ProtocolInsert,
+        ProtocolKey,
+        ProtocolRow,
+        ProtocolTypeInsert,
+        ProtocolTypeKey,
+        ProtocolTypeRow,
+        RecordingInsert,
+        RecordingKey,
+        RecordingRow,
+        RigInsert,
+        RigKey,
+        RigRow,
+        SessionInsert,
+        SessionKey,
+        SessionRow,
+        SessionTrialInsert,
+        SessionTrialKey,
+        SessionTrialRow,
+        SortingParamsInsert,
+        SortingParamsKey,
+        SortingParamsRow,
+        SpikeSortingInsert,
+        SpikeSortingKey,
+        SpikeSortingRow,
+        SpikeSortingUnitInsert,
+        SpikeSortingUnitKey,
+        SpikeSortingUnitRow,
+        SubjectInsert,
+        SubjectKey,
+        SubjectRow,
+        TrialResponseInsert,
+        TrialResponseKey,
+        TrialResponseRow,
+        UnitCurationInsert,
+        UnitCurationKey,
+        UnitCurationRow,
+    )
 
 COMMON_SPECIES = TableMeta(
     schema="common",
@@ -1088,59 +1091,63 @@ SCHEMA = SchemaMeta(
 )
 
 
-class CommonSpeciesTable(LookupTable[CommonSpeciesRow, CommonSpeciesKey, CommonSpeciesInsert]):
+class CommonSpeciesTable(
+    LookupTable["CommonSpeciesRow", "CommonSpeciesKey", "CommonSpeciesInsert"]
+):
     """Species used in experiments."""
 
 
 class CommonExperimenterTable(
-    ManualTable[CommonExperimenterRow, CommonExperimenterKey, CommonExperimenterInsert]
+    ManualTable["CommonExperimenterRow", "CommonExperimenterKey", "CommonExperimenterInsert"]
 ):
     """A member of the lab who runs experiments or curates results."""
 
 
-class BrainRegionTable(LookupTable[BrainRegionRow, BrainRegionKey, BrainRegionInsert]):
+class BrainRegionTable(LookupTable["BrainRegionRow", "BrainRegionKey", "BrainRegionInsert"]):
     """Allen Mouse Brain Common Coordinate Framework (CCF) structures."""
 
 
-class ProtocolTypeTable(LookupTable[ProtocolTypeRow, ProtocolTypeKey, ProtocolTypeInsert]):
+class ProtocolTypeTable(LookupTable["ProtocolTypeRow", "ProtocolTypeKey", "ProtocolTypeInsert"]):
     """Kinds of experimental protocol (a design-time vocabulary)."""
 
 
-class FilterParamsTable(LookupTable[FilterParamsRow, FilterParamsKey, FilterParamsInsert]):
+class FilterParamsTable(LookupTable["FilterParamsRow", "FilterParamsKey", "FilterParamsInsert"]):
     """Band-pass/low-pass/high-pass filter settings for raw voltage traces."""
 
 
-class SortingParamsTable(LookupTable[SortingParamsRow, SortingParamsKey, SortingParamsInsert]):
+class SortingParamsTable(
+    LookupTable["SortingParamsRow", "SortingParamsKey", "SortingParamsInsert"]
+):
     """Settings of the threshold-and-cluster spike sorter."""
 
 
-class RigTable(ManualTable[RigRow, RigKey, RigInsert]):
+class RigTable(ManualTable["RigRow", "RigKey", "RigInsert"]):
     """A recording setup."""
 
 
-class ProtocolTable(ManualTable[ProtocolRow, ProtocolKey, ProtocolInsert]):
+class ProtocolTable(ManualTable["ProtocolRow", "ProtocolKey", "ProtocolInsert"]):
     """A concrete protocol: a protocol type with its parameters."""
 
 
-class SubjectTable(ManualTable[SubjectRow, SubjectKey, SubjectInsert]):
+class SubjectTable(ManualTable["SubjectRow", "SubjectKey", "SubjectInsert"]):
     """An experimental animal."""
 
 
-class GenotypeTable(ManualTable[GenotypeRow, GenotypeKey, GenotypeInsert]):
+class GenotypeTable(ManualTable["GenotypeRow", "GenotypeKey", "GenotypeInsert"]):
     """Genotyping result of a subject at one locus."""
 
 
-class SessionTable(ManualTable[SessionRow, SessionKey, SessionInsert]):
+class SessionTable(ManualTable["SessionRow", "SessionKey", "SessionInsert"]):
     """One experiment day of one subject."""
 
     Trial: SessionTrialTable
 
 
-class SessionTrialTable(PartTable[SessionTrialRow, SessionTrialKey, SessionTrialInsert]):
+class SessionTrialTable(PartTable["SessionTrialRow", "SessionTrialKey", "SessionTrialInsert"]):
     """One trial of the session's behavioural task."""
 
 
-class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert]):
+class RecordingTable(ImportedTable["RecordingRow", "RecordingKey", "RecordingInsert"]):
     """Raw voltage trace of a session, read from the acquisition system."""
 
     def register(self, maker: type[RecordingMaker]) -> None:
@@ -1149,7 +1156,7 @@ class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert])
 
 
 class FilteredRecordingTable(
-    ComputedTable[FilteredRecordingRow, FilteredRecordingKey, FilteredRecordingInsert]
+    ComputedTable["FilteredRecordingRow", "FilteredRecordingKey", "FilteredRecordingInsert"]
 ):
     """The raw trace passed through one filter."""
 
@@ -1158,7 +1165,7 @@ class FilteredRecordingTable(
         self._register(maker)
 
 
-class SpikeSortingTable(ComputedTable[SpikeSortingRow, SpikeSortingKey, SpikeSortingInsert]):
+class SpikeSortingTable(ComputedTable["SpikeSortingRow", "SpikeSortingKey", "SpikeSortingInsert"]):
     """Spike detection and clustering of a filtered trace."""
 
     Unit: SpikeSortingUnitTable
@@ -1169,12 +1176,12 @@ class SpikeSortingTable(ComputedTable[SpikeSortingRow, SpikeSortingKey, SpikeSor
 
 
 class SpikeSortingUnitTable(
-    PartTable[SpikeSortingUnitRow, SpikeSortingUnitKey, SpikeSortingUnitInsert]
+    PartTable["SpikeSortingUnitRow", "SpikeSortingUnitKey", "SpikeSortingUnitInsert"]
 ):
     """One putative neuron found by the sorter."""
 
 
-class NeuronStatsTable(ComputedTable[NeuronStatsRow, NeuronStatsKey, NeuronStatsInsert]):
+class NeuronStatsTable(ComputedTable["NeuronStatsRow", "NeuronStatsKey", "NeuronStatsInsert"]):
     """Firing statistics of one sorted unit."""
 
     def register(self, maker: type[NeuronStatsMaker]) -> None:
@@ -1182,7 +1189,9 @@ class NeuronStatsTable(ComputedTable[NeuronStatsRow, NeuronStatsKey, NeuronStats
         self._register(maker)
 
 
-class TrialResponseTable(ComputedTable[TrialResponseRow, TrialResponseKey, TrialResponseInsert]):
+class TrialResponseTable(
+    ComputedTable["TrialResponseRow", "TrialResponseKey", "TrialResponseInsert"]
+):
     """Spike count of one unit in one trial."""
 
     def register(self, maker: type[TrialResponseMaker]) -> None:
@@ -1190,7 +1199,7 @@ class TrialResponseTable(ComputedTable[TrialResponseRow, TrialResponseKey, Trial
         self._register(maker)
 
 
-class UnitCurationTable(ManualTable[UnitCurationRow, UnitCurationKey, UnitCurationInsert]):
+class UnitCurationTable(ManualTable["UnitCurationRow", "UnitCurationKey", "UnitCurationInsert"]):
     """A person's verdict on a sorted unit (a manual step after computed ones)."""
 
 
@@ -1248,21 +1257,21 @@ class LabPipeline(Pipeline):
     UnitCuration: UnitCurationTable
 
 
-class RecordingMaker(Maker[RecordingKey, RecordingInsert]):
+class RecordingMaker(Maker["RecordingKey", "RecordingInsert"]):
     """Base of the make() of lab.Recording (imported): subclass it and implement make(key)."""
 
     __table__ = "lab.Recording"
     db: LabPipeline
 
 
-class FilteredRecordingMaker(Maker[FilteredRecordingKey, FilteredRecordingInsert]):
+class FilteredRecordingMaker(Maker["FilteredRecordingKey", "FilteredRecordingInsert"]):
     """Base of the make() of lab.FilteredRecording (computed): subclass it and implement make(key)."""
 
     __table__ = "lab.FilteredRecording"
     db: LabPipeline
 
 
-class SpikeSortingMaker(Maker[SpikeSortingKey, SpikeSortingInsert]):
+class SpikeSortingMaker(Maker["SpikeSortingKey", "SpikeSortingInsert"]):
     """Base of the make() of lab.SpikeSorting (computed): subclass it and implement make(key)."""
 
     __table__ = "lab.SpikeSorting"
@@ -1271,14 +1280,14 @@ class SpikeSortingMaker(Maker[SpikeSortingKey, SpikeSortingInsert]):
     Unit: PartSink[SpikeSortingUnitInsert]
 
 
-class NeuronStatsMaker(Maker[NeuronStatsKey, NeuronStatsInsert]):
+class NeuronStatsMaker(Maker["NeuronStatsKey", "NeuronStatsInsert"]):
     """Base of the make() of lab.NeuronStats (computed): subclass it and implement make(key)."""
 
     __table__ = "lab.NeuronStats"
     db: LabPipeline
 
 
-class TrialResponseMaker(Maker[TrialResponseKey, TrialResponseInsert]):
+class TrialResponseMaker(Maker["TrialResponseKey", "TrialResponseInsert"]):
     """Base of the make() of lab.TrialResponse (computed): subclass it and implement make(key)."""
 
     __table__ = "lab.TrialResponse"

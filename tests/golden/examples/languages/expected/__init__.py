@@ -4,39 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    CefrLevelInsert,
-    CefrLevelKey,
-    CefrLevelRow,
-    CountryInsert,
-    CountryKey,
-    CountryRow,
-    FamilyReachInsert,
-    FamilyReachKey,
-    FamilyReachRow,
-    LanguageFamilyInsert,
-    LanguageFamilyKey,
-    LanguageFamilyRow,
-    LanguageInsert,
-    LanguageKey,
-    LanguageProfileInsert,
-    LanguageProfileKey,
-    LanguageProfileRow,
-    LanguageReachInsert,
-    LanguageReachKey,
-    LanguageReachRow,
-    LanguageRow,
-    PersonInsert,
-    PersonKey,
-    PersonRow,
-    ProficiencyInsert,
-    ProficiencyKey,
-    ProficiencyRow,
-)
 from .tables import (
     CefrLevelTable,
     CountryTable,
@@ -52,6 +24,37 @@ from .tables import (
     PersonTable,
     ProficiencyTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        CefrLevelInsert,
+        CefrLevelKey,
+        CefrLevelRow,
+        CountryInsert,
+        CountryKey,
+        CountryRow,
+        FamilyReachInsert,
+        FamilyReachKey,
+        FamilyReachRow,
+        LanguageFamilyInsert,
+        LanguageFamilyKey,
+        LanguageFamilyRow,
+        LanguageInsert,
+        LanguageKey,
+        LanguageProfileInsert,
+        LanguageProfileKey,
+        LanguageProfileRow,
+        LanguageReachInsert,
+        LanguageReachKey,
+        LanguageReachRow,
+        LanguageRow,
+        PersonInsert,
+        PersonKey,
+        PersonRow,
+        ProficiencyInsert,
+        ProficiencyKey,
+        ProficiencyRow,
+    )
 
 __all__ = [
     "AndList",
@@ -99,6 +102,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

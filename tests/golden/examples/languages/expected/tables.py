@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -23,35 +23,38 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    CefrLevelInsert,
-    CefrLevelKey,
-    CefrLevelRow,
-    CountryInsert,
-    CountryKey,
-    CountryRow,
-    FamilyReachInsert,
-    FamilyReachKey,
-    FamilyReachRow,
-    LanguageFamilyInsert,
-    LanguageFamilyKey,
-    LanguageFamilyRow,
-    LanguageInsert,
-    LanguageKey,
-    LanguageProfileInsert,
-    LanguageProfileKey,
-    LanguageProfileRow,
-    LanguageReachInsert,
-    LanguageReachKey,
-    LanguageReachRow,
-    LanguageRow,
-    PersonInsert,
-    PersonKey,
-    PersonRow,
-    ProficiencyInsert,
-    ProficiencyKey,
-    ProficiencyRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        CefrLevelInsert,
+        CefrLevelKey,
+        CefrLevelRow,
+        CountryInsert,
+        CountryKey,
+        CountryRow,
+        FamilyReachInsert,
+        FamilyReachKey,
+        FamilyReachRow,
+        LanguageFamilyInsert,
+        LanguageFamilyKey,
+        LanguageFamilyRow,
+        LanguageInsert,
+        LanguageKey,
+        LanguageProfileInsert,
+        LanguageProfileKey,
+        LanguageProfileRow,
+        LanguageReachInsert,
+        LanguageReachKey,
+        LanguageReachRow,
+        LanguageRow,
+        PersonInsert,
+        PersonKey,
+        PersonRow,
+        ProficiencyInsert,
+        ProficiencyKey,
+        ProficiencyRow,
+    )
 
 LANGUAGE_FAMILY = TableMeta(
     schema="languages",
@@ -515,31 +518,35 @@ SCHEMA = SchemaMeta(
 )
 
 
-class LanguageFamilyTable(LookupTable[LanguageFamilyRow, LanguageFamilyKey, LanguageFamilyInsert]):
+class LanguageFamilyTable(
+    LookupTable["LanguageFamilyRow", "LanguageFamilyKey", "LanguageFamilyInsert"]
+):
     """Language families and their branches (a hierarchy)."""
 
 
-class LanguageTable(LookupTable[LanguageRow, LanguageKey, LanguageInsert]):
+class LanguageTable(LookupTable["LanguageRow", "LanguageKey", "LanguageInsert"]):
     """Languages by ISO 639-1 code."""
 
 
-class CefrLevelTable(LookupTable[CefrLevelRow, CefrLevelKey, CefrLevelInsert]):
+class CefrLevelTable(LookupTable["CefrLevelRow", "CefrLevelKey", "CefrLevelInsert"]):
     """Common European Framework of Reference for Languages levels."""
 
 
-class CountryTable(LookupTable[CountryRow, CountryKey, CountryInsert]):
+class CountryTable(LookupTable["CountryRow", "CountryKey", "CountryInsert"]):
     """Countries by ISO 3166-1 alpha-2 code."""
 
 
-class PersonTable(ManualTable[PersonRow, PersonKey, PersonInsert]):
+class PersonTable(ManualTable["PersonRow", "PersonKey", "PersonInsert"]):
     """Someone whose languages we record."""
 
 
-class ProficiencyTable(ManualTable[ProficiencyRow, ProficiencyKey, ProficiencyInsert]):
+class ProficiencyTable(ManualTable["ProficiencyRow", "ProficiencyKey", "ProficiencyInsert"]):
     """An assessment of one person's command of one language."""
 
 
-class LanguageReachTable(ComputedTable[LanguageReachRow, LanguageReachKey, LanguageReachInsert]):
+class LanguageReachTable(
+    ComputedTable["LanguageReachRow", "LanguageReachKey", "LanguageReachInsert"]
+):
     """How many of our people speak a language, and how well."""
 
     def register(self, maker: type[LanguageReachMaker]) -> None:
@@ -547,7 +554,7 @@ class LanguageReachTable(ComputedTable[LanguageReachRow, LanguageReachKey, Langu
         self._register(maker)
 
 
-class FamilyReachTable(ComputedTable[FamilyReachRow, FamilyReachKey, FamilyReachInsert]):
+class FamilyReachTable(ComputedTable["FamilyReachRow", "FamilyReachKey", "FamilyReachInsert"]):
     """Speakers of a family, counting every language of its branches."""
 
     def register(self, maker: type[FamilyReachMaker]) -> None:
@@ -556,7 +563,7 @@ class FamilyReachTable(ComputedTable[FamilyReachRow, FamilyReachKey, FamilyReach
 
 
 class LanguageProfileTable(
-    ComputedTable[LanguageProfileRow, LanguageProfileKey, LanguageProfileInsert]
+    ComputedTable["LanguageProfileRow", "LanguageProfileKey", "LanguageProfileInsert"]
 ):
     """Summary of one person's languages."""
 
@@ -592,21 +599,21 @@ class LanguagesPipeline(Pipeline):
     LanguageProfile: LanguageProfileTable
 
 
-class LanguageReachMaker(Maker[LanguageReachKey, LanguageReachInsert]):
+class LanguageReachMaker(Maker["LanguageReachKey", "LanguageReachInsert"]):
     """Base of the make() of languages.LanguageReach (computed): subclass it and implement make(key)."""
 
     __table__ = "languages.LanguageReach"
     db: LanguagesPipeline
 
 
-class FamilyReachMaker(Maker[FamilyReachKey, FamilyReachInsert]):
+class FamilyReachMaker(Maker["FamilyReachKey", "FamilyReachInsert"]):
     """Base of the make() of languages.FamilyReach (computed): subclass it and implement make(key)."""
 
     __table__ = "languages.FamilyReach"
     db: LanguagesPipeline
 
 
-class LanguageProfileMaker(Maker[LanguageProfileKey, LanguageProfileInsert]):
+class LanguageProfileMaker(Maker["LanguageProfileKey", "LanguageProfileInsert"]):
     """Base of the make() of languages.LanguageProfile (computed): subclass it and implement make(key)."""
 
     __table__ = "languages.LanguageProfile"

@@ -4,45 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    LfpBandInsert,
-    LfpBandKey,
-    LfpBandRow,
-    ProbeCoherenceInsert,
-    ProbeCoherenceKey,
-    ProbeCoherenceRow,
-    ProbeLfpBandPowerInsert,
-    ProbeLfpBandPowerKey,
-    ProbeLfpBandPowerRow,
-    ProbeLfpInsert,
-    ProbeLfpKey,
-    ProbeLfpRow,
-    ProbeQualityChannelInsert,
-    ProbeQualityChannelKey,
-    ProbeQualityChannelRow,
-    ProbeQualityInsert,
-    ProbeQualityKey,
-    ProbeQualityRow,
-    ProbeTypeInsert,
-    ProbeTypeKey,
-    ProbeTypeRow,
-    RecordingChannelInsert,
-    RecordingChannelKey,
-    RecordingChannelRow,
-    RecordingInsert,
-    RecordingKey,
-    RecordingRow,
-    SessionInsert,
-    SessionKey,
-    SessionProbeInsert,
-    SessionProbeKey,
-    SessionProbeRow,
-    SessionRow,
-)
 from .tables import (
     LfpBandTable,
     MultisitePipeline,
@@ -61,6 +27,43 @@ from .tables import (
     SessionProbeTable,
     SessionTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        LfpBandInsert,
+        LfpBandKey,
+        LfpBandRow,
+        ProbeCoherenceInsert,
+        ProbeCoherenceKey,
+        ProbeCoherenceRow,
+        ProbeLfpBandPowerInsert,
+        ProbeLfpBandPowerKey,
+        ProbeLfpBandPowerRow,
+        ProbeLfpInsert,
+        ProbeLfpKey,
+        ProbeLfpRow,
+        ProbeQualityChannelInsert,
+        ProbeQualityChannelKey,
+        ProbeQualityChannelRow,
+        ProbeQualityInsert,
+        ProbeQualityKey,
+        ProbeQualityRow,
+        ProbeTypeInsert,
+        ProbeTypeKey,
+        ProbeTypeRow,
+        RecordingChannelInsert,
+        RecordingChannelKey,
+        RecordingChannelRow,
+        RecordingInsert,
+        RecordingKey,
+        RecordingRow,
+        SessionInsert,
+        SessionKey,
+        SessionProbeInsert,
+        SessionProbeKey,
+        SessionProbeRow,
+        SessionRow,
+    )
 
 __all__ = [
     "AndList",
@@ -117,6 +120,10 @@ __all__ = [
     "U",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

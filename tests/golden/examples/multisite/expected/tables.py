@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -26,41 +26,44 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    LfpBandInsert,
-    LfpBandKey,
-    LfpBandRow,
-    ProbeCoherenceInsert,
-    ProbeCoherenceKey,
-    ProbeCoherenceRow,
-    ProbeLfpBandPowerInsert,
-    ProbeLfpBandPowerKey,
-    ProbeLfpBandPowerRow,
-    ProbeLfpInsert,
-    ProbeLfpKey,
-    ProbeLfpRow,
-    ProbeQualityChannelInsert,
-    ProbeQualityChannelKey,
-    ProbeQualityChannelRow,
-    ProbeQualityInsert,
-    ProbeQualityKey,
-    ProbeQualityRow,
-    ProbeTypeInsert,
-    ProbeTypeKey,
-    ProbeTypeRow,
-    RecordingChannelInsert,
-    RecordingChannelKey,
-    RecordingChannelRow,
-    RecordingInsert,
-    RecordingKey,
-    RecordingRow,
-    SessionInsert,
-    SessionKey,
-    SessionProbeInsert,
-    SessionProbeKey,
-    SessionProbeRow,
-    SessionRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        LfpBandInsert,
+        LfpBandKey,
+        LfpBandRow,
+        ProbeCoherenceInsert,
+        ProbeCoherenceKey,
+        ProbeCoherenceRow,
+        ProbeLfpBandPowerInsert,
+        ProbeLfpBandPowerKey,
+        ProbeLfpBandPowerRow,
+        ProbeLfpInsert,
+        ProbeLfpKey,
+        ProbeLfpRow,
+        ProbeQualityChannelInsert,
+        ProbeQualityChannelKey,
+        ProbeQualityChannelRow,
+        ProbeQualityInsert,
+        ProbeQualityKey,
+        ProbeQualityRow,
+        ProbeTypeInsert,
+        ProbeTypeKey,
+        ProbeTypeRow,
+        RecordingChannelInsert,
+        RecordingChannelKey,
+        RecordingChannelRow,
+        RecordingInsert,
+        RecordingKey,
+        RecordingRow,
+        SessionInsert,
+        SessionKey,
+        SessionProbeInsert,
+        SessionProbeKey,
+        SessionProbeRow,
+        SessionRow,
+    )
 
 PROBE_TYPE = TableMeta(
     schema="multisite",
@@ -572,25 +575,25 @@ SCHEMA = SchemaMeta(
 )
 
 
-class ProbeTypeTable(LookupTable[ProbeTypeRow, ProbeTypeKey, ProbeTypeInsert]):
+class ProbeTypeTable(LookupTable["ProbeTypeRow", "ProbeTypeKey", "ProbeTypeInsert"]):
     """Models of silicon probes."""
 
 
-class LfpBandTable(LookupTable[LfpBandRow, LfpBandKey, LfpBandInsert]):
+class LfpBandTable(LookupTable["LfpBandRow", "LfpBandKey", "LfpBandInsert"]):
     """Frequency bands of the local field potential."""
 
 
-class SessionTable(ManualTable[SessionRow, SessionKey, SessionInsert]):
+class SessionTable(ManualTable["SessionRow", "SessionKey", "SessionInsert"]):
     """One recording day."""
 
     Probe: SessionProbeTable
 
 
-class SessionProbeTable(PartTable[SessionProbeRow, SessionProbeKey, SessionProbeInsert]):
+class SessionProbeTable(PartTable["SessionProbeRow", "SessionProbeKey", "SessionProbeInsert"]):
     """A probe inserted in this session."""
 
 
-class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert]):
+class RecordingTable(ImportedTable["RecordingRow", "RecordingKey", "RecordingInsert"]):
     """Raw signals of all probes of a session, read from the acquisition files."""
 
     Channel: RecordingChannelTable
@@ -601,12 +604,12 @@ class RecordingTable(ImportedTable[RecordingRow, RecordingKey, RecordingInsert])
 
 
 class RecordingChannelTable(
-    PartTable[RecordingChannelRow, RecordingChannelKey, RecordingChannelInsert]
+    PartTable["RecordingChannelRow", "RecordingChannelKey", "RecordingChannelInsert"]
 ):
     """The signal of one channel of one probe."""
 
 
-class ProbeQualityTable(ComputedTable[ProbeQualityRow, ProbeQualityKey, ProbeQualityInsert]):
+class ProbeQualityTable(ComputedTable["ProbeQualityRow", "ProbeQualityKey", "ProbeQualityInsert"]):
     """Screening of a probe's channels."""
 
     Channel: ProbeQualityChannelTable
@@ -617,12 +620,12 @@ class ProbeQualityTable(ComputedTable[ProbeQualityRow, ProbeQualityKey, ProbeQua
 
 
 class ProbeQualityChannelTable(
-    PartTable[ProbeQualityChannelRow, ProbeQualityChannelKey, ProbeQualityChannelInsert]
+    PartTable["ProbeQualityChannelRow", "ProbeQualityChannelKey", "ProbeQualityChannelInsert"]
 ):
     """Noise and artefact measures of one channel."""
 
 
-class ProbeLfpTable(ComputedTable[ProbeLfpRow, ProbeLfpKey, ProbeLfpInsert]):
+class ProbeLfpTable(ComputedTable["ProbeLfpRow", "ProbeLfpKey", "ProbeLfpInsert"]):
     """Local field potential of a probe: its good channels low-passed and downsampled."""
 
     BandPower: ProbeLfpBandPowerTable
@@ -633,13 +636,13 @@ class ProbeLfpTable(ComputedTable[ProbeLfpRow, ProbeLfpKey, ProbeLfpInsert]):
 
 
 class ProbeLfpBandPowerTable(
-    PartTable[ProbeLfpBandPowerRow, ProbeLfpBandPowerKey, ProbeLfpBandPowerInsert]
+    PartTable["ProbeLfpBandPowerRow", "ProbeLfpBandPowerKey", "ProbeLfpBandPowerInsert"]
 ):
     """The probe's LFP power in one frequency band."""
 
 
 class ProbeCoherenceTable(
-    ComputedTable[ProbeCoherenceRow, ProbeCoherenceKey, ProbeCoherenceInsert]
+    ComputedTable["ProbeCoherenceRow", "ProbeCoherenceKey", "ProbeCoherenceInsert"]
 ):
     """Coherence of the LFPs of two probes of one session, in one band."""
 
@@ -675,7 +678,7 @@ class MultisitePipeline(Pipeline):
     ProbeCoherence: ProbeCoherenceTable
 
 
-class RecordingMaker(Maker[RecordingKey, RecordingInsert]):
+class RecordingMaker(Maker["RecordingKey", "RecordingInsert"]):
     """Base of the make() of multisite.Recording (imported): subclass it and implement make(key)."""
 
     __table__ = "multisite.Recording"
@@ -684,7 +687,7 @@ class RecordingMaker(Maker[RecordingKey, RecordingInsert]):
     Channel: PartSink[RecordingChannelInsert]
 
 
-class ProbeQualityMaker(Maker[ProbeQualityKey, ProbeQualityInsert]):
+class ProbeQualityMaker(Maker["ProbeQualityKey", "ProbeQualityInsert"]):
     """Base of the make() of multisite.ProbeQuality (computed): subclass it and implement make(key)."""
 
     __table__ = "multisite.ProbeQuality"
@@ -693,7 +696,7 @@ class ProbeQualityMaker(Maker[ProbeQualityKey, ProbeQualityInsert]):
     Channel: PartSink[ProbeQualityChannelInsert]
 
 
-class ProbeLfpMaker(Maker[ProbeLfpKey, ProbeLfpInsert]):
+class ProbeLfpMaker(Maker["ProbeLfpKey", "ProbeLfpInsert"]):
     """Base of the make() of multisite.ProbeLfp (computed): subclass it and implement make(key)."""
 
     __table__ = "multisite.ProbeLfp"
@@ -702,7 +705,7 @@ class ProbeLfpMaker(Maker[ProbeLfpKey, ProbeLfpInsert]):
     BandPower: PartSink[ProbeLfpBandPowerInsert]
 
 
-class ProbeCoherenceMaker(Maker[ProbeCoherenceKey, ProbeCoherenceInsert]):
+class ProbeCoherenceMaker(Maker["ProbeCoherenceKey", "ProbeCoherenceInsert"]):
     """Base of the make() of multisite.ProbeCoherence (computed): subclass it and implement make(key)."""
 
     __table__ = "multisite.ProbeCoherence"

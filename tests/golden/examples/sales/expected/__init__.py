@@ -4,60 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    CustomerBalanceInsert,
-    CustomerBalanceKey,
-    CustomerBalanceRow,
-    CustomerInsert,
-    CustomerKey,
-    CustomerRow,
-    EmployeeInsert,
-    EmployeeKey,
-    EmployeeRow,
-    MonthlySalesByOfficeInsert,
-    MonthlySalesByOfficeKey,
-    MonthlySalesByOfficeRow,
-    MonthlySalesByProductLineInsert,
-    MonthlySalesByProductLineKey,
-    MonthlySalesByProductLineRow,
-    MonthlySalesInsert,
-    MonthlySalesKey,
-    MonthlySalesRow,
-    OfficeInsert,
-    OfficeKey,
-    OfficeRow,
-    OrderTotalInsert,
-    OrderTotalKey,
-    OrderTotalRow,
-    PaymentInsert,
-    PaymentKey,
-    PaymentRow,
-    ProductInsert,
-    ProductKey,
-    ProductLineInsert,
-    ProductLineKey,
-    ProductLineRow,
-    ProductRow,
-    RepMonthlySalesInsert,
-    RepMonthlySalesKey,
-    RepMonthlySalesRow,
-    SalesMonthInsert,
-    SalesMonthKey,
-    SalesMonthRow,
-    SalesOrderInsert,
-    SalesOrderItemInsert,
-    SalesOrderItemKey,
-    SalesOrderItemRow,
-    SalesOrderKey,
-    SalesOrderRow,
-    WebAccountInsert,
-    WebAccountKey,
-    WebAccountRow,
-)
 from .tables import (
     CustomerBalanceMaker,
     CustomerBalanceTable,
@@ -81,6 +32,58 @@ from .tables import (
     SalesPipeline,
     WebAccountTable,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        CustomerBalanceInsert,
+        CustomerBalanceKey,
+        CustomerBalanceRow,
+        CustomerInsert,
+        CustomerKey,
+        CustomerRow,
+        EmployeeInsert,
+        EmployeeKey,
+        EmployeeRow,
+        MonthlySalesByOfficeInsert,
+        MonthlySalesByOfficeKey,
+        MonthlySalesByOfficeRow,
+        MonthlySalesByProductLineInsert,
+        MonthlySalesByProductLineKey,
+        MonthlySalesByProductLineRow,
+        MonthlySalesInsert,
+        MonthlySalesKey,
+        MonthlySalesRow,
+        OfficeInsert,
+        OfficeKey,
+        OfficeRow,
+        OrderTotalInsert,
+        OrderTotalKey,
+        OrderTotalRow,
+        PaymentInsert,
+        PaymentKey,
+        PaymentRow,
+        ProductInsert,
+        ProductKey,
+        ProductLineInsert,
+        ProductLineKey,
+        ProductLineRow,
+        ProductRow,
+        RepMonthlySalesInsert,
+        RepMonthlySalesKey,
+        RepMonthlySalesRow,
+        SalesMonthInsert,
+        SalesMonthKey,
+        SalesMonthRow,
+        SalesOrderInsert,
+        SalesOrderItemInsert,
+        SalesOrderItemKey,
+        SalesOrderItemRow,
+        SalesOrderKey,
+        SalesOrderRow,
+        WebAccountInsert,
+        WebAccountKey,
+        WebAccountRow,
+    )
 
 __all__ = [
     "AndList",
@@ -157,6 +160,10 @@ __all__ = [
     "WebAccountTable",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

@@ -7,7 +7,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -26,56 +26,59 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    CustomerBalanceInsert,
-    CustomerBalanceKey,
-    CustomerBalanceRow,
-    CustomerInsert,
-    CustomerKey,
-    CustomerRow,
-    EmployeeInsert,
-    EmployeeKey,
-    EmployeeRow,
-    MonthlySalesByOfficeInsert,
-    MonthlySalesByOfficeKey,
-    MonthlySalesByOfficeRow,
-    MonthlySalesByProductLineInsert,
-    MonthlySalesByProductLineKey,
-    MonthlySalesByProductLineRow,
-    MonthlySalesInsert,
-    MonthlySalesKey,
-    MonthlySalesRow,
-    OfficeInsert,
-    OfficeKey,
-    OfficeRow,
-    OrderTotalInsert,
-    OrderTotalKey,
-    OrderTotalRow,
-    PaymentInsert,
-    PaymentKey,
-    PaymentRow,
-    ProductInsert,
-    ProductKey,
-    ProductLineInsert,
-    ProductLineKey,
-    ProductLineRow,
-    ProductRow,
-    RepMonthlySalesInsert,
-    RepMonthlySalesKey,
-    RepMonthlySalesRow,
-    SalesMonthInsert,
-    SalesMonthKey,
-    SalesMonthRow,
-    SalesOrderInsert,
-    SalesOrderItemInsert,
-    SalesOrderItemKey,
-    SalesOrderItemRow,
-    SalesOrderKey,
-    SalesOrderRow,
-    WebAccountInsert,
-    WebAccountKey,
-    WebAccountRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        CustomerBalanceInsert,
+        CustomerBalanceKey,
+        CustomerBalanceRow,
+        CustomerInsert,
+        CustomerKey,
+        CustomerRow,
+        EmployeeInsert,
+        EmployeeKey,
+        EmployeeRow,
+        MonthlySalesByOfficeInsert,
+        MonthlySalesByOfficeKey,
+        MonthlySalesByOfficeRow,
+        MonthlySalesByProductLineInsert,
+        MonthlySalesByProductLineKey,
+        MonthlySalesByProductLineRow,
+        MonthlySalesInsert,
+        MonthlySalesKey,
+        MonthlySalesRow,
+        OfficeInsert,
+        OfficeKey,
+        OfficeRow,
+        OrderTotalInsert,
+        OrderTotalKey,
+        OrderTotalRow,
+        PaymentInsert,
+        PaymentKey,
+        PaymentRow,
+        ProductInsert,
+        ProductKey,
+        ProductLineInsert,
+        ProductLineKey,
+        ProductLineRow,
+        ProductRow,
+        RepMonthlySalesInsert,
+        RepMonthlySalesKey,
+        RepMonthlySalesRow,
+        SalesMonthInsert,
+        SalesMonthKey,
+        SalesMonthRow,
+        SalesOrderInsert,
+        SalesOrderItemInsert,
+        SalesOrderItemKey,
+        SalesOrderItemRow,
+        SalesOrderKey,
+        SalesOrderRow,
+        WebAccountInsert,
+        WebAccountKey,
+        WebAccountRow,
+    )
 
 PRODUCT_LINE = TableMeta(
     schema="sales",
@@ -751,49 +754,51 @@ SCHEMA = SchemaMeta(
 )
 
 
-class ProductLineTable(LookupTable[ProductLineRow, ProductLineKey, ProductLineInsert]):
+class ProductLineTable(LookupTable["ProductLineRow", "ProductLineKey", "ProductLineInsert"]):
     """Product categories."""
 
 
-class OfficeTable(ManualTable[OfficeRow, OfficeKey, OfficeInsert]):
+class OfficeTable(ManualTable["OfficeRow", "OfficeKey", "OfficeInsert"]):
     """A sales office."""
 
 
-class EmployeeTable(ManualTable[EmployeeRow, EmployeeKey, EmployeeInsert]):
+class EmployeeTable(ManualTable["EmployeeRow", "EmployeeKey", "EmployeeInsert"]):
     """An employee; employees report to other employees."""
 
 
-class CustomerTable(ManualTable[CustomerRow, CustomerKey, CustomerInsert]):
+class CustomerTable(ManualTable["CustomerRow", "CustomerKey", "CustomerInsert"]):
     """A customer (a shop or distributor)."""
 
 
-class WebAccountTable(ManualTable[WebAccountRow, WebAccountKey, WebAccountInsert]):
+class WebAccountTable(ManualTable["WebAccountRow", "WebAccountKey", "WebAccountInsert"]):
     """A customer's login to the online store; a customer has at most one."""
 
 
-class ProductTable(ManualTable[ProductRow, ProductKey, ProductInsert]):
+class ProductTable(ManualTable["ProductRow", "ProductKey", "ProductInsert"]):
     """A product in the catalog."""
 
 
-class SalesOrderTable(ManualTable[SalesOrderRow, SalesOrderKey, SalesOrderInsert]):
+class SalesOrderTable(ManualTable["SalesOrderRow", "SalesOrderKey", "SalesOrderInsert"]):
     """A customer's order."""
 
     Item: SalesOrderItemTable
 
 
-class SalesOrderItemTable(PartTable[SalesOrderItemRow, SalesOrderItemKey, SalesOrderItemInsert]):
+class SalesOrderItemTable(
+    PartTable["SalesOrderItemRow", "SalesOrderItemKey", "SalesOrderItemInsert"]
+):
     """An order line: a product, its quantity and price."""
 
 
-class PaymentTable(ManualTable[PaymentRow, PaymentKey, PaymentInsert]):
+class PaymentTable(ManualTable["PaymentRow", "PaymentKey", "PaymentInsert"]):
     """A payment received from a customer."""
 
 
-class SalesMonthTable(ManualTable[SalesMonthRow, SalesMonthKey, SalesMonthInsert]):
+class SalesMonthTable(ManualTable["SalesMonthRow", "SalesMonthKey", "SalesMonthInsert"]):
     """A closed month: inserting it makes the month's summaries computable."""
 
 
-class OrderTotalTable(ComputedTable[OrderTotalRow, OrderTotalKey, OrderTotalInsert]):
+class OrderTotalTable(ComputedTable["OrderTotalRow", "OrderTotalKey", "OrderTotalInsert"]):
     """Totals of one order, from its lines."""
 
     def register(self, maker: type[OrderTotalMaker]) -> None:
@@ -801,7 +806,7 @@ class OrderTotalTable(ComputedTable[OrderTotalRow, OrderTotalKey, OrderTotalInse
         self._register(maker)
 
 
-class MonthlySalesTable(ComputedTable[MonthlySalesRow, MonthlySalesKey, MonthlySalesInsert]):
+class MonthlySalesTable(ComputedTable["MonthlySalesRow", "MonthlySalesKey", "MonthlySalesInsert"]):
     """Sales of a closed month."""
 
     ByProductLine: MonthlySalesByProductLineTable
@@ -814,20 +819,22 @@ class MonthlySalesTable(ComputedTable[MonthlySalesRow, MonthlySalesKey, MonthlyS
 
 class MonthlySalesByProductLineTable(
     PartTable[
-        MonthlySalesByProductLineRow, MonthlySalesByProductLineKey, MonthlySalesByProductLineInsert
+        "MonthlySalesByProductLineRow",
+        "MonthlySalesByProductLineKey",
+        "MonthlySalesByProductLineInsert",
     ],
 ):
     """The month's sales of one product line."""
 
 
 class MonthlySalesByOfficeTable(
-    PartTable[MonthlySalesByOfficeRow, MonthlySalesByOfficeKey, MonthlySalesByOfficeInsert]
+    PartTable["MonthlySalesByOfficeRow", "MonthlySalesByOfficeKey", "MonthlySalesByOfficeInsert"]
 ):
     """The month's sales booked by the sales representatives of one office."""
 
 
 class RepMonthlySalesTable(
-    ComputedTable[RepMonthlySalesRow, RepMonthlySalesKey, RepMonthlySalesInsert]
+    ComputedTable["RepMonthlySalesRow", "RepMonthlySalesKey", "RepMonthlySalesInsert"]
 ):
     """What one sales representative sold in a closed month."""
 
@@ -837,7 +844,7 @@ class RepMonthlySalesTable(
 
 
 class CustomerBalanceTable(
-    ComputedTable[CustomerBalanceRow, CustomerBalanceKey, CustomerBalanceInsert]
+    ComputedTable["CustomerBalanceRow", "CustomerBalanceKey", "CustomerBalanceInsert"]
 ):
     """A customer's account at the end of a closed month."""
 
@@ -888,14 +895,14 @@ class SalesPipeline(Pipeline):
     CustomerBalance: CustomerBalanceTable
 
 
-class OrderTotalMaker(Maker[OrderTotalKey, OrderTotalInsert]):
+class OrderTotalMaker(Maker["OrderTotalKey", "OrderTotalInsert"]):
     """Base of the make() of sales.OrderTotal (computed): subclass it and implement make(key)."""
 
     __table__ = "sales.OrderTotal"
     db: SalesPipeline
 
 
-class MonthlySalesMaker(Maker[MonthlySalesKey, MonthlySalesInsert]):
+class MonthlySalesMaker(Maker["MonthlySalesKey", "MonthlySalesInsert"]):
     """Base of the make() of sales.MonthlySales (computed): subclass it and implement make(key)."""
 
     __table__ = "sales.MonthlySales"
@@ -908,14 +915,14 @@ class MonthlySalesMaker(Maker[MonthlySalesKey, MonthlySalesInsert]):
     ByOffice: PartSink[MonthlySalesByOfficeInsert]
 
 
-class RepMonthlySalesMaker(Maker[RepMonthlySalesKey, RepMonthlySalesInsert]):
+class RepMonthlySalesMaker(Maker["RepMonthlySalesKey", "RepMonthlySalesInsert"]):
     """Base of the make() of sales.RepMonthlySales (computed): subclass it and implement make(key)."""
 
     __table__ = "sales.RepMonthlySales"
     db: SalesPipeline
 
 
-class CustomerBalanceMaker(Maker[CustomerBalanceKey, CustomerBalanceInsert]):
+class CustomerBalanceMaker(Maker["CustomerBalanceKey", "CustomerBalanceInsert"]):
     """Base of the make() of sales.CustomerBalance (computed): subclass it and implement make(key)."""
 
     __table__ = "sales.CustomerBalance"

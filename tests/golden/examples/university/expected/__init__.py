@@ -4,60 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_dir, lazy_submodule
 from relflow_gen.runtime import AndList, Connection, Maker, Not, U
 
-from .rows import (
-    CourseInsert,
-    CourseKey,
-    CoursePrerequisiteInsert,
-    CoursePrerequisiteKey,
-    CoursePrerequisiteRow,
-    CourseRow,
-    CurrentTermInsert,
-    CurrentTermKey,
-    CurrentTermRow,
-    DepartmentInsert,
-    DepartmentKey,
-    DepartmentRow,
-    DepartmentStatsInsert,
-    DepartmentStatsKey,
-    DepartmentStatsRow,
-    EnrollInsert,
-    EnrollKey,
-    EnrollRow,
-    GradeInsert,
-    GradeKey,
-    GradeRow,
-    GradesFinalizedInsert,
-    GradesFinalizedKey,
-    GradesFinalizedRow,
-    LetterGradeInsert,
-    LetterGradeKey,
-    LetterGradeRow,
-    SectionGradesDistributionInsert,
-    SectionGradesDistributionKey,
-    SectionGradesDistributionRow,
-    SectionGradesInsert,
-    SectionGradesKey,
-    SectionGradesRow,
-    SectionInsert,
-    SectionKey,
-    SectionRow,
-    StudentGpaInsert,
-    StudentGpaKey,
-    StudentGpaRow,
-    StudentInsert,
-    StudentKey,
-    StudentMajorInsert,
-    StudentMajorKey,
-    StudentMajorRow,
-    StudentRow,
-    TermInsert,
-    TermKey,
-    TermRow,
-)
 from .tables import (
     CoursePrerequisiteTable,
     CourseTable,
@@ -80,6 +31,58 @@ from .tables import (
     TermTable,
     UniversityPipeline,
 )
+
+if TYPE_CHECKING:
+    from .rows import (
+        CourseInsert,
+        CourseKey,
+        CoursePrerequisiteInsert,
+        CoursePrerequisiteKey,
+        CoursePrerequisiteRow,
+        CourseRow,
+        CurrentTermInsert,
+        CurrentTermKey,
+        CurrentTermRow,
+        DepartmentInsert,
+        DepartmentKey,
+        DepartmentRow,
+        DepartmentStatsInsert,
+        DepartmentStatsKey,
+        DepartmentStatsRow,
+        EnrollInsert,
+        EnrollKey,
+        EnrollRow,
+        GradeInsert,
+        GradeKey,
+        GradeRow,
+        GradesFinalizedInsert,
+        GradesFinalizedKey,
+        GradesFinalizedRow,
+        LetterGradeInsert,
+        LetterGradeKey,
+        LetterGradeRow,
+        SectionGradesDistributionInsert,
+        SectionGradesDistributionKey,
+        SectionGradesDistributionRow,
+        SectionGradesInsert,
+        SectionGradesKey,
+        SectionGradesRow,
+        SectionInsert,
+        SectionKey,
+        SectionRow,
+        StudentGpaInsert,
+        StudentGpaKey,
+        StudentGpaRow,
+        StudentInsert,
+        StudentKey,
+        StudentMajorInsert,
+        StudentMajorKey,
+        StudentMajorRow,
+        StudentRow,
+        TermInsert,
+        TermKey,
+        TermRow,
+    )
 
 __all__ = [
     "AndList",
@@ -155,6 +158,10 @@ __all__ = [
     "UniversityPipeline",
     "connect",
 ]
+
+#: the row types (rows.py) load when one is first asked for
+__getattr__ = lazy_submodule(__name__, "rows")
+__dir__ = lazy_dir(__name__, __all__)
 
 
 def connect(

@@ -8,7 +8,7 @@ runtime (relflow_gen.runtime) never parses .rf files.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, TYPE_CHECKING
 
 from relflow_gen.runtime import (
     FK,
@@ -26,56 +26,59 @@ from relflow_gen.runtime import (
     TypeSpec,
 )
 
-from .rows import (
-    CourseInsert,
-    CourseKey,
-    CoursePrerequisiteInsert,
-    CoursePrerequisiteKey,
-    CoursePrerequisiteRow,
-    CourseRow,
-    CurrentTermInsert,
-    CurrentTermKey,
-    CurrentTermRow,
-    DepartmentInsert,
-    DepartmentKey,
-    DepartmentRow,
-    DepartmentStatsInsert,
-    DepartmentStatsKey,
-    DepartmentStatsRow,
-    EnrollInsert,
-    EnrollKey,
-    EnrollRow,
-    GradeInsert,
-    GradeKey,
-    GradeRow,
-    GradesFinalizedInsert,
-    GradesFinalizedKey,
-    GradesFinalizedRow,
-    LetterGradeInsert,
-    LetterGradeKey,
-    LetterGradeRow,
-    SectionGradesDistributionInsert,
-    SectionGradesDistributionKey,
-    SectionGradesDistributionRow,
-    SectionGradesInsert,
-    SectionGradesKey,
-    SectionGradesRow,
-    SectionInsert,
-    SectionKey,
-    SectionRow,
-    StudentGpaInsert,
-    StudentGpaKey,
-    StudentGpaRow,
-    StudentInsert,
-    StudentKey,
-    StudentMajorInsert,
-    StudentMajorKey,
-    StudentMajorRow,
-    StudentRow,
-    TermInsert,
-    TermKey,
-    TermRow,
-)
+# the row types are for type checkers: the table classes name them in quotes, and the
+# package loads rows.py when a row type is first asked for
+if TYPE_CHECKING:
+    from .rows import (
+        CourseInsert,
+        CourseKey,
+        CoursePrerequisiteInsert,
+        CoursePrerequisiteKey,
+        CoursePrerequisiteRow,
+        CourseRow,
+        CurrentTermInsert,
+        CurrentTermKey,
+        CurrentTermRow,
+        DepartmentInsert,
+        DepartmentKey,
+        DepartmentRow,
+        DepartmentStatsInsert,
+        DepartmentStatsKey,
+        DepartmentStatsRow,
+        EnrollInsert,
+        EnrollKey,
+        EnrollRow,
+        GradeInsert,
+        GradeKey,
+        GradeRow,
+        GradesFinalizedInsert,
+        GradesFinalizedKey,
+        GradesFinalizedRow,
+        LetterGradeInsert,
+        LetterGradeKey,
+        LetterGradeRow,
+        SectionGradesDistributionInsert,
+        SectionGradesDistributionKey,
+        SectionGradesDistributionRow,
+        SectionGradesInsert,
+        SectionGradesKey,
+        SectionGradesRow,
+        SectionInsert,
+        SectionKey,
+        SectionRow,
+        StudentGpaInsert,
+        StudentGpaKey,
+        StudentGpaRow,
+        StudentInsert,
+        StudentKey,
+        StudentMajorInsert,
+        StudentMajorKey,
+        StudentMajorRow,
+        StudentRow,
+        TermInsert,
+        TermKey,
+        TermRow,
+    )
 
 STUDENT = TableMeta(
     schema="university",
@@ -833,61 +836,63 @@ SCHEMA = SchemaMeta(
 )
 
 
-class StudentTable(ManualTable[StudentRow, StudentKey, StudentInsert]):
+class StudentTable(ManualTable["StudentRow", "StudentKey", "StudentInsert"]):
     """A student, identified by a university-wide number."""
 
 
-class DepartmentTable(ManualTable[DepartmentRow, DepartmentKey, DepartmentInsert]):
+class DepartmentTable(ManualTable["DepartmentRow", "DepartmentKey", "DepartmentInsert"]):
     """An academic department."""
 
 
-class StudentMajorTable(ManualTable[StudentMajorRow, StudentMajorKey, StudentMajorInsert]):
+class StudentMajorTable(ManualTable["StudentMajorRow", "StudentMajorKey", "StudentMajorInsert"]):
     """The department a student has declared as major."""
 
 
-class CourseTable(ManualTable[CourseRow, CourseKey, CourseInsert]):
+class CourseTable(ManualTable["CourseRow", "CourseKey", "CourseInsert"]):
     """A course in a department's catalog."""
 
     Prerequisite: CoursePrerequisiteTable
 
 
 class CoursePrerequisiteTable(
-    PartTable[CoursePrerequisiteRow, CoursePrerequisiteKey, CoursePrerequisiteInsert]
+    PartTable["CoursePrerequisiteRow", "CoursePrerequisiteKey", "CoursePrerequisiteInsert"]
 ):
     """A course that must be completed before this one."""
 
 
-class TermTable(ManualTable[TermRow, TermKey, TermInsert]):
+class TermTable(ManualTable["TermRow", "TermKey", "TermInsert"]):
     """An academic term."""
 
 
-class SectionTable(ManualTable[SectionRow, SectionKey, SectionInsert]):
+class SectionTable(ManualTable["SectionRow", "SectionKey", "SectionInsert"]):
     """A section of a course taught in a term."""
 
 
-class CurrentTermTable(ManualTable[CurrentTermRow, CurrentTermKey, CurrentTermInsert]):
+class CurrentTermTable(ManualTable["CurrentTermRow", "CurrentTermKey", "CurrentTermInsert"]):
     """The term now in progress: a table with at most one row."""
 
 
-class EnrollTable(ManualTable[EnrollRow, EnrollKey, EnrollInsert]):
+class EnrollTable(ManualTable["EnrollRow", "EnrollKey", "EnrollInsert"]):
     """A student enrolled in a section."""
 
 
-class LetterGradeTable(LookupTable[LetterGradeRow, LetterGradeKey, LetterGradeInsert]):
+class LetterGradeTable(LookupTable["LetterGradeRow", "LetterGradeKey", "LetterGradeInsert"]):
     """The grading scale: letter grades and their grade points."""
 
 
-class GradeTable(ManualTable[GradeRow, GradeKey, GradeInsert]):
+class GradeTable(ManualTable["GradeRow", "GradeKey", "GradeInsert"]):
     """The final grade of an enrollment."""
 
 
 class GradesFinalizedTable(
-    ManualTable[GradesFinalizedRow, GradesFinalizedKey, GradesFinalizedInsert]
+    ManualTable["GradesFinalizedRow", "GradesFinalizedKey", "GradesFinalizedInsert"]
 ):
     """The registrar's declaration that every grade of a term is in."""
 
 
-class SectionGradesTable(ComputedTable[SectionGradesRow, SectionGradesKey, SectionGradesInsert]):
+class SectionGradesTable(
+    ComputedTable["SectionGradesRow", "SectionGradesKey", "SectionGradesInsert"]
+):
     """Grade distribution of a section of a finalized term."""
 
     Distribution: SectionGradesDistributionTable
@@ -899,13 +904,15 @@ class SectionGradesTable(ComputedTable[SectionGradesRow, SectionGradesKey, Secti
 
 class SectionGradesDistributionTable(
     PartTable[
-        SectionGradesDistributionRow, SectionGradesDistributionKey, SectionGradesDistributionInsert
+        "SectionGradesDistributionRow",
+        "SectionGradesDistributionKey",
+        "SectionGradesDistributionInsert",
     ],
 ):
     """How many students of the section received each letter grade."""
 
 
-class StudentGpaTable(ComputedTable[StudentGpaRow, StudentGpaKey, StudentGpaInsert]):
+class StudentGpaTable(ComputedTable["StudentGpaRow", "StudentGpaKey", "StudentGpaInsert"]):
     """A student's standing at the end of a finalized term."""
 
     def register(self, maker: type[StudentGpaMaker]) -> None:
@@ -914,7 +921,7 @@ class StudentGpaTable(ComputedTable[StudentGpaRow, StudentGpaKey, StudentGpaInse
 
 
 class DepartmentStatsTable(
-    ComputedTable[DepartmentStatsRow, DepartmentStatsKey, DepartmentStatsInsert]
+    ComputedTable["DepartmentStatsRow", "DepartmentStatsKey", "DepartmentStatsInsert"]
 ):
     """A department's teaching in a finalized term."""
 
@@ -966,7 +973,7 @@ class UniversityPipeline(Pipeline):
     DepartmentStats: DepartmentStatsTable
 
 
-class SectionGradesMaker(Maker[SectionGradesKey, SectionGradesInsert]):
+class SectionGradesMaker(Maker["SectionGradesKey", "SectionGradesInsert"]):
     """Base of the make() of university.SectionGrades (computed): subclass it and implement make(key)."""
 
     __table__ = "university.SectionGrades"
@@ -975,14 +982,14 @@ class SectionGradesMaker(Maker[SectionGradesKey, SectionGradesInsert]):
     Distribution: PartSink[SectionGradesDistributionInsert]
 
 
-class StudentGpaMaker(Maker[StudentGpaKey, StudentGpaInsert]):
+class StudentGpaMaker(Maker["StudentGpaKey", "StudentGpaInsert"]):
     """Base of the make() of university.StudentGpa (computed): subclass it and implement make(key)."""
 
     __table__ = "university.StudentGpa"
     db: UniversityPipeline
 
 
-class DepartmentStatsMaker(Maker[DepartmentStatsKey, DepartmentStatsInsert]):
+class DepartmentStatsMaker(Maker["DepartmentStatsKey", "DepartmentStatsInsert"]):
     """Base of the make() of university.DepartmentStats (computed): subclass it and implement make(key)."""
 
     __table__ = "university.DepartmentStats"
