@@ -9,7 +9,7 @@ table); joins, projections and aggregations give plain ``dict`` rows.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
@@ -269,6 +269,19 @@ class Query(Generic[R]):
                 self._materialize(out, files, download_path)
         return out
 
+    def _value_of(self, col: Col, v: Any, row: Mapping[str, Any], download_path: str | Path | None) -> Any:
+        """The fetched value of a store or attachment column: an array, a local path, a StoreRef."""
+        if v is None:
+            return None
+        assert col.type is not None
+        folder = Path(download_path) if download_path is not None else Path.cwd()
+        if col.type.kind == "attach":
+            return write_attachment(v, folder)
+        key = {k: row[k] for k in self._select.primary_key if k in row}
+        return self._conn.stores.materialize(
+            col.type, v, folder, f"row {key} attribute {col.name}", download=download_path is not None
+        )
+
     def _located(self, exc: StoredValueError) -> StoredValueError:
         """``exc`` with the table(s) of the query and the row's key in its message."""
         row = exc.row or {}
@@ -280,20 +293,9 @@ class Query(Generic[R]):
 
     def _materialize(self, rows: list[dict[str, Any]], cols: Sequence[Col], download_path: str | Path | None) -> None:
         """Stored references and in-table attachments become values: arrays, local paths, StoreRefs."""
-        folder = Path(download_path) if download_path is not None else Path.cwd()
-        stores = self._conn.stores
-        pk = self._select.primary_key
         for row in rows:
             for c in cols:
-                v = row[c.name]
-                if v is None:
-                    continue
-                assert c.type is not None
-                if c.type.kind == "attach":
-                    row[c.name] = write_attachment(v, folder)
-                    continue
-                key = {k: row[k] for k in pk if k in row}
-                row[c.name] = stores.materialize(c.type, v, folder, f"row {key} attribute {c.name}")
+                row[c.name] = self._value_of(c, row[c.name], row, download_path)
 
     def fetch_raw(self, *attrs: str, order_by: str | Sequence[str] | None = None) -> list[Row]:
         """Rows with store attributes as their references (JSON text) and attachments as bytes: nothing is read
@@ -336,6 +338,7 @@ class Query(Generic[R]):
         offset: int | None = None,
         as_frame: Literal[False] = False,
         format: Literal["array"],
+        download_path: str | Path | None = None,
     ) -> NDArray[Any]: ...
 
     @overload
@@ -364,7 +367,8 @@ class Query(Generic[R]):
         ``format="array"`` a numpy structured array (one field per attribute).
 
         ``order_by``: attribute names with optional ``ASC``/``DESC``, or ``"KEY"``.
-        ``download_path``: the folder ``attach`` files are written to (default: the current directory).
+        ``download_path``: the folder ``attach`` files are written to (default: the current directory);
+        when given, ``filepath@`` files are copied there too (``StoreRef.local``).
         """
         if format not in ("dict", "array"):
             raise QueryError(f'fetch(format={format!r}): the formats are "dict" and "array"')
@@ -373,9 +377,18 @@ class Query(Generic[R]):
         names, rows, cols = self._run(attrs, order_by, limit, offset)
         if format == "array":
             try:
-                return _structured_array(self._conn.backend, names, rows, cols)
+                out_array = _structured_array(self._conn.backend, names, rows, cols)
             except StoredValueError as exc:
                 raise self._located(exc) from None
+            files = [c for c in cols if c.type is not None and c.type.kind in _FILE_KINDS]
+            if files and len(out_array):
+                # object fields holding what fetch() gives: arrays, local paths, StoreRefs
+                pk = [n for n in self._select.primary_key if n in names]
+                for i, record in enumerate(out_array):
+                    row = {n: _plain_scalar(record[n]) for n in pk}
+                    for c in files:
+                        out_array[c.name][i] = self._value_of(c, record[c.name], row, download_path)
+            return out_array
         out = self._decode(names, rows, cols, download_path)
         if as_frame:
             import pandas as pd
@@ -648,6 +661,12 @@ def _structured_array(backend: Backend, names: list[str], rows: list[tuple[Any, 
         else:
             out[name] = values
     return out
+
+
+def _plain_scalar(v: Any) -> Any:
+    """A numpy scalar of a structured array as the Python value (for messages)."""
+    item = getattr(v, "item", None)
+    return item() if callable(item) and getattr(v, "shape", None) == () else v
 
 
 def _as_int(v: Any) -> int:

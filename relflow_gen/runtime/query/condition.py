@@ -132,6 +132,26 @@ def _where_shape(
     return " AND ".join(parts), binders
 
 
+def _refuse_stored(sel: Select, cond: str, backend: Backend) -> None:
+    """A string restriction may test a store or attachment attribute for NULL, never compare its value."""
+    stored = {c.name.lower(): c for c in sel.cols if c.type is not None and c.type.kind in ("attach", "external")}
+    if not stored:
+        return
+    try:
+        mentions = sqltext.attribute_mentions(cond, backslash_escapes=backend.backslash_escapes)
+    except sqltext.UnterminatedString:
+        return  # the fragment compiler reports it
+    for name, null_test in mentions:
+        col = stored.get(name.lower())
+        if col is not None and not null_test:
+            assert col.type is not None
+            what = col.type.render() if col.type.kind == "external" else col.type.name
+            raise QueryError(
+                f"cannot restrict by the {what} attribute `{col.name}` in {cond!r}: its values are kept "
+                f"in a store or as a file and are never compared (only `{col.name} IS [NOT] NULL` is allowed)"
+            )
+
+
 def comparable(col: Col) -> bool:
     """Whether a dict restriction compares ``col`` (blob and json attributes are skipped)."""
     return col.type is None or col.type.kind not in ("blob", "json")
@@ -169,6 +189,7 @@ def _compile(
             raise QueryError("cannot restrict by a query of another connection")
         return _semijoin(backend, sel, other._query_select, negate)
     if isinstance(cond, str):
+        _refuse_stored(sel, cond, backend)
         text = sqltext.fragment(cond, attribute_resolver(sel), backend)
         if not text.strip():
             raise QueryError("an empty string is not a condition")

@@ -156,6 +156,26 @@ def rewrite(
     return result.replace("%", "%%") if percent else result
 
 
+def attribute_mentions(text: str, *, backslash_escapes: bool = True) -> list[tuple[str, bool]]:
+    """The names in attribute position in ``text``, each with whether it is only tested for NULL
+    (``name IS NULL`` / ``name IS NOT NULL``)."""
+    tokens = tokenize(text, backslash_escapes=backslash_escapes)
+    keywords = keyword_positions(tokens)
+    out: list[tuple[str, bool]] = []
+    for i, tok in enumerate(tokens):
+        if tok.kind not in ("ident", "btick") or i in keywords:
+            continue
+        prev = _prev_significant(tokens, i)
+        nxt = _next_significant(tokens, i)
+        if (nxt is not None and nxt.text == "(" and tok.kind == "ident") or (prev is not None and prev.text == "."):
+            continue
+        name = tok.text[1:-1].replace("``", "`") if tok.kind == "btick" else tok.text
+        words = [t.text.lower() for _, t in _take(significant(tokens, i + 1), 3)]
+        null_test = words[:2] == ["is", "null"] or words == ["is", "not", "null"]
+        out.append((name, null_test))
+    return out
+
+
 def fragment(
     text: str,
     resolve: Callable[[str], str | None],

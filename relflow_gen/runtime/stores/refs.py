@@ -78,14 +78,16 @@ class StoreRef:
     ``path`` is its location under the store's root, ``url`` the full fsspec URL.
     ``open()`` streams a file (for a tree: ``open("sub/file")``), ``fsmap()``
     gives an fsspec mapper (what zarr opens), ``download(to)`` copies it to a
-    local folder with its checksum verified, ``verify()`` re-reads and checks it.
+    local folder with its checksum verified, ``verify()`` re-reads and checks it;
+    ``local`` is the copy ``fetch(download_path=...)`` made of a ``filepath@`` file.
     """
 
-    __slots__ = ("_ref", "_store")
+    __slots__ = ("_local", "_ref", "_store")
 
-    def __init__(self, store: Store, ref: Stored) -> None:
+    def __init__(self, store: Store, ref: Stored, local: Path | None = None) -> None:
         self._store = store
         self._ref = ref
+        self._local = local
 
     def __repr__(self) -> str:
         return f"StoreRef({self._ref.kind}@{self._ref.store}: {self._ref.path}, {human_size(self._ref.size)})"
@@ -107,6 +109,11 @@ class StoreRef:
     @property
     def path(self) -> str:
         return self._ref.path
+
+    @property
+    def local(self) -> Path | None:
+        """The verified local copy of a ``filepath@`` file when ``fetch(download_path=...)`` made one."""
+        return self._local
 
     @property
     def url(self) -> str:

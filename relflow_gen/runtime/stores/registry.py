@@ -120,14 +120,21 @@ class Stores:
         self._pending = {}
 
     # -- fetch ------------------------------------------------------------------------
-    def materialize(self, spec: TypeSpec, text: str, download_path: Path, where: str) -> Any:
-        """The value of a fetched reference (verified against its size and sha256)."""
+    def materialize(self, spec: TypeSpec, text: str, download_path: Path, where: str, *, download: bool = False) -> Any:
+        """The value of a fetched reference (verified against its size and sha256).
+
+        ``download``: the caller named a download folder, so a ``filepath@`` file is copied
+        there too (verified) and the StoreRef's ``local`` is that copy.
+        """
         ref = Stored.from_json(text)
         store = self.get(ref.store)
         if ref.kind == "blob":
             return blob.decode(store.get_bytes(ref, where))
         if ref.kind == "attach":
             return store.download_file(ref, download_path, ref.name, where)
+        if ref.kind == "filepath" and download:
+            local = store.download_file(ref, download_path / posixpath.dirname(ref.path), posixpath.basename(ref.path), where)
+            return StoreRef(store, ref, local)
         return StoreRef(store, ref)
 
 
