@@ -132,3 +132,73 @@ def test_fetch_array_gives_what_fetch_gives(db_url: str, store_spec: dict[str, A
     store.fs.pipe_file(store.full(raw["path"]), b"garbage")
     with pytest.raises(ObjectCorruptError, match=r"'session_id': 2.*attribute trace"):
         db.table("Recording").fetch(format="array")
+
+
+def _tree(tmp: Path) -> Path:
+    tree = tmp / "in" / "tree"
+    (tree / "sub").mkdir(parents=True)
+    for i in range(4):
+        (tree / "sub" / f"{i}.bin").write_bytes(bytes([i]) * (1000 + i))
+    return tree
+
+
+def test_object_tree_is_published_only_whole(
+    db_url: str, store_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relflow_gen.runtime.errors import InsertError
+    from relflow_gen.runtime.stores.store import Store
+
+    db = _open(db_url, store_spec)
+    store = db.connection.stores.get("raw")
+    prefix = db.connection.backend.database_name("lab")
+    db.table("Session").insert1({"session_id": 1})
+    tree = _tree(tmp_path)
+    original = Store._copy_in
+    calls: list[str] = []
+
+    def failing(self: Store, src: Path, rel: str) -> tuple[str, int]:
+        calls.append(rel)
+        if len(calls) == 3:
+            raise OSError(5, "Input/output error (injected)")
+        return original(self, src, rel)
+
+    monkeypatch.setattr(Store, "_copy_in", failing)
+    with pytest.raises(InsertError, match=r"`tree`.*cannot write .*injected"):
+        db.table("Recording").insert1({"session_id": 1, "rec_id": 1, "trace": 1, "tree": tree})
+    monkeypatch.setattr(Store, "_copy_in", original)
+    assert len(db.table("Recording")) == 0
+    # the two files written before the failure were removed (S3) or never left the temporary folder
+    assert list(store.list_files(f"{prefix}/object")) == [] and list(store.list_files(f"{prefix}/.tmp")) == []
+
+    # a writer killed mid-tree on S3 leaves files under a fresh path no row names: verify ignores them,
+    # gc collects them after the grace period
+    dest = f"{prefix}/object/recording/session_id=1,rec_id=1/tree.deadbeef0000"
+    original(store, tree / "sub" / "0.bin", f"{dest}/sub/0.bin")
+    db.table("Recording").insert1({"session_id": 1, "rec_id": 1, "trace": 1, "tree": tree})
+    assert db.verify_stores().problems == []
+    (report,) = db.gc_stores(grace_seconds=0)
+    assert report.collected == [dest]
+    ref = db.table("Recording").fetch1()["tree"]
+    assert ref.files == 4 if hasattr(ref, "files") else ref.size == 4006
+    assert ref.fsmap()["sub/3.bin"] == b"\x03" * 1003
+
+
+def test_a_tree_taken_by_a_racing_gc_is_written_again(
+    db_url: str, store_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relflow_gen.runtime.stores.store import Store
+
+    db = _open(db_url, store_spec)
+    db.table("Session").insert1({"session_id": 1})
+    tree = _tree(tmp_path)
+    original = Store.ensure_tree
+
+    def gc_first(self: Store, prefix: str, dest: str, src: Path, ref: Any) -> None:
+        self.fs.rm(self.full(ref.path), recursive=True)  # what a gc between upload and commit does
+        original(self, prefix, dest, src, ref)
+
+    monkeypatch.setattr(Store, "ensure_tree", gc_first)
+    db.table("Recording").insert1({"session_id": 1, "rec_id": 1, "trace": 1, "tree": tree})
+    monkeypatch.setattr(Store, "ensure_tree", original)
+    assert db.verify_stores().problems == []
+    assert db.table("Recording").fetch1()["tree"].fsmap()["sub/1.bin"] == b"\x01" * 1001

@@ -43,6 +43,7 @@ class Stores:
         self._configs = {c.name: c for c in configs}
         self._open: dict[str, Store] = {}
         self._pending: dict[tuple[str, str], bytes | Path] = {}
+        self._pending_trees: dict[tuple[str, str], tuple[str, Path, Stored]] = {}
 
     def __repr__(self) -> str:
         return f"<stores {', '.join(sorted(self._configs)) or '(none)'}>"
@@ -107,17 +108,23 @@ class Stores:
             raise StoreValueError(f"{src} does not exist")
         segment = quote(",".join(f"{k}={key[k]}" for k in key), safe="=,-_.") or "_"
         dest = f"{prefix}/object/{table}/{segment}/{attr}.{uuid.uuid4().hex[:12]}"
-        return store.put_tree(prefix, dest, src)
+        ref = store.put_tree(prefix, dest, src)
+        self._pending_trees[(name, dest)] = (prefix, src, ref)
+        return ref
 
     def confirm(self) -> None:
         """After a commit: every object referenced since the last confirm is still in its store."""
         pending, self._pending = self._pending, {}
+        trees, self._pending_trees = self._pending_trees, {}
         for (name, rel), source in pending.items():
             self.get(name).ensure(rel, source)
+        for (name, dest), (prefix, src, ref) in trees.items():
+            self.get(name).ensure_tree(prefix, dest, src, ref)
 
     def forget(self) -> None:
         """Drop the pending re-checks (the rows were not written: their objects are orphans for gc)."""
         self._pending = {}
+        self._pending_trees = {}
 
     # -- fetch ------------------------------------------------------------------------
     def materialize(self, spec: TypeSpec, text: str, download_path: Path, where: str, *, download: bool = False) -> Any:

@@ -215,16 +215,48 @@ class Store:
         else:
             self.put_file(rel.split("/hash/", 1)[0], source)
 
+    def ensure_tree(self, prefix: str, dest: str, src: Path, ref: Stored) -> None:
+        """After a commit: an object@ tree is still there; written again (same place) if a racing gc took it."""
+        if sum(1 for _ in self.list_files(dest)) == ref.files:  # files, not a left-over folder entry
+            return
+        self._discard(dest)  # what a gc left half way
+        again = self.put_tree(prefix, dest, src)
+        if again != ref:
+            raise StoreError(
+                f"store {self.name}: the object {ref.path} was collected by a concurrent gc and its source "
+                f"{src} changed since: the row refers to a missing object (insert it again)"
+            )
+
     # -- object@ trees ------------------------------------------------------------
     def put_tree(self, prefix: str, dest: str, src: Path) -> Stored:
         """Copy a file or a folder to ``dest`` (a fresh location), streaming; returns its reference.
 
         On a local file system the tree is written under ``PREFIX/.tmp/`` and renamed into place
-        (a killed writer leaves only a temporary folder); on S3 each file is one atomic upload.
+        (a killed writer leaves only a temporary folder).  On S3, which cannot rename, each file is
+        one atomic upload straight under ``dest``: ``dest`` is new (its last segment is a random
+        token) and only the row that is inserted after this returns makes it known, so the row is
+        the commit marker and no row ever refers to a partly written tree.  A failed write removes
+        what it wrote; a killed writer's files are unreferenced and collected by gc.
         """
         if not src.exists():
             raise StoreError(f"{src} does not exist")
         staging = f"{prefix}/.tmp/{uuid.uuid4().hex}" if self.local else dest
+        try:
+            return self._put_tree(dest, staging, src)
+        except BaseException:
+            self._discard(staging)
+            raise
+
+    def _discard(self, rel: str) -> None:
+        """Best effort: remove a tree a failed write left (gc collects it otherwise)."""
+        try:
+            self.fs.invalidate_cache(self.full(rel))
+            if self.fs.exists(self.full(rel)):
+                self.fs.rm(self.full(rel), recursive=True)
+        except Exception:  # noqa: BLE001 - the write's own error is the one to report
+            pass
+
+    def _put_tree(self, dest: str, staging: str, src: Path) -> Stored:
         try:
             if src.is_file():
                 sha, n = self._copy_in(src, f"{staging}/{src.name}")
