@@ -193,7 +193,7 @@ def test_a_tree_taken_by_a_racing_gc_is_written_again(
     tree = _tree(tmp_path)
     original = Store.ensure_tree
 
-    def gc_first(self: Store, prefix: str, dest: str, src: Path, ref: Any) -> None:
+    def gc_first(self: Store, prefix: str, dest: str, src: Path | None, ref: Any) -> None:
         self.fs.rm(self.full(ref.path), recursive=True)  # what a gc between upload and commit does
         original(self, prefix, dest, src, ref)
 
@@ -202,3 +202,69 @@ def test_a_tree_taken_by_a_racing_gc_is_written_again(
     monkeypatch.setattr(Store, "ensure_tree", original)
     assert db.verify_stores().problems == []
     assert db.table("Recording").fetch1()["tree"].fsmap()["sub/1.bin"] == b"\x01" * 1001
+
+
+SRC_B = """schema lab_b
+
+manual Copy {
+    copy_id: int32
+    ---
+    tree = null: object@raw
+    trace = null: blob@raw
+    again = null: blob@alias
+}
+"""
+
+
+def test_schemas_and_store_names_sharing_a_root(db_url: str, store_spec: dict[str, Any], tmp_path: Path) -> None:
+    a = _open(db_url, store_spec)
+    b = _open(db_url, store_spec, src=SRC_B, alias=store_spec)  # `alias` is the same root under another name
+    store = a.connection.stores.get("raw")
+    pa, pb = (a.connection.backend.database_name(s) for s in ("lab", "lab_b"))
+    a.table("Session").insert1({"session_id": 1})
+    a.table("Recording").insert1({"session_id": 1, "rec_id": 1, "trace": np.arange(4), "tree": _tree(tmp_path)})
+    fetched = a.table("Recording").fetch1()
+    # b keeps a's tree and its own copy of the same array, and the same array again under the other name
+    b.table("Copy").insert1({"copy_id": 1, "tree": fetched["tree"], "trace": np.arange(4), "again": np.arange(4)})
+    b.table("Copy").insert1({"copy_id": 2, "again": np.arange(7)})
+    tree_b = (b.table("Copy") & {"copy_id": 1}).fetch1()["tree"]
+    assert tree_b.path.startswith(pb + "/object/copy/") and tree_b.sha256 == fetched["tree"].sha256
+
+    # a's rows go: gc of a collects a's objects only; b's rows keep theirs, whichever name they use
+    a.table("Session").delete(force=True)
+    (ga,) = a.gc_stores(grace_seconds=0)
+    assert ga.collected and all(p.startswith(pa + "/") for p in ga.collected)
+    reports = b.gc_stores(grace_seconds=0)
+    assert [r.collected for r in reports] == [[], []]  # neither `alias` nor `raw` takes the other's objects
+    assert b.verify_stores().problems == []
+    row = (b.table("Copy") & {"copy_id": 1}).fetch1()
+    np.testing.assert_array_equal(row["again"], np.arange(4))
+    assert row["tree"].fsmap()["sub/2.bin"] == b"\x02" * 1002
+    (b.table("Copy") & {"copy_id": 1}).delete(force=True)
+    collected = sorted(p for r in b.gc_stores(grace_seconds=0) for p in r.collected)
+    assert len(collected) == 2 and collected[1].startswith(pb + "/object/")  # the array and the tree
+    assert ga.collected != collected
+    np.testing.assert_array_equal(b.table("Copy").fetch1()["again"], np.arange(7))
+    assert store.exists(json.loads(b.table("Copy").fetch_raw("again")[0]["again"])["path"])
+
+
+def test_two_databases_with_one_schema_name_cannot_share_a_root(
+    db_url: str, store_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    from relflow_gen.runtime.stores import StoreError
+
+    db = _open(db_url, store_spec)
+    store = db.connection.stores.get("raw")
+    prefix = db.connection.backend.database_name("lab")
+    db.table("Session").insert1({"session_id": 1})
+    db.table("Recording").insert1({"session_id": 1, "rec_id": 1, "trace": 5})
+    assert db.gc_stores(grace_seconds=0)[0].collected == []
+    if db_url.startswith("sqlite"):  # a second database file, the same schema, the same store root
+        other = _open(f"sqlite:///{tmp_path / 'other.db'}", store_spec)
+    else:  # another server's database of that name: what its claim looks like
+        other = db
+        store.fs.pipe_file(store.full(f"{prefix}/.relflow/database"), b'{"database": "mysql elsewhere:3306 /x/"}')
+    other.table("Session").insert1({"session_id": 2})  # inserting is fine ...
+    with pytest.raises(StoreError, match=rf"folder {prefix} belongs to another database .*delete .*{prefix}/.relflow/database"):
+        other.gc_stores(grace_seconds=0)  # ... collecting the other database's objects is not
+    assert db.verify_stores().problems == [] and other.verify_stores().problems == []

@@ -43,7 +43,7 @@ class Stores:
         self._configs = {c.name: c for c in configs}
         self._open: dict[str, Store] = {}
         self._pending: dict[tuple[str, str], bytes | Path] = {}
-        self._pending_trees: dict[tuple[str, str], tuple[str, Path, Stored]] = {}
+        self._pending_trees: dict[tuple[str, str], tuple[str, Path | None, Stored]] = {}
 
     def __repr__(self) -> str:
         return f"<stores {', '.join(sorted(self._configs)) or '(none)'}>"
@@ -82,7 +82,16 @@ class Stores:
             ref = value.reference
             if ref.kind != kind or ref.store != name:
                 raise StoreValueError(f"is a reference to {ref.kind}@{ref.store}, not to {spec.render()}")
-            return ref
+            if kind == "filepath" or ref.path.startswith(prefix + "/"):
+                return ref
+            # an object of another schema: this schema gets its own copy, so that gc, which reads
+            # each schema's references for that schema's folder only, never takes it from this row
+            if kind == "object":
+                dest = self._object_dest(prefix, table, key, attr)
+                copied = store.copy_tree(prefix, ref, dest)
+                self._pending_trees[(name, dest)] = (prefix, None, copied)
+                return copied
+            return store.copy_content(prefix, ref)
         if kind == "blob":
             try:
                 data = blob.encode(value)
@@ -106,11 +115,16 @@ class Stores:
         src = Path(value)
         if not src.exists():
             raise StoreValueError(f"{src} does not exist")
-        segment = quote(",".join(f"{k}={key[k]}" for k in key), safe="=,-_.") or "_"
-        dest = f"{prefix}/object/{table}/{segment}/{attr}.{uuid.uuid4().hex[:12]}"
+        dest = self._object_dest(prefix, table, key, attr)
         ref = store.put_tree(prefix, dest, src)
         self._pending_trees[(name, dest)] = (prefix, src, ref)
         return ref
+
+    @staticmethod
+    def _object_dest(prefix: str, table: str, key: Mapping[str, Any], attr: str) -> str:
+        """A new location for an object@ tree: ``PREFIX/object/TABLE/KEY/ATTR.TOKEN``."""
+        segment = quote(",".join(f"{k}={key[k]}" for k in key), safe="=,-_.") or "_"
+        return f"{prefix}/object/{table}/{segment}/{attr}.{uuid.uuid4().hex[:12]}"
 
     def confirm(self) -> None:
         """After a commit: every object referenced since the last confirm is still in its store."""

@@ -36,6 +36,9 @@ from relflow_gen.runtime.stores.config import StoreConfig, redact
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
 from relflow_gen.runtime.stores.refs import Stored
 
+#: under a schema's folder: which database the folder belongs to (gc refuses to work for another)
+OWNER_FILE = ".relflow/database"
+
 #: bytes read or written at a time when streaming files (one reused buffer: 1 MiB stays in the CPU cache)
 CHUNK = 1024 * 1024
 
@@ -215,10 +218,15 @@ class Store:
         else:
             self.put_file(rel.split("/hash/", 1)[0], source)
 
-    def ensure_tree(self, prefix: str, dest: str, src: Path, ref: Stored) -> None:
+    def ensure_tree(self, prefix: str, dest: str, src: Path | None, ref: Stored) -> None:
         """After a commit: an object@ tree is still there; written again (same place) if a racing gc took it."""
         if sum(1 for _ in self.list_files(dest)) == ref.files:  # files, not a left-over folder entry
             return
+        if src is None:
+            raise StoreError(
+                f"store {self.name}: the object {ref.path} was collected by a concurrent gc right after it was "
+                "copied from another schema: the row refers to a missing object (insert it again)"
+            )
         self._discard(dest)  # what a gc left half way
         again = self.put_tree(prefix, dest, src)
         if again != ref:
@@ -226,6 +234,56 @@ class Store:
                 f"store {self.name}: the object {ref.path} was collected by a concurrent gc and its source "
                 f"{src} changed since: the row refers to a missing object (insert it again)"
             )
+
+    def copy_content(self, prefix: str, ref: Stored) -> Stored:
+        """A blob@/attach@ object of another schema's folder, copied (verified) into ``prefix``'s."""
+        rel = self.content_path(prefix, ref.sha256)
+        if not self._fresh(rel, ref.size):
+            tmp = self._tmp(prefix) if self.local else rel
+            try:
+                with self.fs.open(self.full(ref.path), "rb") as fin:
+                    if self.local:
+                        os.makedirs(os.path.dirname(self.full(tmp)), exist_ok=True)
+                    with self.fs.open(self.full(tmp), "wb") as fout:
+                        sha, n = copy_hashing(fin, fout)
+            except FileNotFoundError:
+                raise ObjectMissingError(f"object {ref.path} is missing from store {self.name}") from None
+            except OSError as exc:
+                raise self._fail("copy", ref.path, exc) from None
+            if sha != ref.sha256 or n != ref.size:
+                self._discard(tmp)
+                raise ObjectCorruptError(f"object {ref.path} in store {self.name} is corrupt: not copied")
+            if self.local:
+                self._publish_local(self.full(tmp), rel)
+        return Stored(ref.kind, ref.store, rel, ref.size, ref.sha256, ref.name, ref.files)
+
+    def copy_tree(self, prefix: str, ref: Stored, dest: str) -> Stored:
+        """An object@ tree of another schema's folder, copied to ``dest`` (published like put_tree)."""
+        single = bool(ref.name)
+        root = ref.path.rsplit("/", 1)[0] if single else ref.path
+        staging = f"{prefix}/.tmp/{uuid.uuid4().hex}" if self.local else dest
+        try:
+            files = sorted(self.fs.find(self.full(root)))
+            if not files:
+                raise ObjectMissingError(f"object {ref.path} is missing from store {self.name}")
+            for f in files:
+                target = self.full(f"{staging}/{self.rel(f)[len(root) + 1 :]}")
+                if self.local:
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                self.fs.copy(f, target)  # S3: a server-side copy
+            if self.local:
+                final = self.full(dest)
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(self.full(staging), final)
+        except BaseException as exc:
+            self._discard(staging)
+            if isinstance(exc, FileNotFoundError):
+                raise ObjectMissingError(f"object {ref.path} is missing from store {self.name}") from None
+            if isinstance(exc, OSError):
+                raise self._fail("copy", ref.path, exc) from None
+            raise
+        path = f"{dest}/{ref.path.rsplit('/', 1)[1]}" if single else dest
+        return Stored(ref.kind, ref.store, path, ref.size, ref.sha256, ref.name, ref.files)
 
     # -- object@ trees ------------------------------------------------------------
     def put_tree(self, prefix: str, dest: str, src: Path) -> Stored:
@@ -420,6 +478,34 @@ class Store:
             self.fs.pipe_file(full, json.dumps({"table": table, "column": column}).encode())
         except OSError as exc:
             raise self._fail("write", rel, exc) from None
+
+    @staticmethod
+    def owner_path(prefix: str) -> str:
+        """Where the database that owns the schema folder ``prefix`` is recorded."""
+        return f"{prefix}/{OWNER_FILE}"
+
+    def owner(self, prefix: str) -> str | None:
+        """The database that claimed the schema folder ``prefix`` (None: not claimed yet)."""
+        full = self.full(f"{prefix}/{OWNER_FILE}")
+        self.fs.invalidate_cache(full)
+        try:
+            return str(json.loads(self.fs.cat_file(full))["database"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"store {self.name}: {prefix}/{OWNER_FILE} is damaged ({exc}): delete it") from None
+
+    def claim(self, prefix: str, identity: str) -> None:
+        """Record which database the schema folder ``prefix`` belongs to, unless one already did."""
+        if self.owner(prefix) is not None:
+            return
+        full = self.full(f"{prefix}/{OWNER_FILE}")
+        try:
+            if self.local:
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+            self.fs.pipe_file(full, json.dumps({"database": identity}).encode())
+        except OSError as exc:
+            raise self._fail("write", f"{prefix}/{OWNER_FILE}", exc) from None
 
     def marked_columns(self, prefix: str) -> list[tuple[str, str]]:
         base = self.full(f"{prefix}/.relflow/columns")

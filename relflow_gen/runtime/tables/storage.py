@@ -15,6 +15,7 @@ the rows whose objects are missing or corrupt.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import defaultdict
@@ -57,12 +58,48 @@ def _columns(meta: SchemaMeta, store: str) -> Iterable[tuple[TableMeta, str]]:
                 yield t, a.name
 
 
+def database_identity(conn: Connection) -> str:
+    """Which database this is, as gc tells two databases apart in one store root.
+
+    SQLite: the database file's real path; MySQL/MariaDB: the server's host name, port and
+    data directory (the database name is the store's folder).
+    """
+    if conn.backend.name == "sqlite":
+        for row in conn.query("PRAGMA database_list", []):
+            if str(row[1]) == "main":
+                return f"sqlite {os.path.realpath(str(row[2]))}" if row[2] else f"sqlite in-memory {id(conn)}"
+        return f"sqlite in-memory {id(conn)}"  # pragma: no cover - SQLite always lists main
+    (host, port, datadir), *_ = conn.query("SELECT @@hostname, @@port, @@datadir", [])
+    return f"mysql {host}:{port} {datadir}"
+
+
 def mark_columns(conn: Connection, meta: SchemaMeta) -> None:
-    """Record in each store the columns of this schema that refer to it (gc reads them)."""
+    """Record in each store the columns of this schema that refer to it (gc reads them), and
+    which database the schema's folder belongs to (the first to declare claims it)."""
+    identity = ""
     for name in store_uses(meta):
         store = conn.stores.get(name)
+        prefixes = set()
         for t, col in _columns(meta, name):
-            store.mark_column(conn.backend.database_name(t.schema), t.sql_name, col)
+            prefix = conn.backend.database_name(t.schema)
+            store.mark_column(prefix, t.sql_name, col)
+            prefixes.add(prefix)
+        identity = identity or database_identity(conn)
+        for prefix in sorted(prefixes):
+            store.claim(prefix, identity)
+
+
+def _check_owner(conn: Connection, store: Store, prefix: str) -> None:
+    """gc of a folder another database claimed would delete that database's objects: refused."""
+    owner = store.owner(prefix)
+    mine = database_identity(conn)
+    if owner is not None and owner != mine:
+        raise StoreError(
+            f"store {store.name}: the folder {prefix} belongs to another database ({owner}), not to this one "
+            f"({mine}): two databases with the schema {prefix!r} share the store root, and gc of one would "
+            "delete the other's objects. Give each database its own store root; if this database was only "
+            f"moved, delete {store.url_of(store.owner_path(prefix))} and run gc again"
+        )
 
 
 def _prefixes(conn: Connection, meta: SchemaMeta, store: str) -> list[tuple[str, str]]:
@@ -90,9 +127,8 @@ def _referenced(conn: Connection, store: Store, schema: str, prefix: str) -> set
         except MissingTableError:
             continue  # the table was dropped: it refers to nothing
         for (text,) in rows:
+            # every reference counts, whatever store name it gives: two names may be one root
             ref = Stored.from_json(str(text))
-            if ref.store != store.name:
-                continue
             if ref.kind in ("blob", "attach"):
                 refs.add(ref.path)
             elif ref.kind == "object":
@@ -140,6 +176,8 @@ def gc(
     report = GcReport(store_name, dry_run)
     cutoff = time.time() - grace_seconds
     for schema, prefix in _prefixes(conn, host.meta, store_name):
+        _check_owner(conn, store, prefix)
+        store.claim(prefix, database_identity(conn))
         refs = _referenced(conn, store, schema, prefix)
         report.referenced += len(refs)
         # candidates: unreferenced groups of files (a content object, an object@ tree, a stale temporary file)
