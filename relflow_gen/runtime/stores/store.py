@@ -34,32 +34,11 @@ from typing import Any
 
 from relflow_gen.runtime.stores.config import StoreConfig, redact
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
+from relflow_gen.runtime.stores.fastcopy import CHUNK, copy_file_hashing, copy_hashing
 from relflow_gen.runtime.stores.refs import Stored
 
 #: under a schema's folder: which database the folder belongs to (gc refuses to work for another)
 OWNER_FILE = ".relflow/database"
-
-#: bytes read or written at a time when streaming files (one reused buffer: 1 MiB stays in the CPU cache)
-CHUNK = 1024 * 1024
-
-
-def copy_hashing(fin: Any, fout: Any | None) -> tuple[str, int]:
-    """Stream ``fin`` into ``fout`` (None: only read), hashing on the way; returns (sha256, size)."""
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    n = 0
-    while True:
-        got = fin.readinto(buf)
-        if not got:
-            break
-        part = view[:got]
-        h.update(part)
-        if fout is not None:
-            fout.write(part)
-        n += got
-    return h.hexdigest(), n
-
 
 def sha256_file(path: Path) -> tuple[str, int]:
     with open(path, "rb", buffering=0) as f:
@@ -188,8 +167,7 @@ class Store:
                 tmp = self.full(self._tmp(prefix))
                 os.makedirs(os.path.dirname(tmp), exist_ok=True)
                 try:
-                    with open(src, "rb", buffering=0) as fin, open(tmp, "wb", buffering=0) as fout:
-                        sha, n = copy_hashing(fin, fout)
+                    sha, n = copy_file_hashing(src, tmp)  # the hash of the bytes written, not re-read
                     rel = self.content_path(prefix, sha)
                     if self._fresh(rel, n):
                         os.unlink(tmp)
@@ -342,8 +320,7 @@ class Store:
         full = self.full(rel)
         if self.local:
             os.makedirs(os.path.dirname(full), exist_ok=True)
-            with open(src, "rb", buffering=0) as fin, open(full, "wb", buffering=0) as fout:
-                return copy_hashing(fin, fout)
+            return copy_file_hashing(src, full)
         with open(src, "rb", buffering=0) as fin, self.fs.open(full, "wb") as fout:
             return copy_hashing(fin, fout)
 
@@ -379,8 +356,10 @@ class Store:
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
         try:
             full = self.full(rel)
-            with open(full, "rb", buffering=0) if self.local else self.fs.open(full, "rb") as fin:
-                with open(tmp, "wb", buffering=0) as fout:
+            if self.local:
+                sha, n = copy_file_hashing(full, tmp)  # verifies the bytes the caller gets
+            else:
+                with self.fs.open(full, "rb") as fin, open(tmp, "wb", buffering=0) as fout:
                     sha, n = copy_hashing(fin, fout)
             if n != ref.size or sha != ref.sha256:
                 raise ObjectCorruptError(
