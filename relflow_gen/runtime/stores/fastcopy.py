@@ -22,6 +22,8 @@ import os
 import threading
 from typing import Any
 
+from relflow_gen.runtime.stores.errors import StoreError
+
 #: bytes read or written at a time when streaming files (one reused buffer: 1 MiB stays in the CPU cache)
 CHUNK = 1024 * 1024
 #: slice the kernel copies before the hasher may read it
@@ -124,7 +126,7 @@ def _overlapped(src: int, dst: int, check: Any) -> tuple[str, int]:
             while hashed < ready:
                 got = check.readinto(view[: min(HASH_READ, ready - hashed)])
                 if not got:  # pragma: no cover - the copier wrote these bytes
-                    raise OSError(f"the copy is shorter than it reported ({hashed} < {ready} bytes)")
+                    raise StoreError(f"the copy is shorter than it reported ({hashed} < {ready} bytes)")
                 h.update(view[:got])
                 hashed += got
             if finished and hashed >= copier.done:
