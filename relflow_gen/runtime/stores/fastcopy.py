@@ -27,7 +27,7 @@ from relflow_gen.runtime.stores.errors import StoreError
 #: bytes read or written at a time when streaming files (one reused buffer: 1 MiB stays in the CPU cache)
 CHUNK = 1024 * 1024
 #: slice the kernel copies before the hasher may read it
-SLICE = 32 * 1024 * 1024
+SLICE = 8 * 1024 * 1024
 #: files smaller than this take the plain loop (a thread costs more than it saves)
 OVERLAP_MIN = 16 * 1024 * 1024
 #: bytes hashed per read of the destination
