@@ -15,6 +15,7 @@ from typing import Any
 
 from relflow_gen.core.errors import ExitCode, UsageError
 from relflow_gen.runtime.pipeline import Pipeline
+from relflow_gen.runtime.populate.interrupts import interrupt
 from relflow_gen.runtime.populate.jobs import Job
 from relflow_gen.runtime.populate.keysource import pending_keys
 from relflow_gen.runtime.populate.run import PopulateReport, generated_base, populate_all
@@ -196,13 +197,9 @@ def cmd_retry(db: Pipeline, args: Any) -> int:
     return cmd_populate(db, args)
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def cmd_worker(db: Pipeline, args: Any) -> int:
     """Rounds of populate with reservations until a round finds nothing to do."""
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, interrupt)
     made = failed = 0
     try:
         while True:

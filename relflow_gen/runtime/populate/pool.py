@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.runtime.errors import PopulateError
+from relflow_gen.runtime.populate.interrupts import interrupt
 from relflow_gen.runtime.populate.progress import ProgressBar
 from relflow_gen.runtime.populate.runner import MAX_REPORTED_ERRORS, Failure, Runner, RunOptions, Tally
 
@@ -239,12 +240,8 @@ def _merge(procs: list[Any], reports: list[ChildReport], options: RunOptions) ->
     return tally
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def _child(job: PoolTask, state: SharedState, counts: Any, stop: Any, results: Any, index: int) -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     report = ChildReport(index)
     sent = [0, 0, 0, 0]
 

@@ -33,6 +33,7 @@ from relflow_gen.runtime.errors import ConnectError, LockError
 from relflow_gen.runtime.populate.execute import ChildFailed, ChildMaker, InProcessMaker
 from relflow_gen.runtime.populate.heartbeat import Heartbeat
 from relflow_gen.runtime.populate.inputs import InputStamp
+from relflow_gen.runtime.populate.interrupts import shielded
 from relflow_gen.runtime.populate.jobs import HEARTBEAT_SECONDS, STALE_SECONDS, JobStore, ServerClock, WorkerIdentity
 from relflow_gen.runtime.populate.keys import KeyText, hash_json
 from relflow_gen.runtime.populate.keysource import maker_source
@@ -484,10 +485,11 @@ class Runner:
 
     def _commit(self, results: list[Result], writer: ResultWriter, store: JobStore) -> Exception | None:
         """Write results; the first failure that is not suppressed is returned."""
-        outcome = writer.flush(results)
         tally = self.tally
-        tally.made += len(outcome.made)
-        tally.skipped += len(outcome.skipped)
+        with shielded():  # committed rows are counted before a stop signal is raised
+            outcome = writer.flush(results)
+            tally.made += len(outcome.made)
+            tally.skipped += len(outcome.skipped)
         if outcome.refused:
             log.warning(
                 "refused the results of %d key(s) of %s: this worker no longer held their reservations "
