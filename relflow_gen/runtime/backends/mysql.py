@@ -25,6 +25,7 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
+from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
@@ -200,7 +201,16 @@ class MySQLBackend(base.Backend):
             text += f" COMMENT {sql_string(attr.comment[:1000])}"
         return text
 
-    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
+    def insert_sql(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: int,
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
+    ) -> str:
+        if computed:  # a parameter cannot be read twice: see insert_computes
+            raise ArgumentError("MySQL INSERTs do not compute columns from their row's parameters")
         cols = ", ".join(self.quote(c) for c in columns)
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         values = ", ".join([one] * rows)
@@ -211,12 +221,18 @@ class MySQLBackend(base.Backend):
         return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
 
     def insert_rows(
-        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
     ) -> None:
         # pymysql's executemany escapes value by value in Python; here a column of one type is
         # turned into SQL literals at once and the rows go in multi-row statements of a few MB
-        if not rows or not columns:
-            super().insert_rows(cursor, table, columns, rows, skip_duplicates)
+        if not rows or not columns or computed:
+            super().insert_rows(cursor, table, columns, rows, skip_duplicates, computed)
             return
         head = f"INSERT INTO {table} ({', '.join(self.quote(c) for c in columns)}) VALUES "
         tail = ""
