@@ -179,11 +179,15 @@ class Backend(ABC):
             raise ArgumentError(f"the {self.name} backend has no input-fingerprint encoding {version}")
         return self.concat_sql(["'R'", *(self.fingerprint_field(spec, sql) for spec, sql in fields)])
 
-    def fingerprint_digest(self, sql: str, version: int) -> str:
-        """SQL for the stored fingerprint (32 characters) of the fingerprint text ``sql`` in encoding ``version``."""
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        """SQL for the stored fingerprint (32 characters) of the parent rows' texts ``rows`` (each
+        from :meth:`fingerprint_row`, or ``'-'`` for a missing row) in encoding ``version``.
+
+        Encoding 1: the digest of the texts run together.
+        """
         if version != 1:
             raise ArgumentError(f"the {self.name} backend has no input-fingerprint encoding {version}")
-        return self.digest_sql(sql)
+        return self.digest_sql(self.concat_sql(rows))
 
     # ---- connection -----------------------------------------------------
     @abstractmethod

@@ -105,13 +105,16 @@ class SQLiteBackend(base.Backend):
     def fingerprint_row(self, fields: Sequence[tuple[TypeSpec, str]], version: int) -> str:
         if version != 2:
             return super().fingerprint_row(fields, version)
-        # encoding 2: (f1,f2,...) with each value as quote() writes it: exact for REAL (a CAST to
-        # TEXT keeps 15 digits), text in quotes with '' inside, NULL as NULL; blobs and bytes by digest
+        # encoding 2: f1,f2,... with each value as quote() writes it: exact for REAL (a CAST to TEXT
+        # keeps 15 digits), text in quotes with '' inside, NULL as NULL; blobs, bytes, files by digest.
+        # No token is '-' (a missing row) and ',' / ';' appear outside quotes only as separators.
         parts = [f"quote({self.digest_sql(sql) if spec.kind in _DIGESTED_V2 else sql})" for spec, sql in fields]
-        return "('(' || " + " || ',' || ".join(parts) + " || ')')"
+        return "(" + " || ',' || ".join(parts) + ")"
 
-    def fingerprint_digest(self, sql: str, version: int) -> str:
-        return f"rf_input_v2({sql})" if version == 2 else super().fingerprint_digest(sql, version)
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_digest(rows, version)
+        return "rf_input_v2(" + " || ';' || ".join(rows) + ")"  # parent rows separated by ;
 
     def connection_id(self, cursor: Any) -> int:
         return 0
@@ -611,6 +614,7 @@ def _uuid_bytes(v: uuid.UUID) -> bytes:
 
 
 _new_sha256 = hashlib.sha256
+_blake2b = hashlib.blake2b
 #: codec kinds whose values enter an input fingerprint of encoding 2 by their digest (a uuid is
 #: 16 bytes: quote() writes them as they are)
 _DIGESTED_V2 = frozenset({"bytes", "blob", "attach"})
@@ -627,11 +631,13 @@ def _sha256(value: object) -> str | None:
 
 
 def _input_v2(value: object) -> str | None:
-    """``rf_input_v2(text)``: an input fingerprint of encoding 2, ``v2`` and the first 30 hex digits
-    of the sha256 of the text (UTF-8); NULL stays NULL."""
+    """``rf_input_v2(text)``: an input fingerprint of encoding 2, ``v2`` and the 30 hex digits of the
+    15-byte BLAKE2b digest of the text (UTF-8); NULL stays NULL.  BLAKE2b, not sha256: for short
+    texts hashlib's own BLAKE2b takes about 30% fewer instructions than OpenSSL's sha256, and this
+    runs once per row made."""
     if value.__class__ is str:
-        return "v2" + _new_sha256(value.encode()).hexdigest()[:30]
+        return "v2" + _blake2b(value.encode(), digest_size=15).hexdigest()
     if value is None:
         return None
     data = value if isinstance(value, bytes) else str(value).encode("utf-8")
-    return "v2" + _new_sha256(data).hexdigest()[:30]
+    return "v2" + _blake2b(data, digest_size=15).hexdigest()

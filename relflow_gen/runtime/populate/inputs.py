@@ -10,13 +10,15 @@ transaction: inside the INSERT where the backend can, else one UPDATE per
 commit) and when rows are checked (:mod:`.staleness`).
 
 Encodings are numbered (the backend's ``input_fingerprint_version`` is the one
-written now). Encoding 1 (both backends): ``R`` then ``<length>:<text>`` per
-field (``-`` for NULL), digested to 32 hex digits. Encoding 2 (SQLite): ``(``,
-the fields as ``quote()`` writes them (exact for REAL, which a cast to text
-rounds to 15 digits; text quoted with ``''`` inside), separated by ``,``, then
-``)``; stored as ``v2`` and 30 hex digits. A fingerprint of encoding n >= 2
-begins with ``v<n>``, so every row is checked in the encoding it was written
-in: rows written before a new encoding are not reported as outdated for it.
+written now). Encoding 1 (both backends): per parent row ``R`` then
+``<length>:<text>`` per field (``-`` for NULL), digested to 32 hex digits
+(sha256). Encoding 2 (SQLite): per parent row its fields as ``quote()`` writes
+them (exact for REAL, which a cast to text rounds to 15 digits; text quoted
+with ``''`` inside; ``NULL``) separated by ``,``, parent rows separated by
+``;``; stored as ``v2`` and 30 hex digits (BLAKE2b). A fingerprint of encoding
+n >= 2 begins with ``v<n>``, so every row is checked in the encoding it was
+written in: rows written before a new encoding are not reported as outdated
+for it.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def input_fingerprint_sql(
         on = " AND ".join(f"{alias}.{q(par)} = {column(child)}" for child, par in attrs)
         ref = backend.table_ref(parent.schema, parent.sql_name)
         rows.append(f"COALESCE((SELECT {body} FROM {ref} AS {alias} WHERE {on}), '-')")
-    return backend.fingerprint_digest(backend.concat_sql(rows), version) if rows else "NULL"
+    return backend.fingerprint_digest(rows, version) if rows else "NULL"
 
 
 def version_marker(version: int) -> str:
