@@ -272,3 +272,47 @@ def test_rows_recorded_in_an_older_encoding_are_checked_in_it(db: Pipeline) -> N
     db.refresh()
     assert all(not o.keys for o in db.outdated().values())
     assert all(r == n and r.startswith(inputs.version_marker(current)) for r, n in recorded_and_now(db, "fp.Score"))
+
+
+def test_many_rows_per_commit_take_the_multi_row_insert(db_url: str) -> None:
+    """Hundreds of master rows in one commit go in multi-row INSERTs (SQLite): each row's
+    fingerprint is computed from its own values, not a neighbour's."""
+    src = """
+    schema fpm
+
+    manual P {
+        p_id: int32
+        ---
+        x: float64
+    }
+
+    manual Q {
+        q_id: int32
+        ---
+        y: varchar(8)
+    }
+
+    computed M {
+        -> P
+        i: int32
+        ---
+        -> Q
+    }
+    """
+
+    class MakeM(Maker[Any, Any]):
+        __table__ = "fpm.M"
+
+        def make(self, key: Any) -> None:
+            self.insert({**key, "i": i, "q_id": (i * 7 + key["p_id"]) % 5} for i in range(250))
+
+    db = pipeline_from(src, db_url)
+    db.register(MakeM)
+    db.table("P").insert([{"p_id": p, "x": p / 3} for p in range(3)])
+    db.table("Q").insert([{"q_id": q, "y": f"q{q}"} for q in range(5)])
+    db.populate_all()
+    pairs = recorded_and_now(db, "fpm.M")
+    assert len(pairs) == 750 and all(r is not None and r == n for r, n in pairs)
+    assert len({r for r, _ in pairs}) == 15  # 3 P rows x 5 Q rows
+    db.table("Q").update1({"q_id": 4, "y": "changed"})
+    assert len(db.table("M").outdated()) == 150
