@@ -198,8 +198,8 @@ def test_where_the_insert_computes_the_fingerprint_no_update_runs(
 
 
 def test_different_inputs_never_share_a_fingerprint(db_url: str) -> None:
-    """Values that would run together if fields were merely concatenated, and floats that differ
-    only beyond 15 significant digits."""
+    """Values that would run together if fields were merely concatenated, doubles that differ only
+    beyond 15 significant digits and float32 values that differ beyond 6."""
     src = """
     schema fpd
 
@@ -209,6 +209,7 @@ def test_different_inputs_never_share_a_fingerprint(db_url: str) -> None:
         a = null: varchar(16)
         b = null: varchar(16)
         x: float64
+        r = null: float32
     }
 
     computed C {
@@ -230,21 +231,22 @@ def test_different_inputs_never_share_a_fingerprint(db_url: str) -> None:
         (None, "", 1.0), ("", "", 1.0), ("1:a", "", 1.0), ("", "1:a", 1.0), ("a)(", "b", 1.0), ("a", ")(b", 1.0),
         ("a", "b", 0.3), ("a", "b", 0.30000000000000004), ("a", "b", 1e16), ("a", "b", 1e16 + 2),
     ]
+    rows = [(a, b, x, None) for a, b, x in values] + [("a", "b", 1.0, 0.1), ("a", "b", 1.0, 0.1000001)]
     db = pipeline_from(src, db_url)
     db.register(MakeC)
-    a, b, x = values[0]
-    db.table("P").insert1({"p_id": 7, "a": a, "b": b, "x": x})
+    a, b, x, r = rows[0]
+    db.table("P").insert1({"p_id": 7, "a": a, "b": b, "x": x, "r": r})
     db.populate_all()
     seen: dict[str, Any] = {}
-    for i, (a, b, x) in enumerate(values):
+    for i, (a, b, x, r) in enumerate(rows):
         if i:
-            db.table("P").update1({"p_id": 7, "a": a, "b": b, "x": x})
-            assert len(db.table("C").outdated()) == 1, (values[i - 1], values[i])
+            db.table("P").update1({"p_id": 7, "a": a, "b": b, "x": x, "r": r})
+            assert len(db.table("C").outdated()) == 1, (rows[i - 1], rows[i])
             db.refresh()
         assert not db.table("C").outdated()
         fp = db.table("C").provenance()[0]["input_hash"]
-        assert fp is not None and fp not in seen, (values[i], seen.get(fp))
-        seen[fp] = values[i]
+        assert fp is not None and fp not in seen, (rows[i], seen.get(fp))
+        seen[fp] = rows[i]
 
 
 def test_rows_recorded_in_an_older_encoding_are_checked_in_it(db: Pipeline) -> None:

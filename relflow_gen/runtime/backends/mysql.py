@@ -58,6 +58,7 @@ class MySQLBackend(base.Backend):
     max_params = 60000
     q = "`"
     backslash_escapes = True
+    input_fingerprint_version = 2
 
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)
@@ -155,6 +156,19 @@ class MySQLBackend(base.Backend):
 
     def length_sql(self, sql: str) -> str:
         return f"LENGTH({sql})"
+
+    def fingerprint_row(self, fields: Sequence[tuple[TypeSpec, str]], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_row(fields, version)
+        # encoding 2: encoding 1 with float32 values widened to double first (a float is written
+        # with 6 significant digits, so 0.1 and 0.1000001 read alike)
+        wide = [(spec, f"CAST({sql} AS DOUBLE)" if spec.name == "float32" else sql) for spec, sql in fields]
+        return super().fingerprint_row(wide, 1)
+
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_digest(rows, version)
+        return f"CONCAT('v2', LEFT(SHA2({self.concat_sql(rows)}, 256), 30))"
 
     def select_expr(self, spec: TypeSpec | None, sql: str) -> str:
         if spec is not None and spec.name == "float32":

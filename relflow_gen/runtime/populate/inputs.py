@@ -9,16 +9,17 @@ computes it when a result is committed (:class:`InputStamp`, in the commit's
 transaction: inside the INSERT where the backend can, else one UPDATE per
 commit) and when rows are checked (:mod:`.staleness`).
 
-Encodings are numbered (the backend's ``input_fingerprint_version`` is the one
-written now). Encoding 1 (both backends): per parent row ``R`` then
+Encodings are numbered per backend (its ``input_fingerprint_version`` is the
+one written now). Encoding 1 (both backends): per parent row ``R`` then
 ``<length>:<text>`` per field (``-`` for NULL), digested to 32 hex digits
-(sha256). Encoding 2 (SQLite): per parent row its fields as ``quote()`` writes
+(sha256). SQLite's encoding 2: per parent row its fields as ``quote()`` writes
 them (exact for REAL, which a cast to text rounds to 15 digits; text quoted
 with ``''`` inside; ``NULL``) separated by ``,``, parent rows separated by
-``;``; stored as ``v2`` and 30 hex digits (BLAKE2b). A fingerprint of encoding
-n >= 2 begins with ``v<n>``, so every row is checked in the encoding it was
-written in: rows written before a new encoding are not reported as outdated
-for it.
+``;``; stored as ``v2`` and 30 hex digits (BLAKE2b). MariaDB's encoding 2:
+encoding 1 with float32 values widened to double (a float is written with 6
+digits); ``v2`` and 30 hex digits (sha256). A fingerprint of encoding n >= 2
+begins with ``v<n>``, so every row is checked in the encoding it was written
+in: rows written before a new encoding are not reported as outdated for it.
 """
 
 from __future__ import annotations
