@@ -143,9 +143,9 @@ def hand_written(backend: str, refs: dict[str, str]) -> str:
         a = "CONCAT('R', " + ", ".join(field(f"pa.{c}") for c in ("a_id", "x", "label")) + ")"
         b = "CONCAT('R', " + ", ".join(field(f"pb.{c}") for c in ("b_id", "y")) + ")"
         fp = (
-            f"LEFT(SHA2(CONCAT(COALESCE((SELECT {a} FROM {refs['A']} pa WHERE pa.a_id = c.a_id), '-'), "
-            f"COALESCE((SELECT {b} FROM {refs['B']} pb WHERE pb.b_id = c.b_id), '-')), 256), 32)"
-        )
+            f"CONCAT('v2', LEFT(SHA2(CONCAT(COALESCE((SELECT {a} FROM {refs['A']} pa WHERE pa.a_id = c.a_id), '-'), "
+            f"COALESCE((SELECT {b} FROM {refs['B']} pb WHERE pb.b_id = c.b_id), '-')), 256), 30))"
+        )  # encoding 2 (no float32 attribute to widen here)
     return f"SELECT c.a_id, c.b_id FROM {refs['C']} c WHERE c._input_hash IS NOT NULL AND c._input_hash <> {fp}"
 
 
