@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import PROVENANCE_COLUMNS, REQUIRED, Attr, SqlDefault, TableMeta
 from relflow_gen.core.types import TypeSpec
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 ErrorKind = Literal["duplicate", "foreign_key", "missing_table", "lock", "connection", "other"]
 Decoder = Callable[[Any], Any]
+#: a column an INSERT computes from its row's own parameters: the column's name and its SQL as a
+#: sequence of SQL text (str) and references to the row's parameters (int: a position in the columns)
+Computed = tuple[str, tuple[str | int, ...]]
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,12 @@ class Backend(ABC):
     # ---- fingerprints of rows (staleness) ---------------------------------
     #: codec kinds whose values enter a fingerprint by their digest, not their text
     DIGESTED_KINDS = frozenset({"uuid", "bytes", "blob"})
+    #: the encoding input fingerprints are written in now (:mod:`relflow_gen.runtime.populate.inputs`);
+    #: a fingerprint of encoding n >= 2 begins with ``v<n>``, so each row is checked in its own
+    #: encoding and a new one never makes older rows look outdated
+    input_fingerprint_version = 1
+    #: an INSERT can compute a column from its row's own parameters (``computed`` of :meth:`insert_sql`)
+    insert_computes = False
 
     @abstractmethod
     def digest_sql(self, sql: str) -> str:
@@ -159,6 +169,25 @@ class Backend(ABC):
         """
         value = self.digest_sql(sql) if spec.kind in self.DIGESTED_KINDS else self.text_sql(sql)
         return f"COALESCE({self.concat_sql([self.length_sql(value), chr(39) + ':' + chr(39), value])}, '-')"
+
+    def fingerprint_row(self, fields: Sequence[tuple[TypeSpec, str]], version: int) -> str:
+        """SQL for the text of one present parent row (its attributes: type and SQL) in encoding ``version``.
+
+        Encoding 1: ``R`` and the fields of :meth:`fingerprint_field`.
+        """
+        if version != 1:
+            raise ArgumentError(f"the {self.name} backend has no input-fingerprint encoding {version}")
+        return self.concat_sql(["'R'", *(self.fingerprint_field(spec, sql) for spec, sql in fields)])
+
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        """SQL for the stored fingerprint (32 characters) of the parent rows' texts ``rows`` (each
+        from :meth:`fingerprint_row`, or ``'-'`` for a missing row) in encoding ``version``.
+
+        Encoding 1: the digest of the texts run together.
+        """
+        if version != 1:
+            raise ArgumentError(f"the {self.name} backend has no input-fingerprint encoding {version}")
+        return self.digest_sql(self.concat_sql(rows))
 
     # ---- connection -----------------------------------------------------
     @abstractmethod
@@ -313,21 +342,34 @@ class Backend(ABC):
 
     # ---- data -------------------------------------------------------------
     @abstractmethod
-    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
-        """A multi-row INSERT for ``rows`` rows."""
+    def insert_sql(
+        self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool, computed: Sequence[Computed] = ()
+    ) -> str:
+        """A multi-row INSERT for ``rows`` rows.
+
+        ``computed``: more columns, each computed by SQL from the row's own parameters (only where
+        :attr:`insert_computes`).
+        """
 
     def insert_rows(
-        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        skip_duplicates: bool,
+        computed: Sequence[Computed] = (),
     ) -> None:
         """Insert rows of driver values with as few statements as the backend allows.
 
         Runs inside the caller's transaction; a failure leaves some rows written,
         which the caller's rollback removes.
         """
+        sql = self.insert_sql(table, columns, 1, skip_duplicates, computed)
         if len(rows) == 1:
-            cursor.execute(self.insert_sql(table, columns, 1, skip_duplicates), tuple(rows[0]))
+            cursor.execute(sql, tuple(rows[0]))
         else:
-            cursor.executemany(self.insert_sql(table, columns, 1, skip_duplicates), rows)
+            cursor.executemany(sql, rows)
 
     @abstractmethod
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:

@@ -25,6 +25,7 @@ import pymysql.converters
 import pymysql.err
 from pymysql.constants import FIELD_TYPE
 
+from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
@@ -57,6 +58,7 @@ class MySQLBackend(base.Backend):
     max_params = 60000
     q = "`"
     backslash_escapes = True
+    input_fingerprint_version = 2
 
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)
@@ -155,6 +157,19 @@ class MySQLBackend(base.Backend):
     def length_sql(self, sql: str) -> str:
         return f"LENGTH({sql})"
 
+    def fingerprint_row(self, fields: Sequence[tuple[TypeSpec, str]], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_row(fields, version)
+        # encoding 2: encoding 1 with float32 values widened to double first (a float is written
+        # with 6 significant digits, so 0.1 and 0.1000001 read alike)
+        wide = [(spec, f"CAST({sql} AS DOUBLE)" if spec.name == "float32" else sql) for spec, sql in fields]
+        return super().fingerprint_row(wide, 1)
+
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_digest(rows, version)
+        return f"CONCAT('v2', LEFT(SHA2({self.concat_sql(rows)}, 256), 30))"
+
     def select_expr(self, spec: TypeSpec | None, sql: str) -> str:
         if spec is not None and spec.name == "float32":
             return f"CAST({sql} AS DOUBLE)"
@@ -200,7 +215,16 @@ class MySQLBackend(base.Backend):
             text += f" COMMENT {sql_string(attr.comment[:1000])}"
         return text
 
-    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
+    def insert_sql(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: int,
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
+    ) -> str:
+        if computed:  # a parameter cannot be read twice: see insert_computes
+            raise ArgumentError("MySQL INSERTs do not compute columns from their row's parameters")
         cols = ", ".join(self.quote(c) for c in columns)
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         values = ", ".join([one] * rows)
@@ -211,12 +235,18 @@ class MySQLBackend(base.Backend):
         return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
 
     def insert_rows(
-        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
     ) -> None:
         # pymysql's executemany escapes value by value in Python; here a column of one type is
         # turned into SQL literals at once and the rows go in multi-row statements of a few MB
-        if not rows or not columns:
-            super().insert_rows(cursor, table, columns, rows, skip_duplicates)
+        if not rows or not columns or computed:
+            super().insert_rows(cursor, table, columns, rows, skip_duplicates, computed)
             return
         head = f"INSERT INTO {table} ({', '.join(self.quote(c) for c in columns)}) VALUES "
         tail = ""

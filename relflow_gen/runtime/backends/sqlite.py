@@ -51,6 +51,8 @@ class SQLiteBackend(base.Backend):
     q = '"'
     transactional_ddl = True
     int_division = True
+    input_fingerprint_version = 2
+    insert_computes = True
 
     def __init__(self, params: base.ConnectionParams) -> None:
         super().__init__(params)
@@ -76,6 +78,7 @@ class SQLiteBackend(base.Backend):
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=timeout, uri=uri)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.create_function("rf_sha256", 1, _sha256, deterministic=True)
+        conn.create_function("rf_input_v2", 1, _input_v2, deterministic=True)
         # LIKE compares case-sensitively, as MySQL does with the binary collation the schemas use
         conn.execute("PRAGMA case_sensitive_like = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -98,6 +101,20 @@ class SQLiteBackend(base.Backend):
 
     def length_sql(self, sql: str) -> str:
         return f"length({sql})"
+
+    def fingerprint_row(self, fields: Sequence[tuple[TypeSpec, str]], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_row(fields, version)
+        # encoding 2: f1,f2,... with each value as quote() writes it: exact for REAL (a CAST to TEXT
+        # keeps 15 digits), text in quotes with '' inside, NULL as NULL; blobs, bytes, files by digest.
+        # No token is '-' (a missing row) and ',' / ';' appear outside quotes only as separators.
+        parts = [f"quote({self.digest_sql(sql) if spec.kind in _DIGESTED_V2 else sql})" for spec, sql in fields]
+        return "(" + " || ',' || ".join(parts) + ")"
+
+    def fingerprint_digest(self, rows: Sequence[str], version: int) -> str:
+        if version != 2:
+            return super().fingerprint_digest(rows, version)
+        return "rf_input_v2(" + " || ';' || ".join(rows) + ")"  # parent rows separated by ;
 
     def connection_id(self, cursor: Any) -> int:
         return 0
@@ -168,32 +185,56 @@ class SQLiteBackend(base.Backend):
             stmts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {ref} ({', '.join(self.quote(c) for c in cols_t)})")
         return stmts
 
-    def insert_sql(self, table: str, columns: Sequence[str], rows: int, skip_duplicates: bool) -> str:
+    def insert_sql(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: int,
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
+    ) -> str:
+        tail = " ON CONFLICT DO NOTHING" if skip_duplicates else ""
+        if computed:
+            # numbered parameters: a computed column reads its row's values again, unbound twice
+            cols = ", ".join(self.quote(c) for c in (*columns, *(name for name, _ in computed)))
+            width = len(columns)
+            rows_sql = []
+            for r in range(rows):
+                at = r * width + 1
+                own = [f"?{at + k}" for k in range(width)]
+                exprs = ["".join(p if isinstance(p, str) else own[p] for p in pieces) for _, pieces in computed]
+                rows_sql.append("(" + ", ".join(own + exprs) + ")")
+            return f"INSERT INTO {table} ({cols}) VALUES {', '.join(rows_sql)}{tail}"
         cols = ", ".join(self.quote(c) for c in columns)
         one = "(" + ", ".join("?" * len(columns)) + ")" if columns else "DEFAULT VALUES"
         values = ", ".join([one] * rows)
-        tail = " ON CONFLICT DO NOTHING" if skip_duplicates else ""
         return f"INSERT INTO {table} ({cols}) VALUES {values}{tail}"
 
     def insert_rows(
-        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_duplicates: bool
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        skip_duplicates: bool,
+        computed: Sequence[base.Computed] = (),
     ) -> None:
         # multi-row statements bind the same parameters with far fewer statement steps:
         # about twice as fast as executemany of a one-row INSERT
         width = len(columns)
         per = min(_ROWS_PER_STATEMENT, self.max_params // width) if width else 1
         if per <= 1 or len(rows) < 2 * per:
-            super().insert_rows(cursor, table, columns, rows, skip_duplicates)
+            super().insert_rows(cursor, table, columns, rows, skip_duplicates, computed)
             return
         full = len(rows) - len(rows) % per
         chain = itertools.chain.from_iterable
         cursor.executemany(
-            self.insert_sql(table, columns, per, skip_duplicates),
+            self.insert_sql(table, columns, per, skip_duplicates, computed),
             [list(chain(rows[i : i + per])) for i in range(0, full, per)],
         )
         if full < len(rows):
             rest = rows[full:]
-            cursor.execute(self.insert_sql(table, columns, len(rest), skip_duplicates), list(chain(rest)))
+            cursor.execute(self.insert_sql(table, columns, len(rest), skip_duplicates, computed), list(chain(rest)))
 
     def encoder(self, spec: TypeSpec) -> Callable[[Any], Any] | None:
         kind = spec.kind
@@ -572,9 +613,31 @@ def _uuid_bytes(v: uuid.UUID) -> bytes:
     return v.bytes
 
 
+_new_sha256 = hashlib.sha256
+_blake2b = hashlib.blake2b
+#: codec kinds whose values enter an input fingerprint of encoding 2 by their digest (a uuid is
+#: 16 bytes: quote() writes them as they are)
+_DIGESTED_V2 = frozenset({"bytes", "blob", "attach"})
+
+
 def _sha256(value: object) -> str | None:
     """``rf_sha256(x)``: the first 32 hex digits of the sha256 of text (UTF-8) or bytes; NULL stays NULL."""
+    if value.__class__ is str:  # the common case first: called once per row by SQL
+        return _new_sha256(value.encode()).hexdigest()[:32]
     if value is None:
         return None
     data = value if isinstance(value, bytes) else str(value).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()[:32]
+    return _new_sha256(data).hexdigest()[:32]
+
+
+def _input_v2(value: object) -> str | None:
+    """``rf_input_v2(text)``: an input fingerprint of encoding 2, ``v2`` and the 30 hex digits of the
+    15-byte BLAKE2b digest of the text (UTF-8); NULL stays NULL.  BLAKE2b, not sha256: for short
+    texts hashlib's own BLAKE2b takes about 30% fewer instructions than OpenSSL's sha256, and this
+    runs once per row made."""
+    if value.__class__ is str:
+        return "v2" + _blake2b(value.encode(), digest_size=15).hexdigest()
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return "v2" + _blake2b(data, digest_size=15).hexdigest()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from relflow_gen.core.lazy import lazy_module
-from relflow_gen.runtime.backends.base import Backend, ConnectionParams
+from relflow_gen.runtime.backends.base import Backend, Computed, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.errors import ConnectError, UrlError, translate
 from relflow_gen.runtime.stores.registry import Stores
@@ -231,17 +231,24 @@ class Connection:
             raise
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, skip_duplicates: bool = False
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        skip_duplicates: bool = False,
+        computed: Sequence[Computed] = (),
     ) -> None:
         """Insert rows of driver values into ``table`` (a quoted reference) in few statements.
 
-        Call it inside a transaction: a batch may take several statements.
+        Call it inside a transaction: a batch may take several statements. ``computed``: columns
+        computed from each row's values (where the backend's ``insert_computes``).
         """
         try:
-            self.backend.insert_rows(self._cursor, table, columns, rows, skip_duplicates)
+            self.backend.insert_rows(self._cursor, table, columns, rows, skip_duplicates, computed)
         except Exception as exc:
             if self.backend.is_driver_error(exc):
-                sql = self.backend.insert_sql(table, columns, 1, skip_duplicates)
+                sql = self.backend.insert_sql(table, columns, 1, skip_duplicates, computed)
                 raise translate(self.backend, exc, sql) from exc
             raise
 

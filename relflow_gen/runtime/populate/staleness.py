@@ -4,12 +4,12 @@ Every imported/computed row records, in hidden provenance columns, the code
 fingerprint of the maker that made it (``_make_hash``, :mod:`.fingerprint`)
 and the fingerprint of its inputs when it was committed (``_input_hash``): a
 digest of the rows of its direct parents that its foreign keys reference
-(every attribute, in heading order; blobs, bytes and uuids by their own
-digest). Fields are length-prefixed (``<length>:<text>``, ``-`` for NULL) and
-each parent row is marked present (``R``) or missing (``-``), so different
-inputs never concatenate to the same text. The digest is computed in SQL, by
-the same expression at commit time and when checking, so checking 100k rows
-is one statement per table, not one per row.
+(every attribute, in heading order; blobs and bytes by their own digest).
+Fields are self-delimiting and each parent row is marked present or missing,
+so different inputs never concatenate to the same text. The digest is
+computed in SQL, by the same expression at commit time and when checking
+(each row in the encoding it was written in: :mod:`.inputs`), so checking
+100k rows is one statement per table, not one per row.
 
 A row is outdated when
 
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from relflow_gen.core.meta import SchemaMeta
 from relflow_gen.runtime.errors import TierError
 from relflow_gen.runtime.populate.fingerprint import code_fingerprint
-from relflow_gen.runtime.populate.inputs import INPUT_HASH, input_fingerprint_sql
+from relflow_gen.runtime.populate.inputs import inputs_changed_sql
 from relflow_gen.runtime.populate.jobs import make_key_names
 from relflow_gen.runtime.populate.run import PopulateReport, populate
 from relflow_gen.runtime.query import expr
@@ -100,10 +100,7 @@ def code_outdated(table: Table[Any, Any, Any], fingerprint: str) -> Table[Any, A
 def inputs_outdated(table: Table[Any, Any, Any], schema: SchemaMeta) -> Table[Any, Any, Any]:
     """Rows of ``table`` whose parents' rows changed since they were made."""
     backend = table.connection.backend
-    alias = _base_alias(table)
-    col = f"{alias}.{backend.quote(INPUT_HASH)}"
-    now = input_fingerprint_sql(backend, schema, table.meta, alias)
-    cond = f"({col} IS NOT NULL AND {col} <> {now})"
+    cond = inputs_changed_sql(backend, schema, table.meta, _base_alias(table))
     return table._derive(expr.restrict(backend, table._select, cond, ()))
 
 

@@ -28,14 +28,17 @@ from relflow_gen.runtime.errors import (
     MissingParentError,
     PopulateError,
 )
+from relflow_gen.runtime.populate.inputs import INPUT_HASH, InputStamp
 from relflow_gen.runtime.populate.rows import Params, Plan, RowPreparer
 from relflow_gen.runtime.tables.table import write_rows
 
 if TYPE_CHECKING:
+    from relflow_gen.runtime.backends.base import Computed
     from relflow_gen.runtime.engine.connection import Connection
     from relflow_gen.runtime.populate.jobs import JobStore
 
-PROVENANCE_NAMES: tuple[str, ...] = tuple(name for name, _ in PROVENANCE_COLUMNS)
+#: the provenance columns an INSERT of results writes (the input fingerprint: see InputStamp)
+PROVENANCE_NAMES: tuple[str, ...] = tuple(name for name, _ in PROVENANCE_COLUMNS if name != INPUT_HASH)
 
 
 @dataclass(slots=True)
@@ -152,7 +155,7 @@ class ResultBuilder:
         encoded = [key[n] if enc is None else enc(key[n]) for n, enc in self.key_enc]
         plan, params = self.master.prepare(rows)
         self._check(meta, key, encoded, plan, params, rows)
-        prov = (self.enc_time(made_at), seconds, self.made_by, self.code_hash, None)  # _input_hash: at commit
+        prov = (self.enc_time(made_at), seconds, self.made_by, self.code_hash)  # _input_hash: InputStamp
         columns = self.master_columns.get(plan.columns)
         if columns is None:
             columns = self.master_columns[plan.columns] = plan.columns + PROVENANCE_NAMES
@@ -227,7 +230,7 @@ class ResultWriter:
         lookup: KeyLookup,
         store: JobStore | None,
         token: str,
-        stamp: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+        stamp: InputStamp | None = None,
         parents: Mapping[str, TableMeta] | None = None,
     ) -> None:
         self.stamp = stamp  # records the input fingerprints of the rows written, in their transaction
@@ -286,6 +289,7 @@ class ResultWriter:
                 else:
                     slot[1].extend(params)
         ordered = sorted(groups.items(), key=lambda item: self.order.get(item[0][0], 0))
+        stamp, update = self.stamp, False
         with self.conn.transaction():
             # first the release: a reservation another worker reclaimed (this worker was cut off
             # or stalled past the heartbeat window) refuses its result before anything is written
@@ -293,10 +297,16 @@ class ResultWriter:
                 hashes = [r.hash for r in results if r.hash is not None]
                 if hashes and self.store.release(self.table.full_name, hashes, self.token) != len(hashes):
                     raise ReservationLost(f"reservations of {self.table.full_name} were reclaimed")
-            for (_, columns), (meta, params) in ordered:
-                write_rows(self.conn, meta, columns, params, skip_duplicates=False, parents=self.parents)
-            if self.stamp is not None:
-                self.stamp([r.key for r in results])
+            for (name, columns), (meta, params) in ordered:
+                computed: Sequence[Computed] | None = ()
+                if stamp is not None and name == self.table.full_name:
+                    computed = stamp.computed(columns)  # the INSERT computes the input fingerprint
+                    update = update or computed is None
+                write_rows(
+                    self.conn, meta, columns, params, skip_duplicates=False, parents=self.parents, computed=computed or ()
+                )
+            if stamp is not None and update:
+                stamp([r.key for r in results])
 
     def _classify(self, r: Result, exc: Exception) -> Outcome:
         if isinstance(exc, DuplicateError):

@@ -33,6 +33,7 @@ from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty
 from relflow_gen.runtime.tables.parents import missing_parents
 
 if TYPE_CHECKING:
+    from relflow_gen.runtime.backends.base import Computed
     from relflow_gen.runtime.engine.connection import Connection
     from relflow_gen.runtime.tables.host import TableHost
 
@@ -544,16 +545,18 @@ def write_rows(
     *,
     skip_duplicates: bool,
     parents: Mapping[str, TableMeta] | None = None,
+    computed: Sequence[Computed] = (),
 ) -> None:
     """Execute the INSERT for prepared rows (inside the caller's transaction).
 
     ``parents`` (full name -> metadata) lets a foreign-key error name the
-    parent tables whose rows are missing and the values.
+    parent tables whose rows are missing and the values. ``computed``: columns
+    the INSERT computes from each row's values (where the backend's ``insert_computes``).
     """
     backend = conn.backend
     ref = backend.table_ref(meta.schema, meta.sql_name)
     try:
-        conn.insert_rows(ref, columns, params, skip_duplicates=skip_duplicates)
+        conn.insert_rows(ref, columns, params, skip_duplicates=skip_duplicates, computed=computed)
     except DuplicateError as exc:
         raise DuplicateError(f"{meta.full_name}: a row with this primary key already exists: {exc}") from None
     except MissingParentError as exc:
