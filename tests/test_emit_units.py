@@ -183,11 +183,25 @@ def test_unsupported_values_are_an_error() -> None:
 def test_attr_literal_leaves_out_defaults() -> None:
     imports = lit.Imports()
     a = Attr("x", TypeSpec("varchar", (8,)), True, lineage="s.T.x")
-    assert flat(lit.attr(a, imports)) == 'Attr("x", TypeSpec("varchar", (8,)), True, lineage="s.T.x")'
+    assert flat(lit.attr(a, imports)) == 'Attr("x", _VARCHAR_8, True, lineage="s.T.x")'
+    assert imports.type_specs == {"_VARCHAR_8": TypeSpec("varchar", (8,))}
     b = Attr("e", TypeSpec("enum", ("a", "b")), False, nullable=True, default=None, comment='say "hi"')
     assert flat(lit.attr(b, imports)) == (
         'Attr("e", TypeSpec("enum", ("a", "b")), False, nullable=True, default=None, comment=\'say "hi"\')'
     )
+
+
+def test_shared_type_constants_name_one_type_each() -> None:
+    """tables.py defines each attribute type once (``_DECIMAL_10_2 = TypeSpec(...)``); the name
+    is a function of the type, and a type that cannot be named so is spelled inline."""
+    specs = [TypeSpec("int32"), TypeSpec("decimal", (10, 2)), TypeSpec("decimal", (1, 2)), TypeSpec("char", (16,))]
+    names = [lit.type_spec_constant(s) for s in specs]
+    assert names == ["_INT32", "_DECIMAL_10_2", "_DECIMAL_1_2", "_CHAR_16"]
+    assert lit.type_spec_constant(TypeSpec("enum", ("a", "b"))) is None
+    assert lit.type_spec_constant(TypeSpec("blob@", ("raw",))) is None
+    imports = lit.Imports()
+    assert flat(lit.type_ref(TypeSpec("enum", ("a",)), imports)) == 'TypeSpec("enum", ("a",))'
+    assert imports.type_specs == {}
 
 
 def test_docstrings_are_safe() -> None:

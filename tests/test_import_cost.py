@@ -95,3 +95,32 @@ def test_connecting_loads_only_what_connecting_uses(tmp_path: Path) -> None:
         "multiprocessing",
     }
     assert loaded & not_for_connecting == set()
+
+
+def test_importing_a_package_loads_only_what_defining_its_tables_needs(tmp_path: Path) -> None:
+    """``import PACKAGE`` defines the table, maker and pipeline classes: the backends (sqlite3),
+    the value codec (json, uuid, datetime), the object stores (pathlib), hashlib and logging
+    load when the package first connects, queries or logs (issue 9, the 7x import target)."""
+    from relflow_gen.cli.main import main
+
+    assert main(["build", str(ROOT / "examples" / "lab" / "lab.rf"), "--out", str(tmp_path), "--no-svg"]) == 0
+    loaded = _loaded_after("import lab_pipeline", tmp_path)
+    not_for_importing = {
+        "lab_pipeline.rows",
+        "relflow_gen.runtime.engine.connection",
+        "relflow_gen.runtime.engine.codec",
+        "relflow_gen.runtime.backends.sqlite",
+        "relflow_gen.runtime.stores.refs",
+        "relflow_gen.runtime.stores.registry",
+        "sqlite3",
+        "hashlib",
+        "logging",
+        "json",
+        "uuid",
+        "datetime",
+        "pathlib",
+        "urllib.parse",
+    }
+    assert loaded & not_for_importing == set()
+    connected = _loaded_after("import lab_pipeline\nlab_pipeline.connect('sqlite://').close()", tmp_path)
+    assert {"relflow_gen.runtime.backends.sqlite", "sqlite3"} <= connected

@@ -33,14 +33,14 @@ class _Required:
 REQUIRED: Final = _Required()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SqlDefault:
     """A default computed by the database, e.g. ``CURRENT_TIMESTAMP``."""
 
     keyword: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attr:
     name: str
     type: TypeSpec
@@ -55,7 +55,7 @@ class Attr:
         return self.default is REQUIRED and not self.nullable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FK:
     """A foreign key: ``attrs`` pairs (child attribute, parent attribute)."""
 
@@ -68,7 +68,7 @@ class FK:
     is_master: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Idx:
     attrs: tuple[str, ...]
     unique: bool = False

@@ -27,7 +27,7 @@ else:  # only a misspelt type needs it (relflow_gen/core/lazy.py)
 Arg = int | str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeSpec:
     """A resolved attribute type: a canonical name and its arguments.
 

@@ -40,6 +40,8 @@ class Imports:
 
     modules: set[str] = dataclasses.field(default_factory=set)  # import datetime
     names: set[tuple[str, str]] = dataclasses.field(default_factory=set)  # from decimal import Decimal
+    #: attribute types spelled as a module constant (``_VARCHAR_32``), defined once in tables.py
+    type_specs: dict[str, TypeSpec] = dataclasses.field(default_factory=dict)
 
     def lines(self, *, first_party: bool = False) -> list[str]:
         """Import statements, sorted: the standard library's, or (``first_party``) relflow_gen's."""
@@ -169,6 +171,32 @@ def type_spec(spec: TypeSpec) -> Node:
     return call("TypeSpec", name) if not spec.args else call("TypeSpec", name, tup(args))
 
 
+_SHAREABLE = re.compile("[a-z][a-z0-9]*\\Z")
+
+
+def type_spec_constant(spec: TypeSpec) -> str | None:
+    """The module constant that holds ``spec`` in tables.py (``_INT32``, ``_VARCHAR_32``,
+    ``_DECIMAL_10_2``), or None for a type spelled inline (enums, object stores).
+
+    A 500-table package names a few distinct types thousands of times: one shared
+    ``TypeSpec`` per type is built once at import instead of once per attribute.  The
+    name is a function of the type alone (lower-case name, integer arguments), so two
+    types never share a name and the text does not depend on which tables use them.
+    """
+    if not _SHAREABLE.match(spec.name) or not all(isinstance(a, int) and a >= 0 for a in spec.args):
+        return None
+    return "_" + "_".join([spec.name.upper(), *(str(a) for a in spec.args)])
+
+
+def type_ref(spec: TypeSpec, imports: Imports) -> Node:
+    """``spec`` as its shared constant (recorded in ``imports``) or, when it has none, inline."""
+    const = type_spec_constant(spec)
+    if const is None:
+        return type_spec(spec)
+    imports.type_specs[const] = spec
+    return Atom(const)
+
+
 def value_node(value: object, imports: Imports) -> Node:
     """A value as a layout node (tuples can be split over lines, other values cannot)."""
     if isinstance(value, tuple):
@@ -177,8 +205,9 @@ def value_node(value: object, imports: Imports) -> Node:
 
 
 def attr(a: Attr, imports: Imports) -> Node:
-    """``Attr("name", TypeSpec(...), True, nullable=True, default=None, ...)``."""
-    args: list[Node] = [Atom(py_str(a.name)), type_spec(a.type), Atom(repr(a.in_key))]
+    """``Attr("name", _VARCHAR_32, True, nullable=True, default=None, ...)`` (a shared type
+    constant where the type has one, see :func:`type_spec_constant`)."""
+    args: list[Node] = [Atom(py_str(a.name)), type_ref(a.type, imports), Atom(repr(a.in_key))]
     if a.nullable:
         args.append(Atom("nullable=True"))
     if a.default is not REQUIRED:

@@ -104,6 +104,7 @@ class PackageModel:
     tables: tuple[TableModel, ...]  # topological order
     namespaces: tuple[NamespaceModel, ...]
     schema_block: str  # the statement `SCHEMA = SchemaMeta(...)`, laid out
+    types_block: str  # the shared attribute types, `_INT32 = TypeSpec("int32")` one per line
     bindings_block: str  # the class attribute `bindings = (...)`, laid out at indent 4
     rows_imports: tuple[str, ...]
     rows_runtime_imports: tuple[str, ...]
@@ -208,6 +209,9 @@ def package_model(meta: SchemaMeta, package: str, source: str) -> PackageModel:
         tables=tables,
         namespaces=namespaces,
         schema_block=block(prefixed("SCHEMA = ", schema_meta_node)),
+        types_block="\n".join(
+            block(prefixed(f"{name} = ", lit.type_spec(spec))) for name, spec in sorted(tables_imp.type_specs.items())
+        ),
         bindings_block=block(prefixed("bindings = ", bindings), indent=4),
         rows_imports=tuple(rows_imp.lines()),
         rows_runtime_imports=tuple(rows_imp.lines(first_party=True)),

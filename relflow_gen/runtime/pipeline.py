@@ -17,12 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import SchemaMeta
-from relflow_gen.runtime.backends.base import ConnectionParams
-from relflow_gen.runtime.engine.connection import Connection, parse_url
 from relflow_gen.runtime.errors import QueryError
 from relflow_gen.runtime.populate.jobs_table import jobs_table_meta, upgrade_jobs_table
 from relflow_gen.runtime.populate.make import Maker
-from relflow_gen.runtime.tables.declare import DeclareReport, declare
 from relflow_gen.runtime.tables.storage import (
     DEFAULT_GRACE_SECONDS,
     GcReport,
@@ -38,7 +35,10 @@ from relflow_gen.runtime.tables.table import Table
 # does not import populate's worker machinery, the diagram's subprocess or the stores' tomllib
 if TYPE_CHECKING:
     from relflow_gen.runtime import diagram
+    from relflow_gen.runtime.backends.base import ConnectionParams
     from relflow_gen.runtime.diagram import Diagram
+    from relflow_gen.runtime.engine import connection
+    from relflow_gen.runtime.engine.connection import Connection
     from relflow_gen.runtime.populate import manage, plan, run, staleness
     from relflow_gen.runtime.populate.manage import Jobs
     from relflow_gen.runtime.populate.plan import Plan
@@ -47,7 +47,10 @@ if TYPE_CHECKING:
     from relflow_gen.runtime.stores import config as store_config
     from relflow_gen.runtime.stores import registry as store_registry
     from relflow_gen.runtime.stores.config import StoreConfig
-else:
+    from relflow_gen.runtime.tables import declare as declaring
+    from relflow_gen.runtime.tables.declare import DeclareReport
+else:  # connection: sqlite3 and the backends load when a pipeline first connects
+    connection = lazy_module("relflow_gen.runtime.engine.connection")
     diagram = lazy_module("relflow_gen.runtime.diagram")
     manage = lazy_module("relflow_gen.runtime.populate.manage")
     plan = lazy_module("relflow_gen.runtime.populate.plan")
@@ -55,6 +58,7 @@ else:
     staleness = lazy_module("relflow_gen.runtime.populate.staleness")
     store_config = lazy_module("relflow_gen.runtime.stores.config")
     store_registry = lazy_module("relflow_gen.runtime.stores.registry")
+    declaring = lazy_module("relflow_gen.runtime.tables.declare")
 
 
 class Namespace:
@@ -92,21 +96,21 @@ class Pipeline:
         elif uses and (isinstance(url, str) or not url.params.stores):
             found = store_config.find_pyproject()
             configs = store_config.configs_from_pyproject(found) if found is not None else ()
-        if isinstance(url, Connection):
+        if isinstance(url, connection.Connection):
             self.connection = url
             if configs is not None:
                 url.params = dataclasses.replace(url.params, stores=configs)
                 url.stores = store_registry.Stores(configs)
         else:
             # an SQLite file is created only when asked (by default: when declaring)
-            params = parse_url(url)
+            params = connection.parse_url(url)
             if configs is not None:
                 params = dataclasses.replace(params, stores=configs)
-            self.connection = Connection(params, create=declare if create is None else create)
+            self.connection = connection.Connection(params, create=declare if create is None else create)
         try:
             self.connection.stores.check(uses)
         except Exception:
-            if not isinstance(url, Connection):
+            if not isinstance(url, connection.Connection):
                 self.connection.close()
             raise
         self._tables: dict[str, Table[Any, Any, Any]] = {}
@@ -145,7 +149,7 @@ class Pipeline:
         """Create missing tables, check existing ones, insert lookup contents."""
         for schema in self.meta.schemas:  # a jobs table of an older release gains its new columns
             upgrade_jobs_table(self.connection, schema)
-        report = declare(
+        report = declaring.declare(
             self, update_contents=update_contents, extra=[jobs_table_meta(s) for s in self.meta.schemas]
         )
         mark_columns(self.connection, self.meta)
@@ -266,7 +270,7 @@ class Pipeline:
 def _reopen(
     cls: type[Pipeline], params: ConnectionParams, makers: tuple[type[Maker[Any, Any]], ...]
 ) -> Pipeline:
-    return cls(Connection(params), declare=False, makers=makers)
+    return cls(connection.Connection(params), declare=False, makers=makers)
 
 
 def _bind(pipeline: Pipeline, path: str, table: Table[Any, Any, Any]) -> None:

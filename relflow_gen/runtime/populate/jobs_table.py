@@ -7,17 +7,19 @@ identity, sockets, key hashing).
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.errors import DeclareError
 
 if TYPE_CHECKING:
-    from relflow_gen.runtime.engine.connection import Connection
+    import logging
 
-log = logging.getLogger("relflow_gen")
+    from relflow_gen.runtime.engine.connection import Connection
+else:  # loaded when something is logged (relflow_gen/core/lazy.py)
+    logging = lazy_module("logging")
 
 JOB_STATUSES = ("reserved", "error", "ignore")
 #: columns added to the jobs table after its first release: an older table gets them on declare()
@@ -75,5 +77,7 @@ def upgrade_jobs_table(conn: Connection, schema: str) -> list[str]:
             conn.execute(f"ALTER TABLE {ref} ADD COLUMN {backend.column_ddl(meta.by_name[name])}")
             added.append(name)
     if added:
-        log.info("added column(s) %s to the jobs table of schema %s", ", ".join(added), schema)
+        logging.getLogger("relflow_gen").info(
+            "added column(s) %s to the jobs table of schema %s", ", ".join(added), schema
+        )
     return added

@@ -10,28 +10,35 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.backends.base import Backend, Decoder
-from relflow_gen.runtime.engine.codec import decode_rows
 from relflow_gen.runtime.errors import FetchOneError, QueryError, StoredValueError
-from relflow_gen.runtime.query import expr, sqltext
+from relflow_gen.runtime.query import expr
 from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
 from relflow_gen.runtime.query.expr import Col, Select
-from relflow_gen.runtime.stores.refs import Stored
-from relflow_gen.runtime.stores.registry import write_attachment
 
 if TYPE_CHECKING:
     import html
+    import pathlib
+    from pathlib import Path
 
     from numpy.typing import NDArray
 
+    from relflow_gen.runtime.backends.base import Backend, Decoder
+    from relflow_gen.runtime.engine import codec
     from relflow_gen.runtime.engine.connection import Connection
-else:  # only the notebook preview needs it (relflow_gen/core/lazy.py)
+    from relflow_gen.runtime.query import sqltext
+    from relflow_gen.runtime.stores import refs, registry
+else:  # loaded when first used (relflow_gen/core/lazy.py): the notebook preview needs html, a fetch
+    # the codec (json, uuid, datetime), stored values the stores; defining a table class needs none
+    codec = lazy_module("relflow_gen.runtime.engine.codec")
     html = lazy_module("html")
+    pathlib = lazy_module("pathlib")
+    refs = lazy_module("relflow_gen.runtime.stores.refs")
+    registry = lazy_module("relflow_gen.runtime.stores.registry")
+    sqltext = lazy_module("relflow_gen.runtime.query.sqltext")  # SQL fragments: its regexes compile on first use
 
 R = TypeVar("R")
 Row = dict[str, Any]
@@ -260,7 +267,7 @@ class Query(Generic[R]):
         if not rows:
             return []
         try:
-            out = decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
+            out = codec.decode_rows(names, rows, _plan(self._conn.backend, cols)[1])
         except StoredValueError as exc:
             raise self._located(exc) from None
         if materialize:
@@ -274,9 +281,9 @@ class Query(Generic[R]):
         if v is None:
             return None
         assert col.type is not None
-        folder = Path(download_path) if download_path is not None else Path.cwd()
+        folder = pathlib.Path(download_path) if download_path is not None else pathlib.Path.cwd()
         if col.type.kind == "attach":
-            return write_attachment(v, folder)
+            return registry.write_attachment(v, folder)
         key = {k: row[k] for k in self._select.primary_key if k in row}
         return self._conn.stores.materialize(
             col.type, v, folder, f"row {key} attribute {col.name}", download=download_path is not None
@@ -712,7 +719,7 @@ _FILE_KINDS = ("external", "attach")
 
 def _short(v: Any, kind: str = "") -> str:
     if v is not None and kind == "external":
-        return Stored.from_json(str(v)).describe()
+        return refs.Stored.from_json(str(v)).describe()
     if v is not None and kind == "attach":
         name = bytes(v).partition(b"\0")[0].decode("utf-8", "replace")
         return f"<attach {name} {len(v) - len(name.encode()) - 1} bytes>"

@@ -13,13 +13,11 @@ from __future__ import annotations
 import decimal
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.backends.base import Backend
-from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
 from relflow_gen.runtime.errors import QueryError
-from relflow_gen.runtime.query import sqltext
 from relflow_gen.runtime.query.expr import (
     Col,
     Params,
@@ -32,6 +30,15 @@ from relflow_gen.runtime.query.expr import (
     with_condition,
     wrap,
 )
+
+if TYPE_CHECKING:
+    from relflow_gen.runtime.backends.base import Backend
+    from relflow_gen.runtime.engine import codec
+    from relflow_gen.runtime.query import sqltext
+else:  # loaded when first used: a condition's values are checked by the codec (json, uuid,
+    # datetime), an SQL condition is read by sqltext (its regexes compile on import)
+    codec = lazy_module("relflow_gen.runtime.engine.codec")
+    sqltext = lazy_module("relflow_gen.runtime.query.sqltext")
 
 
 class HasSelect(Protocol):
@@ -384,13 +391,13 @@ def _make_binder(backend: Backend, col: Col) -> Callable[[object], object]:
     if spec.kind == "str":
         # a string longer than the column cannot match, but it is still just a value to compare
         spec = TypeSpec(spec.name, ())
-    check = column_checker(spec, True)
+    check = codec.column_checker(spec, True)
     enc = backend.encoder(spec)
 
     def bind(value: object) -> object:
         try:
             canon = check([value])[0]
-        except ValueProblem as exc:
+        except codec.ValueProblem as exc:
             raise QueryError(f"restriction value for `{col.name}` {exc.message}") from None
         return enc(canon) if enc is not None and canon is not None else canon
 

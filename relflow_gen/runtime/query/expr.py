@@ -11,15 +11,22 @@ unions.  All values travel as bound parameters.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.backends.base import Backend
 from relflow_gen.runtime.errors import QueryError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import hashlib
+
+    from relflow_gen.runtime.backends.base import Backend
+else:  # only a derived table's alias needs it (relflow_gen/core/lazy.py): _hashlib costs 3 ms to import
+    hashlib = lazy_module("hashlib")
 
 _alias_counter = itertools.count()
 

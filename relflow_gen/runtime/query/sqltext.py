@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from relflow_gen.core.types import TypeSpec
-from relflow_gen.runtime.backends.base import Backend
 from relflow_gen.runtime.errors import QueryError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from relflow_gen.runtime.backends.base import Backend
 
 _COMMON = r"""
   | (?P<btick>`(?:[^`]|``)+`)

@@ -10,20 +10,25 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import TableMeta
-from relflow_gen.runtime.backends.base import Backend, ColumnInfo, table_columns
 from relflow_gen.runtime.errors import DeclareError
 
 if TYPE_CHECKING:
-    from relflow_gen.runtime.tables.host import TableHost
+    import logging
 
-log = logging.getLogger("relflow_gen")
+    from relflow_gen.runtime.backends import base
+    from relflow_gen.runtime.backends.base import Backend, ColumnInfo
+    from relflow_gen.runtime.tables.host import TableHost
+else:  # loaded when first used (relflow_gen/core/lazy.py): declaring reads the catalogue through
+    # the backend (its module is loaded by then), logging when something is logged
+    base = lazy_module("relflow_gen.runtime.backends.base")
+    logging = lazy_module("logging")
 
 
 @dataclass
@@ -91,7 +96,7 @@ def declare(
                 stored = backend.existing_types(cursor, t)
                 diffs = [
                     f"column `{a.name}` is {stored[a.name]} in the database, the schema says {a.type.render()}"
-                    for a in table_columns(t)
+                    for a in base.table_columns(t)
                     if a.name in stored and stored[a.name] != backend.expected_type(a)
                 ]
             for diff in diffs:
@@ -121,7 +126,9 @@ def declare(
             if t.tier == "lookup" and t.contents:
                 _sync_contents(pipeline, t, report, update_contents, created=t.full_name in created)
     if report.created:
-        log.info("declared %d table(s): %s", len(report.created), ", ".join(report.created))
+        logging.getLogger("relflow_gen").info(
+            "declared %d table(s): %s", len(report.created), ", ".join(report.created)
+        )
     return report
 
 
@@ -149,7 +156,7 @@ def _sync_contents(
             for r in changed:
                 table.update1(r)
         else:
-            log.warning(
+            logging.getLogger("relflow_gen").warning(
                 "%s: %d lookup row(s) differ from the declared contents (declare(update_contents=True) updates them): %s",
                 meta.full_name,
                 len(changed),

@@ -17,21 +17,26 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import SchemaMeta, TableMeta
 from relflow_gen.runtime.errors import MissingTableError
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
-from relflow_gen.runtime.stores.refs import Stored
 
 if TYPE_CHECKING:
+    import uuid
+
     from relflow_gen.runtime.engine.connection import Connection
+    from relflow_gen.runtime.stores import refs as stored_refs
     from relflow_gen.runtime.stores.store import Store
     from relflow_gen.runtime.tables.host import TableHost
+else:  # loaded when first used (relflow_gen/core/lazy.py): only gc and verify read stored values
+    stored_refs = lazy_module("relflow_gen.runtime.stores.refs")
+    uuid = lazy_module("uuid")
 
 #: default grace period of gc: objects younger than this are never collected
 DEFAULT_GRACE_SECONDS = 24 * 3600.0
@@ -128,7 +133,7 @@ def _referenced(conn: Connection, store: Store, schema: str, prefix: str) -> set
             continue  # the table was dropped: it refers to nothing
         for (text,) in rows:
             # every reference counts, whatever store name it gives: two names may be one root
-            ref = Stored.from_json(str(text))
+            ref = stored_refs.Stored.from_json(str(text))
             if ref.kind in ("blob", "attach"):
                 refs.add(ref.path)
             elif ref.kind == "object":
@@ -291,7 +296,7 @@ def verify(host: TableHost, store_name: str | None = None) -> VerifyReport:
                 text = row[a.name]
                 if text is None:
                     continue
-                ref = Stored.from_json(str(text))
+                ref = stored_refs.Stored.from_json(str(text))
                 report.checked += 1
                 where = f"{t.full_name} {key} attribute {a.name}"
                 try:

@@ -8,16 +8,14 @@ class; it fetches and deletes, but inserts and updates go to the whole table.
 
 from __future__ import annotations
 
-import datetime
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.meta import FK, REQUIRED, SqlDefault, TableMeta
 from relflow_gen.core.types import quote
-from relflow_gen.runtime.engine.codec import ValueProblem, column_checker
 from relflow_gen.runtime.errors import (
     DatabaseError,
     DuplicateError,
@@ -29,19 +27,27 @@ from relflow_gen.runtime.errors import (
 from relflow_gen.runtime.query.api import Query
 from relflow_gen.runtime.query.expr import Select, table_select
 from relflow_gen.runtime.stores.errors import StoreError
-from relflow_gen.runtime.tables.delete import delete_cascade, delete_rows, empty_hierarchy
 from relflow_gen.runtime.tables.parents import missing_parents
 
 if TYPE_CHECKING:
+    import datetime
+    import logging
+
     from relflow_gen.runtime.backends.base import Computed
+    from relflow_gen.runtime.engine import codec
     from relflow_gen.runtime.engine.connection import Connection
+    from relflow_gen.runtime.tables import delete as deleting
     from relflow_gen.runtime.tables.host import TableHost
+else:  # loaded when first used (relflow_gen/core/lazy.py): inserted values are checked by the
+    # codec (json, uuid, datetime); defining a table class needs none of them
+    codec = lazy_module("relflow_gen.runtime.engine.codec")
+    datetime = lazy_module("datetime")
+    deleting = lazy_module("relflow_gen.runtime.tables.delete")
+    logging = lazy_module("logging")
 
 R = TypeVar("R")
 K = TypeVar("K")
 I = TypeVar("I")  # noqa: E741 - the insert row type
-
-log = logging.getLogger("relflow_gen")
 
 
 #: the descriptor of Query's ``_select`` slot (Table builds its whole-table Select on first use)
@@ -215,8 +221,8 @@ class Table(Query[R], Generic[R, K, I]):
         for name in changes + list(pk):
             attr = m.by_name[name]
             try:
-                value = column_checker(attr.type, attr.nullable and not attr.in_key)([row[name]])[0]
-            except ValueProblem as exc:
+                value = codec.column_checker(attr.type, attr.nullable and not attr.in_key)([row[name]])[0]
+            except codec.ValueProblem as exc:
                 raise InsertError(m.full_name, None, name, exc.message) from None
             enc = backend.encoder(attr.type)
             values.append(enc(value) if enc is not None and value is not None else value)
@@ -242,15 +248,15 @@ class Table(Query[R], Generic[R, K, I]):
                 f"{self.full_name} is a part table: delete from its master {self._meta.master} "
                 "(or pass force=True to break the master's group)"
             )
-        counts = delete_cascade(self._pipeline, self, dry_run=dry_run)
+        counts = deleting.delete_cascade(self._pipeline, self, dry_run=dry_run)
         if counts and not dry_run:
-            log.info("deleted %s", ", ".join(f"{n}: {c}" for n, c in counts.items()))
+            logging.getLogger("relflow_gen").info("deleted %s", ", ".join(f"{n}: {c}" for n, c in counts.items()))
         return counts
 
     def delete_quick(self) -> int:
         """Delete these rows only, without cascading (fails if other rows depend on them)."""
         with self._conn.transaction():
-            return delete_rows(self._conn, self._meta, self._select)
+            return deleting.delete_rows(self._conn, self._meta, self._select)
 
     def drop(self, *, dry_run: bool = False, force: bool = False) -> list[str]:
         """Drop this table and every table that depends on it (data included).
@@ -294,9 +300,9 @@ class Table(Query[R], Generic[R, K, I]):
                 if any(fk.parent == t.full_name for fk in t.foreign_keys):
                     # SQLite deletes the rows of a dropped table one by one, checking each
                     # reference: a hierarchy must go deepest rows first
-                    empty_hierarchy(self._pipeline, t)
+                    deleting.empty_hierarchy(self._pipeline, t)
                 conn.execute(backend.drop_table(t))
-        log.info("dropped %s", ", ".join(ordered))
+        logging.getLogger("relflow_gen").info("dropped %s", ", ".join(ordered))
         return ordered
 
 
@@ -483,8 +489,8 @@ def prepare_rows(
             values = [None if attr.default is REQUIRED else attr.default] * n
         nullable = attr.nullable and not attr.in_key
         try:
-            canon = column_checker(attr.type, nullable)(values)
-        except ValueProblem as exc:
+            canon = codec.column_checker(attr.type, nullable)(values)
+        except codec.ValueProblem as exc:
             raise InsertError(meta.full_name, exc.index, name, exc.message) from None
         enc = backend.encoder(attr.type)
         if enc is not None:
@@ -590,11 +596,11 @@ _CHARSET_CODECS = {
 def _fits(text: str, charset: str) -> bool:
     if charset in ("utf8", "utf8mb3"):
         return all(ord(ch) <= 0xFFFF for ch in text)  # no characters outside the BMP (emoji)
-    codec = _CHARSET_CODECS.get(charset)
-    if codec is None:
+    encoding = _CHARSET_CODECS.get(charset)
+    if encoding is None:
         return True  # unknown: cannot tell which row
     try:
-        text.encode(codec)
+        text.encode(encoding)
     except UnicodeEncodeError:
         return False
     return True

@@ -42,6 +42,34 @@ if TYPE_CHECKING:
         SampleRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BLOB = TypeSpec("blob")
+_BOOL = TypeSpec("bool")
+_BYTES = TypeSpec("bytes")
+_CHAR_4 = TypeSpec("char", (4,))
+_DATE = TypeSpec("date")
+_DATETIME_3 = TypeSpec("datetime", (3,))
+_DATETIME_6 = TypeSpec("datetime", (6,))
+_DECIMAL_10_2 = TypeSpec("decimal", (10, 2))
+_DECIMAL_5_2 = TypeSpec("decimal", (5, 2))
+_FLOAT32 = TypeSpec("float32")
+_FLOAT64 = TypeSpec("float64")
+_INT16 = TypeSpec("int16")
+_INT32 = TypeSpec("int32")
+_INT64 = TypeSpec("int64")
+_INT8 = TypeSpec("int8")
+_JSON = TypeSpec("json")
+_TEXT = TypeSpec("text")
+_TIMESTAMP_6 = TypeSpec("timestamp", (6,))
+_TIME_0 = TypeSpec("time", (0,))
+_TIME_6 = TypeSpec("time", (6,))
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT64 = TypeSpec("uint64")
+_UINT8 = TypeSpec("uint8")
+_UUID = TypeSpec("uuid")
+_VARCHAR_64 = TypeSpec("varchar", (64,))
+
 KIND = TableMeta(
     schema="alltypes",
     name="Kind",
@@ -50,42 +78,25 @@ KIND = TableMeta(
     attributes=(
         Attr("kind", TypeSpec("enum", ("a", "b c", "it's")), True, lineage="alltypes.Kind.kind"),
         Attr(
-            "weight",
-            TypeSpec("decimal", (5, 2)),
-            False,
-            default=Decimal("1.50"),
-            lineage="alltypes.Kind.weight",
+            "weight", _DECIMAL_5_2, False, default=Decimal("1.50"), lineage="alltypes.Kind.weight"
         ),
         Attr(
             "starts",
-            TypeSpec("date"),
+            _DATE,
             False,
             default=datetime.date(2020, 1, 2),
             lineage="alltypes.Kind.starts",
         ),
-        Attr(
-            "at",
-            TypeSpec("time", (6,)),
-            False,
-            default=datetime.time(12, 30),
-            lineage="alltypes.Kind.at",
-        ),
+        Attr("at", _TIME_6, False, default=datetime.time(12, 30), lineage="alltypes.Kind.at"),
         Attr(
             "since",
-            TypeSpec("datetime", (3,)),
+            _DATETIME_3,
             False,
             default=datetime.datetime(2021, 3, 4, 5, 6, 7, 500000),
             lineage="alltypes.Kind.since",
         ),
-        Attr(
-            "token",
-            TypeSpec("uuid"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Kind.token",
-        ),
-        Attr("flag", TypeSpec("bool"), False, default=True, lineage="alltypes.Kind.flag"),
+        Attr("token", _UUID, False, nullable=True, default=None, lineage="alltypes.Kind.token"),
+        Attr("flag", _BOOL, False, default=True, lineage="alltypes.Kind.flag"),
     ),
     contents=(
         (
@@ -125,73 +136,36 @@ SAMPLE = TableMeta(
     tier="manual",
     sql_name="sample",
     attributes=(
-        Attr("sample_id", TypeSpec("uuid"), True, lineage="alltypes.Sample.sample_id"),
+        Attr("sample_id", _UUID, True, lineage="alltypes.Sample.sample_id"),
         Attr("kind", TypeSpec("enum", ("a", "b c", "it's")), False, lineage="alltypes.Kind.kind"),
-        Attr("i8", TypeSpec("int8"), False, default=-1, lineage="alltypes.Sample.i8"),
-        Attr("u8", TypeSpec("uint8"), False, default=255, lineage="alltypes.Sample.u8"),
+        Attr("i8", _INT8, False, default=-1, lineage="alltypes.Sample.i8"),
+        Attr("u8", _UINT8, False, default=255, lineage="alltypes.Sample.u8"),
+        Attr("i16", _INT16, False, nullable=True, default=None, lineage="alltypes.Sample.i16"),
+        Attr("u16", _UINT16, False, default=0, lineage="alltypes.Sample.u16"),
+        Attr("i32", _INT32, False, lineage="alltypes.Sample.i32"),
+        Attr("u32", _UINT32, False, default=4294967295, lineage="alltypes.Sample.u32"),
+        Attr("i64", _INT64, False, default=-9223372036854775808, lineage="alltypes.Sample.i64"),
+        Attr("u64", _UINT64, False, default=18446744073709551615, lineage="alltypes.Sample.u64"),
+        Attr("f32", _FLOAT32, False, default=0.5, lineage="alltypes.Sample.f32"),
+        Attr("f64", _FLOAT64, False, default=1e-10, lineage="alltypes.Sample.f64"),
+        Attr("yes", _BOOL, False, default=False, lineage="alltypes.Sample.yes"),
         Attr(
-            "i16",
-            TypeSpec("int16"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.i16",
+            "price", _DECIMAL_10_2, False, default=Decimal("0.00"), lineage="alltypes.Sample.price"
         ),
-        Attr("u16", TypeSpec("uint16"), False, default=0, lineage="alltypes.Sample.u16"),
-        Attr("i32", TypeSpec("int32"), False, lineage="alltypes.Sample.i32"),
-        Attr("u32", TypeSpec("uint32"), False, default=4294967295, lineage="alltypes.Sample.u32"),
-        Attr(
-            "i64",
-            TypeSpec("int64"),
-            False,
-            default=-9223372036854775808,
-            lineage="alltypes.Sample.i64",
-        ),
-        Attr(
-            "u64",
-            TypeSpec("uint64"),
-            False,
-            default=18446744073709551615,
-            lineage="alltypes.Sample.u64",
-        ),
-        Attr("f32", TypeSpec("float32"), False, default=0.5, lineage="alltypes.Sample.f32"),
-        Attr("f64", TypeSpec("float64"), False, default=1e-10, lineage="alltypes.Sample.f64"),
-        Attr("yes", TypeSpec("bool"), False, default=False, lineage="alltypes.Sample.yes"),
-        Attr(
-            "price",
-            TypeSpec("decimal", (10, 2)),
-            False,
-            default=Decimal("0.00"),
-            lineage="alltypes.Sample.price",
-        ),
-        Attr("code", TypeSpec("char", (4,)), False, default="", lineage="alltypes.Sample.code"),
+        Attr("code", _CHAR_4, False, default="", lineage="alltypes.Sample.code"),
         Attr(
             "name",
-            TypeSpec("varchar", (64,)),
+            _VARCHAR_64,
             False,
             default='it\'s "quoted"',
             comment='a comment with "quotes" and \\ backslash',
             lineage="alltypes.Sample.name",
         ),
-        Attr(
-            "notes",
-            TypeSpec("text"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.notes",
-        ),
-        Attr(
-            "on_day",
-            TypeSpec("date"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.on_day",
-        ),
+        Attr("notes", _TEXT, False, nullable=True, default=None, lineage="alltypes.Sample.notes"),
+        Attr("on_day", _DATE, False, nullable=True, default=None, lineage="alltypes.Sample.on_day"),
         Attr(
             "at_time",
-            TypeSpec("time", (0,)),
+            _TIME_0,
             False,
             nullable=True,
             default=None,
@@ -199,43 +173,17 @@ SAMPLE = TableMeta(
         ),
         Attr(
             "made",
-            TypeSpec("timestamp", (6,)),
+            _TIMESTAMP_6,
             False,
             default=SqlDefault("CURRENT_TIMESTAMP"),
             lineage="alltypes.Sample.made",
         ),
         Attr(
-            "seen",
-            TypeSpec("datetime", (6,)),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.seen",
+            "seen", _DATETIME_6, False, nullable=True, default=None, lineage="alltypes.Sample.seen"
         ),
-        Attr(
-            "doc",
-            TypeSpec("json"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.doc",
-        ),
-        Attr(
-            "raw",
-            TypeSpec("bytes"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.raw",
-        ),
-        Attr(
-            "data",
-            TypeSpec("blob"),
-            False,
-            nullable=True,
-            default=None,
-            lineage="alltypes.Sample.data",
-        ),
+        Attr("doc", _JSON, False, nullable=True, default=None, lineage="alltypes.Sample.doc"),
+        Attr("raw", _BYTES, False, nullable=True, default=None, lineage="alltypes.Sample.raw"),
+        Attr("data", _BLOB, False, nullable=True, default=None, lineage="alltypes.Sample.data"),
     ),
     foreign_keys=(FK("alltypes.Kind", (("kind", "kind"),), False),),
     indexes=(
@@ -250,8 +198,8 @@ MEASURE = TableMeta(
     tier="computed",
     sql_name="__measure",
     attributes=(
-        Attr("sample_id", TypeSpec("uuid"), True, lineage="alltypes.Sample.sample_id"),
-        Attr("value", TypeSpec("float64"), False, lineage="alltypes.Measure.value"),
+        Attr("sample_id", _UUID, True, lineage="alltypes.Sample.sample_id"),
+        Attr("value", _FLOAT64, False, lineage="alltypes.Measure.value"),
         Attr(
             "other_kind",
             TypeSpec("enum", ("a", "b c", "it's")),

@@ -71,14 +71,21 @@ if TYPE_CHECKING:
         SharedSpecies_2Row,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BLOB = TypeSpec("blob")
+_CHAR_2 = TypeSpec("char", (2,))
+_FLOAT64 = TypeSpec("float64")
+_INT16 = TypeSpec("int16")
+_INT32 = TypeSpec("int32")
+_VARCHAR_16 = TypeSpec("varchar", (16,))
+_VARCHAR_32 = TypeSpec("varchar", (32,))
+
 SHARED_SPECIES_2 = TableMeta(
     schema="shared",
     name="Species",
     tier="lookup",
     sql_name="#species",
-    attributes=(
-        Attr("species", TypeSpec("varchar", (16,)), True, lineage="shared.Species.species"),
-    ),
+    attributes=(Attr("species", _VARCHAR_16, True, lineage="shared.Species.species"),),
     contents=(("mouse",),),
 )
 
@@ -88,8 +95,8 @@ SHARED_ITEM = TableMeta(
     tier="manual",
     sql_name="item",
     attributes=(
-        Attr("item_id", TypeSpec("int32"), True, lineage="shared.Item.item_id"),
-        Attr("label", TypeSpec("varchar", (32,)), False, default="", lineage="shared.Item.label"),
+        Attr("item_id", _INT32, True, lineage="shared.Item.item_id"),
+        Attr("label", _VARCHAR_32, False, default="", lineage="shared.Item.label"),
     ),
 )
 
@@ -99,8 +106,8 @@ SHARED_ITEM_SUMMARY = TableMeta(
     tier="computed",
     sql_name="__item_summary",
     attributes=(
-        Attr("item_id", TypeSpec("int32"), True, lineage="shared.Item.item_id"),
-        Attr("n", TypeSpec("int32"), False, lineage="shared.ItemSummary.n"),
+        Attr("item_id", _INT32, True, lineage="shared.Item.item_id"),
+        Attr("n", _INT32, False, lineage="shared.ItemSummary.n"),
     ),
     foreign_keys=(FK("shared.Item", (("item_id", "item_id"),), True),),
     parts=("shared.ItemSummary.Detail",),
@@ -113,11 +120,11 @@ SHARED_ITEM_SUMMARY_DETAIL = TableMeta(
     tier="part",
     sql_name="__item_summary__detail",
     attributes=(
-        Attr("item_id", TypeSpec("int32"), True, lineage="shared.Item.item_id"),
-        Attr("detail_id", TypeSpec("int16"), True, lineage="shared.ItemSummary.Detail.detail_id"),
+        Attr("item_id", _INT32, True, lineage="shared.Item.item_id"),
+        Attr("detail_id", _INT16, True, lineage="shared.ItemSummary.Detail.detail_id"),
         Attr(
             "value",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -133,7 +140,7 @@ FOO = TableMeta(
     name="Foo",
     tier="manual",
     sql_name="foo",
-    attributes=(Attr("foo_id", TypeSpec("int32"), True, lineage="clashes.Foo.foo_id"),),
+    attributes=(Attr("foo_id", _INT32, True, lineage="clashes.Foo.foo_id"),),
     parts=("clashes.Foo.Bar",),
 )
 
@@ -143,8 +150,8 @@ FOO_BAR_2 = TableMeta(
     tier="part",
     sql_name="foo__bar",
     attributes=(
-        Attr("foo_id", TypeSpec("int32"), True, lineage="clashes.Foo.foo_id"),
-        Attr("bar_id", TypeSpec("int32"), True, lineage="clashes.Foo.Bar.bar_id"),
+        Attr("foo_id", _INT32, True, lineage="clashes.Foo.foo_id"),
+        Attr("bar_id", _INT32, True, lineage="clashes.Foo.Bar.bar_id"),
     ),
     foreign_keys=(FK("clashes.Foo", (("foo_id", "foo_id"),), True, is_master=True),),
     master="clashes.Foo",
@@ -155,7 +162,7 @@ FOO_BAR = TableMeta(
     name="FooBar",
     tier="manual",
     sql_name="foo_bar",
-    attributes=(Attr("foo_bar_id", TypeSpec("int32"), True, lineage="clashes.FooBar.foo_bar_id"),),
+    attributes=(Attr("foo_bar_id", _INT32, True, lineage="clashes.FooBar.foo_bar_id"),),
 )
 
 SHARED_SPECIES = TableMeta(
@@ -164,8 +171,8 @@ SHARED_SPECIES = TableMeta(
     tier="lookup",
     sql_name="#shared_species",
     attributes=(
-        Attr("code", TypeSpec("char", (2,)), True, lineage="clashes.SharedSpecies.code"),
-        Attr("species", TypeSpec("varchar", (16,)), False, lineage="shared.Species.species"),
+        Attr("code", _CHAR_2, True, lineage="clashes.SharedSpecies.code"),
+        Attr("species", _VARCHAR_16, False, lineage="shared.Species.species"),
     ),
     foreign_keys=(FK("shared.Species", (("species", "species"),), False),),
     contents=(("aa", "mouse"),),
@@ -176,7 +183,7 @@ PART_2 = TableMeta(
     name="Part",
     tier="manual",
     sql_name="part",
-    attributes=(Attr("p_id", TypeSpec("int32"), True, lineage="clashes.Part.p_id"),),
+    attributes=(Attr("p_id", _INT32, True, lineage="clashes.Part.p_id"),),
 )
 
 LOOKUP_2 = TableMeta(
@@ -184,7 +191,7 @@ LOOKUP_2 = TableMeta(
     name="Lookup",
     tier="lookup",
     sql_name="#lookup",
-    attributes=(Attr("l_id", TypeSpec("int32"), True, lineage="clashes.Lookup.l_id"),),
+    attributes=(Attr("l_id", _INT32, True, lineage="clashes.Lookup.l_id"),),
     contents=((1,),),
 )
 
@@ -194,9 +201,9 @@ COMPUTED_2 = TableMeta(
     tier="computed",
     sql_name="__computed",
     attributes=(
-        Attr("p_id", TypeSpec("int32"), True, lineage="clashes.Part.p_id"),
-        Attr("l_id", TypeSpec("int32"), True, lineage="clashes.Lookup.l_id"),
-        Attr("total", TypeSpec("float64"), False, lineage="clashes.Computed.total"),
+        Attr("p_id", _INT32, True, lineage="clashes.Part.p_id"),
+        Attr("l_id", _INT32, True, lineage="clashes.Lookup.l_id"),
+        Attr("total", _FLOAT64, False, lineage="clashes.Computed.total"),
     ),
     foreign_keys=(
         FK("clashes.Part", (("p_id", "p_id"),), True),
@@ -211,16 +218,10 @@ COMPUTED_MAKER = TableMeta(
     tier="part",
     sql_name="__computed__maker",
     attributes=(
-        Attr("p_id", TypeSpec("int32"), True, lineage="clashes.Part.p_id"),
-        Attr("l_id", TypeSpec("int32"), True, lineage="clashes.Lookup.l_id"),
-        Attr("item_id", TypeSpec("int32"), True, lineage="shared.Item.item_id"),
-        Attr(
-            "weight",
-            TypeSpec("float64"),
-            False,
-            default=1.0,
-            lineage="clashes.Computed.Maker.weight",
-        ),
+        Attr("p_id", _INT32, True, lineage="clashes.Part.p_id"),
+        Attr("l_id", _INT32, True, lineage="clashes.Lookup.l_id"),
+        Attr("item_id", _INT32, True, lineage="shared.Item.item_id"),
+        Attr("weight", _FLOAT64, False, default=1.0, lineage="clashes.Computed.Maker.weight"),
     ),
     foreign_keys=(
         FK("clashes.Computed", (("p_id", "p_id"), ("l_id", "l_id")), True, is_master=True),
@@ -235,9 +236,9 @@ IMPORTED_2 = TableMeta(
     tier="imported",
     sql_name="_imported",
     attributes=(
-        Attr("item_id", TypeSpec("int32"), True, lineage="shared.Item.item_id"),
-        Attr("foo_bar_id", TypeSpec("int32"), True, lineage="clashes.FooBar.foo_bar_id"),
-        Attr("payload", TypeSpec("blob"), False, lineage="clashes.Imported.payload"),
+        Attr("item_id", _INT32, True, lineage="shared.Item.item_id"),
+        Attr("foo_bar_id", _INT32, True, lineage="clashes.FooBar.foo_bar_id"),
+        Attr("payload", _BLOB, False, lineage="clashes.Imported.payload"),
     ),
     foreign_keys=(
         FK("shared.Item", (("item_id", "item_id"),), True),

@@ -45,14 +45,21 @@ if TYPE_CHECKING:
         SummaryRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BOOL = TypeSpec("bool")
+_FLOAT64 = TypeSpec("float64")
+_UINT32 = TypeSpec("uint32")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_255 = TypeSpec("varchar", (255,))
+
 SAMPLE = TableMeta(
     schema="makeopts",
     name="Sample",
     tier="manual",
     sql_name="sample",
     attributes=(
-        Attr("sample_id", TypeSpec("uint32"), True, lineage="makeopts.Sample.sample_id"),
-        Attr("path", TypeSpec("varchar", (255,)), False, lineage="makeopts.Sample.path"),
+        Attr("sample_id", _UINT32, True, lineage="makeopts.Sample.sample_id"),
+        Attr("path", _VARCHAR_255, False, lineage="makeopts.Sample.path"),
     ),
     doc="A sample to measure",
 )
@@ -63,8 +70,8 @@ READING = TableMeta(
     tier="imported",
     sql_name="_reading",
     attributes=(
-        Attr("sample_id", TypeSpec("uint32"), True, lineage="makeopts.Sample.sample_id"),
-        Attr("value", TypeSpec("float64"), False, lineage="makeopts.Reading.value"),
+        Attr("sample_id", _UINT32, True, lineage="makeopts.Sample.sample_id"),
+        Attr("value", _FLOAT64, False, lineage="makeopts.Reading.value"),
     ),
     foreign_keys=(FK("makeopts.Sample", (("sample_id", "sample_id"),), True),),
     parts=("makeopts.Reading.Channel",),
@@ -81,9 +88,9 @@ READING_CHANNEL = TableMeta(
     tier="part",
     sql_name="_reading__channel",
     attributes=(
-        Attr("sample_id", TypeSpec("uint32"), True, lineage="makeopts.Sample.sample_id"),
-        Attr("channel", TypeSpec("uint8"), True, lineage="makeopts.Reading.Channel.channel"),
-        Attr("level", TypeSpec("float64"), False, lineage="makeopts.Reading.Channel.level"),
+        Attr("sample_id", _UINT32, True, lineage="makeopts.Sample.sample_id"),
+        Attr("channel", _UINT8, True, lineage="makeopts.Reading.Channel.channel"),
+        Attr("level", _FLOAT64, False, lineage="makeopts.Reading.Channel.level"),
     ),
     foreign_keys=(FK("makeopts.Reading", (("sample_id", "sample_id"),), True, is_master=True),),
     master="makeopts.Reading",
@@ -95,8 +102,8 @@ SUMMARY = TableMeta(
     tier="computed",
     sql_name="__summary",
     attributes=(
-        Attr("sample_id", TypeSpec("uint32"), True, lineage="makeopts.Sample.sample_id"),
-        Attr("total", TypeSpec("float64"), False, lineage="makeopts.Summary.total"),
+        Attr("sample_id", _UINT32, True, lineage="makeopts.Sample.sample_id"),
+        Attr("total", _FLOAT64, False, lineage="makeopts.Summary.total"),
     ),
     foreign_keys=(FK("makeopts.Reading", (("sample_id", "sample_id"),), True),),
     make_timeout=0.5,
@@ -108,8 +115,8 @@ CHECK = TableMeta(
     tier="computed",
     sql_name="__check",
     attributes=(
-        Attr("sample_id", TypeSpec("uint32"), True, lineage="makeopts.Sample.sample_id"),
-        Attr("ok", TypeSpec("bool"), False, lineage="makeopts.Check.ok"),
+        Attr("sample_id", _UINT32, True, lineage="makeopts.Sample.sample_id"),
+        Attr("ok", _BOOL, False, lineage="makeopts.Check.ok"),
     ),
     foreign_keys=(FK("makeopts.Summary", (("sample_id", "sample_id"),), True),),
     retries=1,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.lazy import lazy_dir, lazy_submodule
-from relflow_gen.runtime import AndList, Connection, Maker, Not, U
+from relflow_gen.runtime import AndList, Maker, Not, U
 
 from .tables import (
     ImagingPipeline,
@@ -16,7 +16,9 @@ from .tables import (
     ScanTable,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a Connection (sqlite3, the backends) loads when connect() is first called
+    from relflow_gen.runtime import Connection
+
     from .rows import (
         RegistrationInsert,
         RegistrationKey,

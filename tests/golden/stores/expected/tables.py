@@ -33,13 +33,17 @@ if TYPE_CHECKING:
         ScanRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_ATTACH = TypeSpec("attach")
+_INT32 = TypeSpec("int32")
+
 SCAN = TableMeta(
     schema="imaging",
     name="Scan",
     tier="manual",
     sql_name="scan",
     attributes=(
-        Attr("scan_id", TypeSpec("int32"), True, lineage="imaging.Scan.scan_id"),
+        Attr("scan_id", _INT32, True, lineage="imaging.Scan.scan_id"),
         Attr(
             "movie",
             TypeSpec("attach@", ("raw",)),
@@ -57,7 +61,7 @@ SCAN = TableMeta(
         ),
         Attr(
             "thumbnail",
-            TypeSpec("attach"),
+            _ATTACH,
             False,
             nullable=True,
             default=None,
@@ -72,7 +76,7 @@ REGISTRATION = TableMeta(
     tier="computed",
     sql_name="__registration",
     attributes=(
-        Attr("scan_id", TypeSpec("int32"), True, lineage="imaging.Scan.scan_id"),
+        Attr("scan_id", _INT32, True, lineage="imaging.Scan.scan_id"),
         Attr("shifts", TypeSpec("blob@", ("raw",)), False, lineage="imaging.Registration.shifts"),
         Attr(
             "volume",

@@ -64,17 +64,30 @@ if TYPE_CHECKING:
         ThumbnailRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BLOB = TypeSpec("blob")
+_BOOL = TypeSpec("bool")
+_BYTES = TypeSpec("bytes")
+_FLOAT32 = TypeSpec("float32")
+_FLOAT64 = TypeSpec("float64")
+_TIMESTAMP_6 = TypeSpec("timestamp", (6,))
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT64 = TypeSpec("uint64")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_16 = TypeSpec("varchar", (16,))
+_VARCHAR_255 = TypeSpec("varchar", (255,))
+_VARCHAR_8 = TypeSpec("varchar", (8,))
+
 RESOLUTION = TableMeta(
     schema="fractals",
     name="Resolution",
     tier="lookup",
     sql_name="#resolution",
     attributes=(
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
-        Attr("width_px", TypeSpec("uint16"), False, lineage="fractals.Resolution.width_px"),
-        Attr("height_px", TypeSpec("uint16"), False, lineage="fractals.Resolution.height_px"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
+        Attr("width_px", _UINT16, False, lineage="fractals.Resolution.width_px"),
+        Attr("height_px", _UINT16, False, lineage="fractals.Resolution.height_px"),
     ),
     contents=(
         ("small", 320, 240),
@@ -90,10 +103,10 @@ COLOR_MAP = TableMeta(
     tier="lookup",
     sql_name="#color_map",
     attributes=(
-        Attr("colormap", TypeSpec("varchar", (16,)), True, lineage="fractals.ColorMap.colormap"),
+        Attr("colormap", _VARCHAR_16, True, lineage="fractals.ColorMap.colormap"),
         Attr(
             "cyclic",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             default=False,
             comment="cyclic maps repeat with the iteration count",
@@ -115,13 +128,11 @@ HISTOGRAM_SPEC = TableMeta(
     tier="lookup",
     sql_name="#histogram_spec",
     attributes=(
-        Attr(
-            "histogram_id", TypeSpec("uint8"), True, lineage="fractals.HistogramSpec.histogram_id"
-        ),
-        Attr("n_bins", TypeSpec("uint16"), False, lineage="fractals.HistogramSpec.n_bins"),
+        Attr("histogram_id", _UINT8, True, lineage="fractals.HistogramSpec.histogram_id"),
+        Attr("n_bins", _UINT16, False, lineage="fractals.HistogramSpec.n_bins"),
         Attr(
             "log_counts",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             default=False,
             comment="whether the bins are spaced logarithmically",
@@ -142,7 +153,7 @@ FRACTAL_PARAMS = TableMeta(
     tier="manual",
     sql_name="fractal_params",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
         Attr(
             "kind",
             TypeSpec("enum", ("mandelbrot", "julia", "burning_ship")),
@@ -151,28 +162,28 @@ FRACTAL_PARAMS = TableMeta(
         ),
         Attr(
             "center_re",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="centre of the view, real part",
             lineage="fractals.FractalParams.center_re",
         ),
         Attr(
             "center_im",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="centre of the view, imaginary part",
             lineage="fractals.FractalParams.center_im",
         ),
         Attr(
             "view_width",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="width of the view in the complex plane; the height follows the aspect ratio",
             lineage="fractals.FractalParams.view_width",
         ),
         Attr(
             "c_re",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -181,7 +192,7 @@ FRACTAL_PARAMS = TableMeta(
         ),
         Attr(
             "c_im",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -190,7 +201,7 @@ FRACTAL_PARAMS = TableMeta(
         ),
         Attr(
             "exponent",
-            TypeSpec("uint8"),
+            _UINT8,
             False,
             default=2,
             comment='iterate z -> z**exponent + c ("multibrot" for exponent > 2)',
@@ -198,7 +209,7 @@ FRACTAL_PARAMS = TableMeta(
         ),
         Attr(
             "max_iter",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             default=256,
             comment="iterations before a point counts as inside the set",
@@ -206,21 +217,15 @@ FRACTAL_PARAMS = TableMeta(
         ),
         Attr(
             "escape_radius",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             default=2.0,
             lineage="fractals.FractalParams.escape_radius",
         ),
-        Attr(
-            "title",
-            TypeSpec("varchar", (255,)),
-            False,
-            default="",
-            lineage="fractals.FractalParams.title",
-        ),
+        Attr("title", _VARCHAR_255, False, default="", lineage="fractals.FractalParams.title"),
         Attr(
             "entered_at",
-            TypeSpec("timestamp", (6,)),
+            _TIMESTAMP_6,
             False,
             default=SqlDefault("CURRENT_TIMESTAMP"),
             lineage="fractals.FractalParams.entered_at",
@@ -235,34 +240,32 @@ FRACTAL_IMAGE = TableMeta(
     tier="computed",
     sql_name="__fractal_image",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
         Attr(
             "iterations",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(height, width) uint16: iteration at which the orbit escaped; max_iter if it never did",
             lineage="fractals.FractalImage.iterations",
         ),
         Attr(
             "smooth",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(height, width) float32: continuous (normalised) iteration count, NaN inside the set",
             lineage="fractals.FractalImage.smooth",
         ),
         Attr(
             "inside_fraction",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="fraction of pixels inside the set",
             lineage="fractals.FractalImage.inside_fraction",
         ),
         Attr(
             "compute_seconds",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="wall-clock time of the computation",
             lineage="fractals.FractalImage.compute_seconds",
@@ -281,21 +284,19 @@ RENDERING = TableMeta(
     tier="computed",
     sql_name="__rendering",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
-        Attr("colormap", TypeSpec("varchar", (16,)), True, lineage="fractals.ColorMap.colormap"),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
+        Attr("colormap", _VARCHAR_16, True, lineage="fractals.ColorMap.colormap"),
         Attr(
             "rgb",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(height, width, 3) uint8",
             lineage="fractals.Rendering.rgb",
         ),
         Attr(
             "png",
-            TypeSpec("bytes"),
+            _BYTES,
             False,
             comment="the same image, PNG-encoded",
             lineage="fractals.Rendering.png",
@@ -318,14 +319,12 @@ THUMBNAIL = TableMeta(
     tier="computed",
     sql_name="__thumbnail",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
-        Attr("colormap", TypeSpec("varchar", (16,)), True, lineage="fractals.ColorMap.colormap"),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
+        Attr("colormap", _VARCHAR_16, True, lineage="fractals.ColorMap.colormap"),
         Attr(
             "thumbnail",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(64, w, 3) uint8, block-averaged; w keeps the aspect ratio",
             lineage="fractals.Thumbnail.thumbnail",
@@ -347,13 +346,11 @@ IMAGE_STATS = TableMeta(
     tier="computed",
     sql_name="__image_stats",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
         Attr(
             "mean_escape",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -362,7 +359,7 @@ IMAGE_STATS = TableMeta(
         ),
         Attr(
             "median_escape",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -370,7 +367,7 @@ IMAGE_STATS = TableMeta(
         ),
         Attr(
             "max_escape",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             nullable=True,
             default=None,
@@ -379,14 +376,14 @@ IMAGE_STATS = TableMeta(
         ),
         Attr(
             "entropy",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="Shannon entropy of the iteration counts, bits",
             lineage="fractals.ImageStats.entropy",
         ),
         Attr(
             "boundary_fraction",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="fraction of pixels with an inside and an outside neighbour",
             lineage="fractals.ImageStats.boundary_fraction",
@@ -408,26 +405,18 @@ HISTOGRAM = TableMeta(
     tier="computed",
     sql_name="__histogram",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
-        Attr(
-            "histogram_id", TypeSpec("uint8"), True, lineage="fractals.HistogramSpec.histogram_id"
-        ),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
+        Attr("histogram_id", _UINT8, True, lineage="fractals.HistogramSpec.histogram_id"),
         Attr(
             "edges",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_bins + 1,) float64 bin edges",
             lineage="fractals.Histogram.edges",
         ),
         Attr(
-            "counts",
-            TypeSpec("blob"),
-            False,
-            comment="(n_bins,) uint64",
-            lineage="fractals.Histogram.counts",
+            "counts", _BLOB, False, comment="(n_bins,) uint64", lineage="fractals.Histogram.counts"
         ),
     ),
     foreign_keys=(
@@ -447,13 +436,11 @@ BOX_DIMENSION = TableMeta(
     tier="computed",
     sql_name="__box_dimension",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
         Attr(
             "dimension",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -462,7 +449,7 @@ BOX_DIMENSION = TableMeta(
         ),
         Attr(
             "r_squared",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -487,18 +474,16 @@ BOX_DIMENSION_SCALE = TableMeta(
     tier="part",
     sql_name="__box_dimension__scale",
     attributes=(
-        Attr("fractal_id", TypeSpec("uint32"), True, lineage="fractals.FractalParams.fractal_id"),
-        Attr(
-            "resolution", TypeSpec("varchar", (8,)), True, lineage="fractals.Resolution.resolution"
-        ),
+        Attr("fractal_id", _UINT32, True, lineage="fractals.FractalParams.fractal_id"),
+        Attr("resolution", _VARCHAR_8, True, lineage="fractals.Resolution.resolution"),
         Attr(
             "box_size",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="pixels",
             lineage="fractals.BoxDimension.Scale.box_size",
         ),
-        Attr("n_boxes", TypeSpec("uint64"), False, lineage="fractals.BoxDimension.Scale.n_boxes"),
+        Attr("n_boxes", _UINT64, False, lineage="fractals.BoxDimension.Scale.n_boxes"),
     ),
     foreign_keys=(
         FK(

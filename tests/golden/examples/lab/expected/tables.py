@@ -91,6 +91,25 @@ if TYPE_CHECKING:
         UnitCurationRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BLOB = TypeSpec("blob")
+_BOOL = TypeSpec("bool")
+_CHAR_7 = TypeSpec("char", (7,))
+_DATE = TypeSpec("date")
+_DATETIME_6 = TypeSpec("datetime", (6,))
+_FLOAT32 = TypeSpec("float32")
+_FLOAT64 = TypeSpec("float64")
+_TIMESTAMP_6 = TypeSpec("timestamp", (6,))
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_1024 = TypeSpec("varchar", (1024,))
+_VARCHAR_128 = TypeSpec("varchar", (128,))
+_VARCHAR_16 = TypeSpec("varchar", (16,))
+_VARCHAR_255 = TypeSpec("varchar", (255,))
+_VARCHAR_32 = TypeSpec("varchar", (32,))
+_VARCHAR_64 = TypeSpec("varchar", (64,))
+
 COMMON_SPECIES = TableMeta(
     schema="common",
     name="Species",
@@ -99,17 +118,15 @@ COMMON_SPECIES = TableMeta(
     attributes=(
         Attr(
             "species",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             True,
             comment="standard species code",
             lineage="common.Species.species",
         ),
-        Attr(
-            "common_name", TypeSpec("varchar", (64,)), False, lineage="common.Species.common_name"
-        ),
+        Attr("common_name", _VARCHAR_64, False, lineage="common.Species.common_name"),
         Attr(
             "scientific_name",
-            TypeSpec("varchar", (128,)),
+            _VARCHAR_128,
             False,
             comment="binomial name",
             lineage="common.Species.scientific_name",
@@ -132,17 +149,15 @@ COMMON_EXPERIMENTER = TableMeta(
     attributes=(
         Attr(
             "username",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             True,
             comment="lab account name",
             lineage="common.Experimenter.username",
         ),
-        Attr(
-            "full_name", TypeSpec("varchar", (128,)), False, lineage="common.Experimenter.full_name"
-        ),
+        Attr("full_name", _VARCHAR_128, False, lineage="common.Experimenter.full_name"),
         Attr(
             "email",
-            TypeSpec("varchar", (255,)),
+            _VARCHAR_255,
             False,
             nullable=True,
             default=None,
@@ -157,7 +172,7 @@ COMMON_EXPERIMENTER = TableMeta(
         ),
         Attr(
             "active",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             default=True,
             comment="false once the person has left the lab",
@@ -176,24 +191,22 @@ BRAIN_REGION = TableMeta(
     attributes=(
         Attr(
             "region_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="Allen CCF structure id",
             lineage="lab.BrainRegion.region_id",
         ),
         Attr(
             "acronym",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment='Allen CCF acronym, e.g. "CA1"',
             lineage="lab.BrainRegion.acronym",
         ),
-        Attr(
-            "region_name", TypeSpec("varchar", (255,)), False, lineage="lab.BrainRegion.region_name"
-        ),
+        Attr("region_name", _VARCHAR_255, False, lineage="lab.BrainRegion.region_name"),
         Attr(
             "parent_id",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
@@ -202,7 +215,7 @@ BRAIN_REGION = TableMeta(
         ),
         Attr(
             "color_hex",
-            TypeSpec("char", (7,)),
+            _CHAR_7,
             False,
             comment='display colour of the Allen atlas, "#RRGGBB"',
             lineage="lab.BrainRegion.color_hex",
@@ -254,18 +267,8 @@ PROTOCOL_TYPE = TableMeta(
     tier="lookup",
     sql_name="#protocol_type",
     attributes=(
-        Attr(
-            "protocol_type",
-            TypeSpec("varchar", (32,)),
-            True,
-            lineage="lab.ProtocolType.protocol_type",
-        ),
-        Attr(
-            "description",
-            TypeSpec("varchar", (255,)),
-            False,
-            lineage="lab.ProtocolType.description",
-        ),
+        Attr("protocol_type", _VARCHAR_32, True, lineage="lab.ProtocolType.protocol_type"),
+        Attr("description", _VARCHAR_255, False, lineage="lab.ProtocolType.description"),
     ),
     contents=(
         ("visual_tuning", "Measure orientation/direction selectivity"),
@@ -281,7 +284,7 @@ FILTER_PARAMS = TableMeta(
     tier="lookup",
     sql_name="#filter_params",
     attributes=(
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
         Attr(
             "filter_type",
             TypeSpec("enum", ("bandpass", "lowpass", "highpass")),
@@ -290,7 +293,7 @@ FILTER_PARAMS = TableMeta(
         ),
         Attr(
             "low_cutoff",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             nullable=True,
             default=None,
@@ -299,7 +302,7 @@ FILTER_PARAMS = TableMeta(
         ),
         Attr(
             "high_cutoff",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             nullable=True,
             default=None,
@@ -308,7 +311,7 @@ FILTER_PARAMS = TableMeta(
         ),
         Attr(
             "filter_order",
-            TypeSpec("uint8"),
+            _UINT8,
             False,
             comment="Butterworth order",
             lineage="lab.FilterParams.filter_order",
@@ -329,10 +332,10 @@ SORTING_PARAMS = TableMeta(
     tier="lookup",
     sql_name="#sorting_params",
     attributes=(
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
         Attr(
             "threshold",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             default=4.5,
             comment="detection threshold, in robust noise SDs (MAD / 0.6745)",
@@ -340,7 +343,7 @@ SORTING_PARAMS = TableMeta(
         ),
         Attr(
             "dead_time",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             default=1.0,
             comment="ms; minimum time between two detected spikes",
@@ -348,7 +351,7 @@ SORTING_PARAMS = TableMeta(
         ),
         Attr(
             "window_before",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             default=0.5,
             comment="ms of waveform kept before the trough",
@@ -356,7 +359,7 @@ SORTING_PARAMS = TableMeta(
         ),
         Attr(
             "window_after",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             default=1.0,
             comment="ms of waveform kept after the trough",
@@ -364,7 +367,7 @@ SORTING_PARAMS = TableMeta(
         ),
         Attr(
             "max_units",
-            TypeSpec("uint8"),
+            _UINT8,
             False,
             default=8,
             comment="upper bound on clusters per recording",
@@ -384,14 +387,12 @@ RIG = TableMeta(
     tier="manual",
     sql_name="rig",
     attributes=(
-        Attr("rig", TypeSpec("varchar", (16,)), True, lineage="lab.Rig.rig"),
-        Attr("room", TypeSpec("varchar", (16,)), False, lineage="lab.Rig.room"),
-        Attr(
-            "amplifier", TypeSpec("varchar", (64,)), False, default="", lineage="lab.Rig.amplifier"
-        ),
+        Attr("rig", _VARCHAR_16, True, lineage="lab.Rig.rig"),
+        Attr("room", _VARCHAR_16, False, lineage="lab.Rig.room"),
+        Attr("amplifier", _VARCHAR_64, False, default="", lineage="lab.Rig.amplifier"),
         Attr(
             "rig_manager",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             nullable=True,
             default=None,
@@ -418,24 +419,19 @@ PROTOCOL = TableMeta(
     tier="manual",
     sql_name="protocol",
     attributes=(
-        Attr("protocol_id", TypeSpec("uint32"), True, lineage="lab.Protocol.protocol_id"),
-        Attr(
-            "protocol_type",
-            TypeSpec("varchar", (32,)),
-            False,
-            lineage="lab.ProtocolType.protocol_type",
-        ),
+        Attr("protocol_id", _UINT32, True, lineage="lab.Protocol.protocol_id"),
+        Attr("protocol_type", _VARCHAR_32, False, lineage="lab.ProtocolType.protocol_type"),
         Attr(
             "parameters",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="dict of stimulus/laser parameters (MySQL spelling of `blob`)",
             lineage="lab.Protocol.parameters",
         ),
-        Attr("created_date", TypeSpec("date"), False, lineage="lab.Protocol.created_date"),
+        Attr("created_date", _DATE, False, lineage="lab.Protocol.created_date"),
         Attr(
             "created_by",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment="lab account name",
             lineage="common.Experimenter.username",
@@ -456,14 +452,14 @@ SUBJECT = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "species",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment="standard species code",
             lineage="common.Species.species",
@@ -473,18 +469,14 @@ SUBJECT = TableMeta(
         ),
         Attr(
             "date_of_birth",
-            TypeSpec("date"),
+            _DATE,
             False,
             nullable=True,
             default=None,
             lineage="lab.Subject.date_of_birth",
         ),
         Attr(
-            "subject_notes",
-            TypeSpec("varchar", (1024,)),
-            False,
-            default="",
-            lineage="lab.Subject.subject_notes",
+            "subject_notes", _VARCHAR_1024, False, default="", lineage="lab.Subject.subject_notes"
         ),
     ),
     foreign_keys=(FK("common.Species", (("species", "species"),), False),),
@@ -499,14 +491,14 @@ GENOTYPE = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "locus",
-            TypeSpec("varchar", (64,)),
+            _VARCHAR_64,
             True,
             comment='gene or transgene, e.g. "Pvalb-IRES-Cre"',
             lineage="lab.Genotype.locus",
@@ -519,7 +511,7 @@ GENOTYPE = TableMeta(
         ),
         Attr(
             "genotyped_on",
-            TypeSpec("date"),
+            _DATE,
             False,
             nullable=True,
             default=None,
@@ -538,30 +530,30 @@ SESSION = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("session_date", TypeSpec("date"), False, lineage="lab.Session.session_date"),
-        Attr("rig", TypeSpec("varchar", (16,)), False, lineage="lab.Rig.rig"),
+        Attr("session_date", _DATE, False, lineage="lab.Session.session_date"),
+        Attr("rig", _VARCHAR_16, False, lineage="lab.Rig.rig"),
         Attr(
             "experimenter",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment="lab account name",
             lineage="common.Experimenter.username",
         ),
         Attr(
             "protocol_id",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
@@ -569,7 +561,7 @@ SESSION = TableMeta(
         ),
         Attr(
             "target_region",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
@@ -577,11 +569,7 @@ SESSION = TableMeta(
             lineage="lab.BrainRegion.region_id",
         ),
         Attr(
-            "session_notes",
-            TypeSpec("varchar", (1024,)),
-            False,
-            default="",
-            lineage="lab.Session.session_notes",
+            "session_notes", _VARCHAR_1024, False, default="", lineage="lab.Session.session_notes"
         ),
     ),
     foreign_keys=(
@@ -606,33 +594,27 @@ SESSION_TRIAL = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("trial_id", TypeSpec("uint32"), True, lineage="lab.Session.Trial.trial_id"),
+        Attr("trial_id", _UINT32, True, lineage="lab.Session.Trial.trial_id"),
         Attr(
             "start_time",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="s, on the recording clock",
             lineage="lab.Session.Trial.start_time",
         ),
-        Attr(
-            "stop_time",
-            TypeSpec("float64"),
-            False,
-            comment="s",
-            lineage="lab.Session.Trial.stop_time",
-        ),
+        Attr("stop_time", _FLOAT64, False, comment="s", lineage="lab.Session.Trial.stop_time"),
         Attr(
             "outcome",
             TypeSpec("enum", ("success", "failure", "no_response")),
@@ -660,43 +642,37 @@ RECORDING = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
         Attr(
             "recording_file",
-            TypeSpec("varchar", (255,)),
+            _VARCHAR_255,
             False,
             comment="path relative to the raw-data root",
             lineage="lab.Recording.recording_file",
         ),
-        Attr(
-            "sampling_rate",
-            TypeSpec("float64"),
-            False,
-            comment="Hz",
-            lineage="lab.Recording.sampling_rate",
-        ),
+        Attr("sampling_rate", _FLOAT64, False, comment="Hz", lineage="lab.Recording.sampling_rate"),
         Attr(
             "samples",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_samples,) float32 voltage, microvolts",
             lineage="lab.Recording.samples",
         ),
-        Attr("duration", TypeSpec("float64"), False, comment="s", lineage="lab.Recording.duration"),
+        Attr("duration", _FLOAT64, False, comment="s", lineage="lab.Recording.duration"),
         Attr(
             "recorded_at",
-            TypeSpec("datetime", (6,)),
+            _DATETIME_6,
             False,
             nullable=True,
             default=None,
@@ -718,29 +694,29 @@ FILTERED_RECORDING = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
         Attr(
             "filtered",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_samples,) float32, microvolts",
             lineage="lab.FilteredRecording.filtered",
         ),
         Attr(
             "noise_mad",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="median absolute deviation of the filtered trace, microvolts",
             lineage="lab.FilteredRecording.noise_mad",
@@ -761,31 +737,31 @@ SPIKE_SORTING = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
-        Attr("n_units", TypeSpec("uint16"), False, lineage="lab.SpikeSorting.n_units"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
+        Attr("n_units", _UINT16, False, lineage="lab.SpikeSorting.n_units"),
         Attr(
             "n_detected",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="threshold crossings, before clustering",
             lineage="lab.SpikeSorting.n_detected",
         ),
         Attr(
             "threshold_uv",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="the threshold actually applied, microvolts",
             lineage="lab.SpikeSorting.threshold_uv",
@@ -815,39 +791,39 @@ SPIKE_SORTING_UNIT = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
-        Attr("unit_id", TypeSpec("uint16"), True, lineage="lab.SpikeSorting.Unit.unit_id"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
+        Attr("unit_id", _UINT16, True, lineage="lab.SpikeSorting.Unit.unit_id"),
         Attr(
             "spike_times",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n,) float64 s, sorted",
             lineage="lab.SpikeSorting.Unit.spike_times",
         ),
         Attr(
             "waveform",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_samples_window,) float32 mean waveform, microvolts",
             lineage="lab.SpikeSorting.Unit.waveform",
         ),
-        Attr("n_spikes", TypeSpec("uint32"), False, lineage="lab.SpikeSorting.Unit.n_spikes"),
+        Attr("n_spikes", _UINT32, False, lineage="lab.SpikeSorting.Unit.n_spikes"),
         Attr(
             "peak_amplitude",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="microvolts, trough of the mean waveform",
             lineage="lab.SpikeSorting.Unit.peak_amplitude",
@@ -878,31 +854,31 @@ NEURON_STATS = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
-        Attr("unit_id", TypeSpec("uint16"), True, lineage="lab.SpikeSorting.Unit.unit_id"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
+        Attr("unit_id", _UINT16, True, lineage="lab.SpikeSorting.Unit.unit_id"),
         Attr(
             "firing_rate",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="Hz over the whole recording",
             lineage="lab.NeuronStats.firing_rate",
         ),
         Attr(
             "isi_cv",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             nullable=True,
             default=None,
@@ -911,17 +887,13 @@ NEURON_STATS = TableMeta(
         ),
         Attr(
             "refractory_violations",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="fraction of intervals shorter than 2 ms",
             lineage="lab.NeuronStats.refractory_violations",
         ),
         Attr(
-            "snr",
-            TypeSpec("float32"),
-            False,
-            comment="peak amplitude / noise",
-            lineage="lab.NeuronStats.snr",
+            "snr", _FLOAT32, False, comment="peak amplitude / noise", lineage="lab.NeuronStats.snr"
         ),
     ),
     foreign_keys=(
@@ -948,26 +920,26 @@ TRIAL_RESPONSE = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
-        Attr("unit_id", TypeSpec("uint16"), True, lineage="lab.SpikeSorting.Unit.unit_id"),
-        Attr("trial_id", TypeSpec("uint32"), True, lineage="lab.Session.Trial.trial_id"),
-        Attr("spike_count", TypeSpec("uint32"), False, lineage="lab.TrialResponse.spike_count"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
+        Attr("unit_id", _UINT16, True, lineage="lab.SpikeSorting.Unit.unit_id"),
+        Attr("trial_id", _UINT32, True, lineage="lab.Session.Trial.trial_id"),
+        Attr("spike_count", _UINT32, False, lineage="lab.TrialResponse.spike_count"),
         Attr(
             "rate",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="Hz within the trial window",
             lineage="lab.TrialResponse.rate",
@@ -1002,21 +974,21 @@ UNIT_CURATION = TableMeta(
     attributes=(
         Attr(
             "subject_id",
-            TypeSpec("varchar", (16,)),
+            _VARCHAR_16,
             True,
             comment='lab-wide animal id, e.g. "mouse_042"',
             lineage="lab.Subject.subject_id",
         ),
         Attr(
             "session_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="counts sessions per subject",
             lineage="lab.Session.session_id",
         ),
-        Attr("filter_id", TypeSpec("uint8"), True, lineage="lab.FilterParams.filter_id"),
-        Attr("sorting_id", TypeSpec("uint8"), True, lineage="lab.SortingParams.sorting_id"),
-        Attr("unit_id", TypeSpec("uint16"), True, lineage="lab.SpikeSorting.Unit.unit_id"),
+        Attr("filter_id", _UINT8, True, lineage="lab.FilterParams.filter_id"),
+        Attr("sorting_id", _UINT8, True, lineage="lab.SortingParams.sorting_id"),
+        Attr("unit_id", _UINT16, True, lineage="lab.SpikeSorting.Unit.unit_id"),
         Attr(
             "label",
             TypeSpec("enum", ("good", "mua", "noise")),
@@ -1025,21 +997,21 @@ UNIT_CURATION = TableMeta(
         ),
         Attr(
             "curator",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment="lab account name",
             lineage="common.Experimenter.username",
         ),
         Attr(
             "curated_at",
-            TypeSpec("timestamp", (6,)),
+            _TIMESTAMP_6,
             False,
             default=SqlDefault("CURRENT_TIMESTAMP"),
             lineage="lab.UnitCuration.curated_at",
         ),
         Attr(
             "curation_note",
-            TypeSpec("varchar", (255,)),
+            _VARCHAR_255,
             False,
             default="",
             lineage="lab.UnitCuration.curation_note",

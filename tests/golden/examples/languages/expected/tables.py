@@ -56,22 +56,31 @@ if TYPE_CHECKING:
         ProficiencyRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BOOL = TypeSpec("bool")
+_CHAR_2 = TypeSpec("char", (2,))
+_CHAR_3 = TypeSpec("char", (3,))
+_DATE = TypeSpec("date")
+_JSON = TypeSpec("json")
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_128 = TypeSpec("varchar", (128,))
+_VARCHAR_32 = TypeSpec("varchar", (32,))
+_VARCHAR_40 = TypeSpec("varchar", (40,))
+_VARCHAR_64 = TypeSpec("varchar", (64,))
+
 LANGUAGE_FAMILY = TableMeta(
     schema="languages",
     name="LanguageFamily",
     tier="lookup",
     sql_name="#language_family",
     attributes=(
-        Attr("family", TypeSpec("varchar", (32,)), True, lineage="languages.LanguageFamily.family"),
-        Attr(
-            "family_name",
-            TypeSpec("varchar", (64,)),
-            False,
-            lineage="languages.LanguageFamily.family_name",
-        ),
+        Attr("family", _VARCHAR_32, True, lineage="languages.LanguageFamily.family"),
+        Attr("family_name", _VARCHAR_64, False, lineage="languages.LanguageFamily.family_name"),
         Attr(
             "parent_family",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             nullable=True,
             default=None,
@@ -126,35 +135,35 @@ LANGUAGE = TableMeta(
     attributes=(
         Attr(
             "language",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             True,
             comment="ISO 639-1 code",
             lineage="languages.Language.language",
         ),
         Attr(
             "iso639_3",
-            TypeSpec("char", (3,)),
+            _CHAR_3,
             False,
             comment="ISO 639-3 code",
             lineage="languages.Language.iso639_3",
         ),
         Attr(
             "language_name",
-            TypeSpec("varchar", (64,)),
+            _VARCHAR_64,
             False,
             comment="English name",
             lineage="languages.Language.language_name",
         ),
         Attr(
             "native_name",
-            TypeSpec("varchar", (64,)),
+            _VARCHAR_64,
             False,
             comment="the language's name for itself",
             lineage="languages.Language.native_name",
         ),
         Attr(
             "family",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             nullable=True,
             default=None,
@@ -217,10 +226,10 @@ CEFR_LEVEL = TableMeta(
     tier="lookup",
     sql_name="#cefr_level",
     attributes=(
-        Attr("cefr_level", TypeSpec("char", (2,)), True, lineage="languages.CefrLevel.cefr_level"),
+        Attr("cefr_level", _CHAR_2, True, lineage="languages.CefrLevel.cefr_level"),
         Attr(
             "ordinal",
-            TypeSpec("uint8"),
+            _UINT8,
             False,
             comment="1 (A1) .. 6 (C2), for comparisons",
             lineage="languages.CefrLevel.ordinal",
@@ -231,12 +240,7 @@ CEFR_LEVEL = TableMeta(
             False,
             lineage="languages.CefrLevel.band",
         ),
-        Attr(
-            "level_name",
-            TypeSpec("varchar", (40,)),
-            False,
-            lineage="languages.CefrLevel.level_name",
-        ),
+        Attr("level_name", _VARCHAR_40, False, lineage="languages.CefrLevel.level_name"),
     ),
     indexes=(Idx(("ordinal",), unique=True),),
     contents=(
@@ -256,13 +260,8 @@ COUNTRY = TableMeta(
     tier="lookup",
     sql_name="#country",
     attributes=(
-        Attr("country", TypeSpec("char", (2,)), True, lineage="languages.Country.country"),
-        Attr(
-            "country_name",
-            TypeSpec("varchar", (64,)),
-            False,
-            lineage="languages.Country.country_name",
-        ),
+        Attr("country", _CHAR_2, True, lineage="languages.Country.country"),
+        Attr("country_name", _VARCHAR_64, False, lineage="languages.Country.country_name"),
     ),
     contents=(
         ("AR", "Argentina"),
@@ -310,11 +309,11 @@ PERSON = TableMeta(
     tier="manual",
     sql_name="person",
     attributes=(
-        Attr("person_id", TypeSpec("uint32"), True, lineage="languages.Person.person_id"),
-        Attr("full_name", TypeSpec("varchar", (128,)), False, lineage="languages.Person.full_name"),
+        Attr("person_id", _UINT32, True, lineage="languages.Person.person_id"),
+        Attr("full_name", _VARCHAR_128, False, lineage="languages.Person.full_name"),
         Attr(
             "birth_date",
-            TypeSpec("date"),
+            _DATE,
             False,
             nullable=True,
             default=None,
@@ -322,7 +321,7 @@ PERSON = TableMeta(
         ),
         Attr(
             "birth_country",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             False,
             nullable=True,
             default=None,
@@ -344,18 +343,18 @@ PROFICIENCY = TableMeta(
     tier="manual",
     sql_name="proficiency",
     attributes=(
-        Attr("person_id", TypeSpec("uint32"), True, lineage="languages.Person.person_id"),
+        Attr("person_id", _UINT32, True, lineage="languages.Person.person_id"),
         Attr(
             "language",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             True,
             comment="ISO 639-1 code",
             lineage="languages.Language.language",
         ),
-        Attr("cefr_level", TypeSpec("char", (2,)), False, lineage="languages.CefrLevel.cefr_level"),
+        Attr("cefr_level", _CHAR_2, False, lineage="languages.CefrLevel.cefr_level"),
         Attr(
             "is_native",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             default=False,
             comment="a first language",
@@ -363,7 +362,7 @@ PROFICIENCY = TableMeta(
         ),
         Attr(
             "assessed_on",
-            TypeSpec("date"),
+            _DATE,
             False,
             nullable=True,
             default=None,
@@ -371,7 +370,7 @@ PROFICIENCY = TableMeta(
         ),
         Attr(
             "assessor_id",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
@@ -396,22 +395,22 @@ LANGUAGE_REACH = TableMeta(
     attributes=(
         Attr(
             "language",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             True,
             comment="ISO 639-1 code",
             lineage="languages.Language.language",
         ),
         Attr(
             "n_speakers",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="people with any proficiency",
             lineage="languages.LanguageReach.n_speakers",
         ),
-        Attr("n_native", TypeSpec("uint32"), False, lineage="languages.LanguageReach.n_native"),
+        Attr("n_native", _UINT32, False, lineage="languages.LanguageReach.n_native"),
         Attr(
             "n_proficient",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="C1 or C2, native speakers included",
             lineage="languages.LanguageReach.n_proficient",
@@ -427,24 +426,24 @@ FAMILY_REACH = TableMeta(
     tier="computed",
     sql_name="__family_reach",
     attributes=(
-        Attr("family", TypeSpec("varchar", (32,)), True, lineage="languages.LanguageFamily.family"),
+        Attr("family", _VARCHAR_32, True, lineage="languages.LanguageFamily.family"),
         Attr(
             "n_languages",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             comment="languages of the family and all its sub-branches",
             lineage="languages.FamilyReach.n_languages",
         ),
         Attr(
             "n_speakers",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="distinct people speaking at least one of them",
             lineage="languages.FamilyReach.n_speakers",
         ),
         Attr(
             "n_native",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="distinct native speakers of at least one of them",
             lineage="languages.FamilyReach.n_native",
@@ -460,17 +459,12 @@ LANGUAGE_PROFILE = TableMeta(
     tier="computed",
     sql_name="__language_profile",
     attributes=(
-        Attr("person_id", TypeSpec("uint32"), True, lineage="languages.Person.person_id"),
-        Attr(
-            "n_languages",
-            TypeSpec("uint16"),
-            False,
-            lineage="languages.LanguageProfile.n_languages",
-        ),
-        Attr("n_native", TypeSpec("uint8"), False, lineage="languages.LanguageProfile.n_native"),
+        Attr("person_id", _UINT32, True, lineage="languages.Person.person_id"),
+        Attr("n_languages", _UINT16, False, lineage="languages.LanguageProfile.n_languages"),
+        Attr("n_native", _UINT8, False, lineage="languages.LanguageProfile.n_native"),
         Attr(
             "best_foreign_level",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             False,
             nullable=True,
             default=None,
@@ -478,7 +472,7 @@ LANGUAGE_PROFILE = TableMeta(
         ),
         Attr(
             "families",
-            TypeSpec("json"),
+            _JSON,
             False,
             nullable=True,
             default=None,

@@ -65,28 +65,37 @@ if TYPE_CHECKING:
         SessionRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BLOB = TypeSpec("blob")
+_BOOL = TypeSpec("bool")
+_DATE = TypeSpec("date")
+_FLOAT32 = TypeSpec("float32")
+_FLOAT64 = TypeSpec("float64")
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_16 = TypeSpec("varchar", (16,))
+_VARCHAR_255 = TypeSpec("varchar", (255,))
+_VARCHAR_32 = TypeSpec("varchar", (32,))
+
 PROBE_TYPE = TableMeta(
     schema="multisite",
     name="ProbeType",
     tier="lookup",
     sql_name="#probe_type",
     attributes=(
-        Attr(
-            "probe_type", TypeSpec("varchar", (32,)), True, lineage="multisite.ProbeType.probe_type"
-        ),
+        Attr("probe_type", _VARCHAR_32, True, lineage="multisite.ProbeType.probe_type"),
         Attr(
             "n_channels",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             comment="channels recorded at the same time",
             lineage="multisite.ProbeType.n_channels",
         ),
-        Attr(
-            "n_shanks", TypeSpec("uint8"), False, default=1, lineage="multisite.ProbeType.n_shanks"
-        ),
+        Attr("n_shanks", _UINT8, False, default=1, lineage="multisite.ProbeType.n_shanks"),
         Attr(
             "site_pitch",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="vertical distance between recording sites, micrometres",
             lineage="multisite.ProbeType.site_pitch",
@@ -106,9 +115,9 @@ LFP_BAND = TableMeta(
     tier="lookup",
     sql_name="#lfp_band",
     attributes=(
-        Attr("band", TypeSpec("varchar", (16,)), True, lineage="multisite.LfpBand.band"),
-        Attr("low_hz", TypeSpec("float32"), False, lineage="multisite.LfpBand.low_hz"),
-        Attr("high_hz", TypeSpec("float32"), False, lineage="multisite.LfpBand.high_hz"),
+        Attr("band", _VARCHAR_16, True, lineage="multisite.LfpBand.band"),
+        Attr("low_hz", _FLOAT32, False, lineage="multisite.LfpBand.low_hz"),
+        Attr("high_hz", _FLOAT32, False, lineage="multisite.LfpBand.high_hz"),
     ),
     contents=(
         ("delta", 1.0, 4.0),
@@ -125,16 +134,16 @@ SESSION = TableMeta(
     tier="manual",
     sql_name="session",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
-        Attr("session_date", TypeSpec("date"), False, lineage="multisite.Session.session_date"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
+        Attr("session_date", _DATE, False, lineage="multisite.Session.session_date"),
         Attr(
             "animal",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment="the animal's identifier",
             lineage="multisite.Session.animal",
         ),
-        Attr("rig", TypeSpec("varchar", (32,)), False, default="", lineage="multisite.Session.rig"),
+        Attr("rig", _VARCHAR_32, False, default="", lineage="multisite.Session.rig"),
     ),
     parts=("multisite.Session.Probe",),
     doc="One recording day",
@@ -146,23 +155,18 @@ SESSION_PROBE = TableMeta(
     tier="part",
     sql_name="session__probe",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
-        Attr(
-            "probe_type",
-            TypeSpec("varchar", (32,)),
-            False,
-            lineage="multisite.ProbeType.probe_type",
-        ),
+        Attr("probe_type", _VARCHAR_32, False, lineage="multisite.ProbeType.probe_type"),
         Attr(
             "serial_number",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             nullable=True,
             default=None,
@@ -170,21 +174,21 @@ SESSION_PROBE = TableMeta(
         ),
         Attr(
             "brain_region",
-            TypeSpec("varchar", (32,)),
+            _VARCHAR_32,
             False,
             comment='target region, an Allen CCF acronym such as "CA1"',
             lineage="multisite.Session.Probe.brain_region",
         ),
         Attr(
             "depth",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="insertion depth of the tip below the brain surface, mm",
             lineage="multisite.Session.Probe.depth",
         ),
         Attr(
             "ap",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             nullable=True,
             default=None,
@@ -193,7 +197,7 @@ SESSION_PROBE = TableMeta(
         ),
         Attr(
             "ml",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             nullable=True,
             default=None,
@@ -216,28 +220,22 @@ RECORDING = TableMeta(
     tier="imported",
     sql_name="_recording",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "recording_file",
-            TypeSpec("varchar", (255,)),
+            _VARCHAR_255,
             False,
             comment="path relative to the raw-data root",
             lineage="multisite.Recording.recording_file",
         ),
         Attr(
             "sampling_rate",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="Hz, shared by all channels",
             lineage="multisite.Recording.sampling_rate",
         ),
-        Attr(
-            "duration",
-            TypeSpec("float64"),
-            False,
-            comment="s",
-            lineage="multisite.Recording.duration",
-        ),
+        Attr("duration", _FLOAT64, False, comment="s", lineage="multisite.Recording.duration"),
     ),
     foreign_keys=(FK("multisite.Session", (("session_id", "session_id"),), True),),
     parts=("multisite.Recording.Channel",),
@@ -250,31 +248,31 @@ RECORDING_CHANNEL = TableMeta(
     tier="part",
     sql_name="_recording__channel",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
         Attr(
             "channel_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="channel number on its probe",
             lineage="multisite.Recording.Channel.channel_id",
         ),
         Attr(
             "site_depth",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="depth of the recording site below the brain surface, mm",
             lineage="multisite.Recording.Channel.site_depth",
         ),
         Attr(
             "trace",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_samples,) float32, microvolts (`signal` is reserved in MySQL)",
             lineage="multisite.Recording.Channel.trace",
@@ -298,25 +296,25 @@ PROBE_QUALITY = TableMeta(
     tier="computed",
     sql_name="__probe_quality",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
-        Attr("n_channels", TypeSpec("uint16"), False, lineage="multisite.ProbeQuality.n_channels"),
+        Attr("n_channels", _UINT16, False, lineage="multisite.ProbeQuality.n_channels"),
         Attr(
             "n_bad",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             comment="channels flagged as bad",
             lineage="multisite.ProbeQuality.n_bad",
         ),
         Attr(
             "median_noise",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="median of the channels' noise, microvolts",
             lineage="multisite.ProbeQuality.median_noise",
@@ -340,45 +338,45 @@ PROBE_QUALITY_CHANNEL = TableMeta(
     tier="part",
     sql_name="__probe_quality__channel",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
         Attr(
             "channel_id",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="channel number on its probe",
             lineage="multisite.Recording.Channel.channel_id",
         ),
         Attr(
             "rms",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="microvolts",
             lineage="multisite.ProbeQuality.Channel.rms",
         ),
         Attr(
             "noise",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="robust noise estimate: median absolute deviation / 0.6745, microvolts",
             lineage="multisite.ProbeQuality.Channel.noise",
         ),
         Attr(
             "saturated_fraction",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="fraction of samples at the amplifier's limits",
             lineage="multisite.ProbeQuality.Channel.saturated_fraction",
         ),
         Attr(
             "is_bad",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             comment="flat, saturated or far noisier than the probe's median",
             lineage="multisite.ProbeQuality.Channel.is_bad",
@@ -407,17 +405,17 @@ PROBE_LFP = TableMeta(
     tier="computed",
     sql_name="__probe_lfp",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
         Attr(
             "lfp_rate",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             default=1000.0,
             comment="Hz, after downsampling",
@@ -425,21 +423,21 @@ PROBE_LFP = TableMeta(
         ),
         Attr(
             "lfp",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_good_channels, n_lfp_samples) float32, microvolts",
             lineage="multisite.ProbeLfp.lfp",
         ),
         Attr(
             "channel_ids",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_good_channels,) uint16, the rows of lfp",
             lineage="multisite.ProbeLfp.channel_ids",
         ),
         Attr(
             "site_depths",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_good_channels,) float32, mm",
             lineage="multisite.ProbeLfp.site_depths",
@@ -460,25 +458,25 @@ PROBE_LFP_BAND_POWER = TableMeta(
     tier="part",
     sql_name="__probe_lfp__band_power",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_id",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
-        Attr("band", TypeSpec("varchar", (16,)), True, lineage="multisite.LfpBand.band"),
+        Attr("band", _VARCHAR_16, True, lineage="multisite.LfpBand.band"),
         Attr(
             "mean_power",
-            TypeSpec("float64"),
+            _FLOAT64,
             False,
             comment="microvolts^2, averaged over the good channels",
             lineage="multisite.ProbeLfp.BandPower.mean_power",
         ),
         Attr(
             "depth_profile",
-            TypeSpec("blob"),
+            _BLOB,
             False,
             comment="(n_good_channels,) float32, power of each channel",
             lineage="multisite.ProbeLfp.BandPower.depth_profile",
@@ -503,32 +501,32 @@ PROBE_COHERENCE = TableMeta(
     tier="computed",
     sql_name="__probe_coherence",
     attributes=(
-        Attr("session_id", TypeSpec("uint32"), True, lineage="multisite.Session.session_id"),
+        Attr("session_id", _UINT32, True, lineage="multisite.Session.session_id"),
         Attr(
             "probe_a",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
         Attr(
             "probe_b",
-            TypeSpec("uint8"),
+            _UINT8,
             True,
             comment="probe slot on the rig: 0, 1, 2, ...",
             lineage="multisite.Session.Probe.probe_id",
         ),
-        Attr("band", TypeSpec("varchar", (16,)), True, lineage="multisite.LfpBand.band"),
+        Attr("band", _VARCHAR_16, True, lineage="multisite.LfpBand.band"),
         Attr(
             "coherence",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             comment="mean magnitude-squared coherence of the probes' mean LFPs; 1 when probe_a = probe_b",
             lineage="multisite.ProbeCoherence.coherence",
         ),
         Attr(
             "phase_lag",
-            TypeSpec("float32"),
+            _FLOAT32,
             False,
             nullable=True,
             default=None,

@@ -80,24 +80,34 @@ if TYPE_CHECKING:
         WebAccountRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BOOL = TypeSpec("bool")
+_CHAR_7 = TypeSpec("char", (7,))
+_DATE = TypeSpec("date")
+_DECIMAL_10_2 = TypeSpec("decimal", (10, 2))
+_DECIMAL_12_2 = TypeSpec("decimal", (12, 2))
+_DECIMAL_14_2 = TypeSpec("decimal", (14, 2))
+_INT32 = TypeSpec("int32")
+_TEXT = TypeSpec("text")
+_TIMESTAMP_6 = TypeSpec("timestamp", (6,))
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_VARCHAR_10 = TypeSpec("varchar", (10,))
+_VARCHAR_100 = TypeSpec("varchar", (100,))
+_VARCHAR_15 = TypeSpec("varchar", (15,))
+_VARCHAR_255 = TypeSpec("varchar", (255,))
+_VARCHAR_32 = TypeSpec("varchar", (32,))
+_VARCHAR_50 = TypeSpec("varchar", (50,))
+_VARCHAR_70 = TypeSpec("varchar", (70,))
+
 PRODUCT_LINE = TableMeta(
     schema="sales",
     name="ProductLine",
     tier="lookup",
     sql_name="#product_line",
     attributes=(
-        Attr(
-            "product_line",
-            TypeSpec("varchar", (50,)),
-            True,
-            lineage="sales.ProductLine.product_line",
-        ),
-        Attr(
-            "description",
-            TypeSpec("varchar", (255,)),
-            False,
-            lineage="sales.ProductLine.description",
-        ),
+        Attr("product_line", _VARCHAR_50, True, lineage="sales.ProductLine.product_line"),
+        Attr("description", _VARCHAR_255, False, lineage="sales.ProductLine.description"),
     ),
     contents=(
         ("Classic Cars", "Die-cast replicas of classic automobiles"),
@@ -117,30 +127,23 @@ OFFICE = TableMeta(
     tier="manual",
     sql_name="office",
     attributes=(
-        Attr("office_code", TypeSpec("varchar", (10,)), True, lineage="sales.Office.office_code"),
-        Attr("city", TypeSpec("varchar", (50,)), False, lineage="sales.Office.city"),
-        Attr("phone", TypeSpec("varchar", (50,)), False, lineage="sales.Office.phone"),
-        Attr(
-            "address_line1", TypeSpec("varchar", (50,)), False, lineage="sales.Office.address_line1"
-        ),
+        Attr("office_code", _VARCHAR_10, True, lineage="sales.Office.office_code"),
+        Attr("city", _VARCHAR_50, False, lineage="sales.Office.city"),
+        Attr("phone", _VARCHAR_50, False, lineage="sales.Office.phone"),
+        Attr("address_line1", _VARCHAR_50, False, lineage="sales.Office.address_line1"),
         Attr(
             "address_line2",
-            TypeSpec("varchar", (50,)),
+            _VARCHAR_50,
             False,
             nullable=True,
             default=None,
             lineage="sales.Office.address_line2",
         ),
         Attr(
-            "state",
-            TypeSpec("varchar", (50,)),
-            False,
-            nullable=True,
-            default=None,
-            lineage="sales.Office.state",
+            "state", _VARCHAR_50, False, nullable=True, default=None, lineage="sales.Office.state"
         ),
-        Attr("country", TypeSpec("varchar", (50,)), False, lineage="sales.Office.country"),
-        Attr("postal_code", TypeSpec("varchar", (15,)), False, lineage="sales.Office.postal_code"),
+        Attr("country", _VARCHAR_50, False, lineage="sales.Office.country"),
+        Attr("postal_code", _VARCHAR_15, False, lineage="sales.Office.postal_code"),
         Attr(
             "territory",
             TypeSpec("enum", ("NA", "EMEA", "APAC", "Japan")),
@@ -157,27 +160,27 @@ EMPLOYEE = TableMeta(
     tier="manual",
     sql_name="employee",
     attributes=(
-        Attr("employee_number", TypeSpec("uint32"), True, lineage="sales.Employee.employee_number"),
-        Attr("last_name", TypeSpec("varchar", (50,)), False, lineage="sales.Employee.last_name"),
-        Attr("first_name", TypeSpec("varchar", (50,)), False, lineage="sales.Employee.first_name"),
+        Attr("employee_number", _UINT32, True, lineage="sales.Employee.employee_number"),
+        Attr("last_name", _VARCHAR_50, False, lineage="sales.Employee.last_name"),
+        Attr("first_name", _VARCHAR_50, False, lineage="sales.Employee.first_name"),
         Attr(
             "extension",
-            TypeSpec("varchar", (10,)),
+            _VARCHAR_10,
             False,
             comment='phone extension, e.g. "x5800"',
             lineage="sales.Employee.extension",
         ),
-        Attr("email", TypeSpec("varchar", (100,)), False, lineage="sales.Employee.email"),
-        Attr("office_code", TypeSpec("varchar", (10,)), False, lineage="sales.Office.office_code"),
+        Attr("email", _VARCHAR_100, False, lineage="sales.Employee.email"),
+        Attr("office_code", _VARCHAR_10, False, lineage="sales.Office.office_code"),
         Attr(
             "reports_to",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
             lineage="sales.Employee.employee_number",
         ),
-        Attr("job_title", TypeSpec("varchar", (50,)), False, lineage="sales.Employee.job_title"),
+        Attr("job_title", _VARCHAR_50, False, lineage="sales.Employee.job_title"),
     ),
     foreign_keys=(
         FK("sales.Office", (("office_code", "office_code"),), False),
@@ -199,61 +202,36 @@ CUSTOMER = TableMeta(
     tier="manual",
     sql_name="customer",
     attributes=(
-        Attr("customer_number", TypeSpec("uint32"), True, lineage="sales.Customer.customer_number"),
-        Attr(
-            "customer_name",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.Customer.customer_name",
-        ),
-        Attr(
-            "contact_last_name",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.Customer.contact_last_name",
-        ),
-        Attr(
-            "contact_first_name",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.Customer.contact_first_name",
-        ),
-        Attr("phone", TypeSpec("varchar", (50,)), False, lineage="sales.Customer.phone"),
-        Attr(
-            "address_line1",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.Customer.address_line1",
-        ),
+        Attr("customer_number", _UINT32, True, lineage="sales.Customer.customer_number"),
+        Attr("customer_name", _VARCHAR_50, False, lineage="sales.Customer.customer_name"),
+        Attr("contact_last_name", _VARCHAR_50, False, lineage="sales.Customer.contact_last_name"),
+        Attr("contact_first_name", _VARCHAR_50, False, lineage="sales.Customer.contact_first_name"),
+        Attr("phone", _VARCHAR_50, False, lineage="sales.Customer.phone"),
+        Attr("address_line1", _VARCHAR_50, False, lineage="sales.Customer.address_line1"),
         Attr(
             "address_line2",
-            TypeSpec("varchar", (50,)),
+            _VARCHAR_50,
             False,
             nullable=True,
             default=None,
             lineage="sales.Customer.address_line2",
         ),
-        Attr("city", TypeSpec("varchar", (50,)), False, lineage="sales.Customer.city"),
+        Attr("city", _VARCHAR_50, False, lineage="sales.Customer.city"),
         Attr(
-            "state",
-            TypeSpec("varchar", (50,)),
-            False,
-            nullable=True,
-            default=None,
-            lineage="sales.Customer.state",
+            "state", _VARCHAR_50, False, nullable=True, default=None, lineage="sales.Customer.state"
         ),
         Attr(
             "postal_code",
-            TypeSpec("varchar", (15,)),
+            _VARCHAR_15,
             False,
             nullable=True,
             default=None,
             lineage="sales.Customer.postal_code",
         ),
-        Attr("country", TypeSpec("varchar", (50,)), False, lineage="sales.Customer.country"),
+        Attr("country", _VARCHAR_50, False, lineage="sales.Customer.country"),
         Attr(
             "sales_rep",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             nullable=True,
             default=None,
@@ -261,7 +239,7 @@ CUSTOMER = TableMeta(
         ),
         Attr(
             "credit_limit",
-            TypeSpec("decimal", (10, 2)),
+            _DECIMAL_10_2,
             False,
             nullable=True,
             default=None,
@@ -287,19 +265,12 @@ WEB_ACCOUNT = TableMeta(
     tier="manual",
     sql_name="web_account",
     attributes=(
-        Attr("username", TypeSpec("varchar", (32,)), True, lineage="sales.WebAccount.username"),
-        Attr(
-            "customer_number", TypeSpec("uint32"), False, lineage="sales.Customer.customer_number"
-        ),
-        Attr(
-            "login_email",
-            TypeSpec("varchar", (100,)),
-            False,
-            lineage="sales.WebAccount.login_email",
-        ),
+        Attr("username", _VARCHAR_32, True, lineage="sales.WebAccount.username"),
+        Attr("customer_number", _UINT32, False, lineage="sales.Customer.customer_number"),
+        Attr("login_email", _VARCHAR_100, False, lineage="sales.WebAccount.login_email"),
         Attr(
             "created_at",
-            TypeSpec("timestamp", (6,)),
+            _TIMESTAMP_6,
             False,
             default=SqlDefault("CURRENT_TIMESTAMP"),
             lineage="sales.WebAccount.created_at",
@@ -320,56 +291,39 @@ PRODUCT = TableMeta(
     attributes=(
         Attr(
             "product_code",
-            TypeSpec("varchar", (15,)),
+            _VARCHAR_15,
             True,
             comment='e.g. "S10_1678"',
             lineage="sales.Product.product_code",
         ),
-        Attr(
-            "product_name", TypeSpec("varchar", (70,)), False, lineage="sales.Product.product_name"
-        ),
-        Attr(
-            "product_line",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.ProductLine.product_line",
-        ),
+        Attr("product_name", _VARCHAR_70, False, lineage="sales.Product.product_name"),
+        Attr("product_line", _VARCHAR_50, False, lineage="sales.ProductLine.product_line"),
         Attr(
             "product_scale",
-            TypeSpec("varchar", (10,)),
+            _VARCHAR_10,
             False,
             comment='e.g. "1:10"',
             lineage="sales.Product.product_scale",
         ),
-        Attr(
-            "product_vendor",
-            TypeSpec("varchar", (50,)),
-            False,
-            lineage="sales.Product.product_vendor",
-        ),
-        Attr(
-            "product_description",
-            TypeSpec("text"),
-            False,
-            lineage="sales.Product.product_description",
-        ),
+        Attr("product_vendor", _VARCHAR_50, False, lineage="sales.Product.product_vendor"),
+        Attr("product_description", _TEXT, False, lineage="sales.Product.product_description"),
         Attr(
             "quantity_in_stock",
-            TypeSpec("int32"),
+            _INT32,
             False,
             comment="may go negative when back-ordered",
             lineage="sales.Product.quantity_in_stock",
         ),
         Attr(
             "buy_price",
-            TypeSpec("decimal", (10, 2)),
+            _DECIMAL_10_2,
             False,
             comment="what we pay the vendor",
             lineage="sales.Product.buy_price",
         ),
         Attr(
             "msrp",
-            TypeSpec("decimal", (10, 2)),
+            _DECIMAL_10_2,
             False,
             comment="manufacturer's suggested retail price",
             lineage="sales.Product.msrp",
@@ -386,15 +340,13 @@ SALES_ORDER = TableMeta(
     tier="manual",
     sql_name="sales_order",
     attributes=(
-        Attr("order_number", TypeSpec("uint32"), True, lineage="sales.SalesOrder.order_number"),
-        Attr(
-            "customer_number", TypeSpec("uint32"), False, lineage="sales.Customer.customer_number"
-        ),
-        Attr("order_date", TypeSpec("date"), False, lineage="sales.SalesOrder.order_date"),
-        Attr("required_date", TypeSpec("date"), False, lineage="sales.SalesOrder.required_date"),
+        Attr("order_number", _UINT32, True, lineage="sales.SalesOrder.order_number"),
+        Attr("customer_number", _UINT32, False, lineage="sales.Customer.customer_number"),
+        Attr("order_date", _DATE, False, lineage="sales.SalesOrder.order_date"),
+        Attr("required_date", _DATE, False, lineage="sales.SalesOrder.required_date"),
         Attr(
             "shipped_date",
-            TypeSpec("date"),
+            _DATE,
             False,
             nullable=True,
             default=None,
@@ -411,7 +363,7 @@ SALES_ORDER = TableMeta(
         ),
         Attr(
             "comments",
-            TypeSpec("text"),
+            _TEXT,
             False,
             nullable=True,
             default=None,
@@ -430,29 +382,19 @@ SALES_ORDER_ITEM = TableMeta(
     tier="part",
     sql_name="sales_order__item",
     attributes=(
-        Attr("order_number", TypeSpec("uint32"), True, lineage="sales.SalesOrder.order_number"),
+        Attr("order_number", _UINT32, True, lineage="sales.SalesOrder.order_number"),
         Attr(
             "product_code",
-            TypeSpec("varchar", (15,)),
+            _VARCHAR_15,
             True,
             comment='e.g. "S10_1678"',
             lineage="sales.Product.product_code",
         ),
-        Attr(
-            "quantity_ordered",
-            TypeSpec("uint32"),
-            False,
-            lineage="sales.SalesOrder.Item.quantity_ordered",
-        ),
-        Attr(
-            "price_each",
-            TypeSpec("decimal", (10, 2)),
-            False,
-            lineage="sales.SalesOrder.Item.price_each",
-        ),
+        Attr("quantity_ordered", _UINT32, False, lineage="sales.SalesOrder.Item.quantity_ordered"),
+        Attr("price_each", _DECIMAL_10_2, False, lineage="sales.SalesOrder.Item.price_each"),
         Attr(
             "order_line_number",
-            TypeSpec("uint16"),
+            _UINT16,
             False,
             comment="position on the printed order",
             lineage="sales.SalesOrder.Item.order_line_number",
@@ -473,12 +415,10 @@ PAYMENT = TableMeta(
     tier="manual",
     sql_name="payment",
     attributes=(
-        Attr("customer_number", TypeSpec("uint32"), True, lineage="sales.Customer.customer_number"),
-        Attr(
-            "check_number", TypeSpec("varchar", (50,)), True, lineage="sales.Payment.check_number"
-        ),
-        Attr("payment_date", TypeSpec("date"), False, lineage="sales.Payment.payment_date"),
-        Attr("amount", TypeSpec("decimal", (10, 2)), False, lineage="sales.Payment.amount"),
+        Attr("customer_number", _UINT32, True, lineage="sales.Customer.customer_number"),
+        Attr("check_number", _VARCHAR_50, True, lineage="sales.Payment.check_number"),
+        Attr("payment_date", _DATE, False, lineage="sales.Payment.payment_date"),
+        Attr("amount", _DECIMAL_10_2, False, lineage="sales.Payment.amount"),
     ),
     foreign_keys=(FK("sales.Customer", (("customer_number", "customer_number"),), True),),
     indexes=(Idx(("payment_date",)),),
@@ -491,16 +431,10 @@ SALES_MONTH = TableMeta(
     tier="manual",
     sql_name="sales_month",
     attributes=(
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
-        Attr("first_day", TypeSpec("date"), False, lineage="sales.SalesMonth.first_day"),
-        Attr("last_day", TypeSpec("date"), False, lineage="sales.SalesMonth.last_day"),
-        Attr("closed_on", TypeSpec("date"), False, lineage="sales.SalesMonth.closed_on"),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
+        Attr("first_day", _DATE, False, lineage="sales.SalesMonth.first_day"),
+        Attr("last_day", _DATE, False, lineage="sales.SalesMonth.last_day"),
+        Attr("closed_on", _DATE, False, lineage="sales.SalesMonth.closed_on"),
     ),
     doc="A closed month: inserting it makes the month's summaries computable",
 )
@@ -511,26 +445,26 @@ ORDER_TOTAL = TableMeta(
     tier="computed",
     sql_name="__order_total",
     attributes=(
-        Attr("order_number", TypeSpec("uint32"), True, lineage="sales.SalesOrder.order_number"),
-        Attr("n_lines", TypeSpec("uint16"), False, lineage="sales.OrderTotal.n_lines"),
-        Attr("n_units", TypeSpec("uint32"), False, lineage="sales.OrderTotal.n_units"),
+        Attr("order_number", _UINT32, True, lineage="sales.SalesOrder.order_number"),
+        Attr("n_lines", _UINT16, False, lineage="sales.OrderTotal.n_lines"),
+        Attr("n_units", _UINT32, False, lineage="sales.OrderTotal.n_units"),
         Attr(
             "order_value",
-            TypeSpec("decimal", (12, 2)),
+            _DECIMAL_12_2,
             False,
             comment="sum of quantity * price_each",
             lineage="sales.OrderTotal.order_value",
         ),
         Attr(
             "order_cost",
-            TypeSpec("decimal", (12, 2)),
+            _DECIMAL_12_2,
             False,
             comment="sum of quantity * buy_price",
             lineage="sales.OrderTotal.order_cost",
         ),
         Attr(
             "margin",
-            TypeSpec("decimal", (12, 2)),
+            _DECIMAL_12_2,
             False,
             comment="order_value - order_cost",
             lineage="sales.OrderTotal.margin",
@@ -546,32 +480,26 @@ MONTHLY_SALES = TableMeta(
     tier="computed",
     sql_name="__monthly_sales",
     attributes=(
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
         Attr(
             "n_orders",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="orders placed in the month, cancelled ones excluded",
             lineage="sales.MonthlySales.n_orders",
         ),
         Attr(
             "n_customers",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="distinct customers who ordered",
             lineage="sales.MonthlySales.n_customers",
         ),
-        Attr("n_units", TypeSpec("uint32"), False, lineage="sales.MonthlySales.n_units"),
-        Attr("revenue", TypeSpec("decimal", (14, 2)), False, lineage="sales.MonthlySales.revenue"),
+        Attr("n_units", _UINT32, False, lineage="sales.MonthlySales.n_units"),
+        Attr("revenue", _DECIMAL_14_2, False, lineage="sales.MonthlySales.revenue"),
         Attr(
             "payments_received",
-            TypeSpec("decimal", (14, 2)),
+            _DECIMAL_14_2,
             False,
             lineage="sales.MonthlySales.payments_received",
         ),
@@ -590,28 +518,10 @@ MONTHLY_SALES_BY_PRODUCT_LINE = TableMeta(
     tier="part",
     sql_name="__monthly_sales__by_product_line",
     attributes=(
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
-        Attr(
-            "product_line",
-            TypeSpec("varchar", (50,)),
-            True,
-            lineage="sales.ProductLine.product_line",
-        ),
-        Attr(
-            "n_units", TypeSpec("uint32"), False, lineage="sales.MonthlySales.ByProductLine.n_units"
-        ),
-        Attr(
-            "revenue",
-            TypeSpec("decimal", (14, 2)),
-            False,
-            lineage="sales.MonthlySales.ByProductLine.revenue",
-        ),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
+        Attr("product_line", _VARCHAR_50, True, lineage="sales.ProductLine.product_line"),
+        Attr("n_units", _UINT32, False, lineage="sales.MonthlySales.ByProductLine.n_units"),
+        Attr("revenue", _DECIMAL_14_2, False, lineage="sales.MonthlySales.ByProductLine.revenue"),
     ),
     foreign_keys=(
         FK("sales.MonthlySales", (("month", "month"),), True, is_master=True),
@@ -627,21 +537,10 @@ MONTHLY_SALES_BY_OFFICE = TableMeta(
     tier="part",
     sql_name="__monthly_sales__by_office",
     attributes=(
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
-        Attr("office_code", TypeSpec("varchar", (10,)), True, lineage="sales.Office.office_code"),
-        Attr("n_orders", TypeSpec("uint32"), False, lineage="sales.MonthlySales.ByOffice.n_orders"),
-        Attr(
-            "revenue",
-            TypeSpec("decimal", (14, 2)),
-            False,
-            lineage="sales.MonthlySales.ByOffice.revenue",
-        ),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
+        Attr("office_code", _VARCHAR_10, True, lineage="sales.Office.office_code"),
+        Attr("n_orders", _UINT32, False, lineage="sales.MonthlySales.ByOffice.n_orders"),
+        Attr("revenue", _DECIMAL_14_2, False, lineage="sales.MonthlySales.ByOffice.revenue"),
     ),
     foreign_keys=(
         FK("sales.MonthlySales", (("month", "month"),), True, is_master=True),
@@ -657,19 +556,11 @@ REP_MONTHLY_SALES = TableMeta(
     tier="computed",
     sql_name="__rep_monthly_sales",
     attributes=(
-        Attr("employee_number", TypeSpec("uint32"), True, lineage="sales.Employee.employee_number"),
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
-        Attr("n_orders", TypeSpec("uint32"), False, lineage="sales.RepMonthlySales.n_orders"),
-        Attr("n_customers", TypeSpec("uint32"), False, lineage="sales.RepMonthlySales.n_customers"),
-        Attr(
-            "revenue", TypeSpec("decimal", (14, 2)), False, lineage="sales.RepMonthlySales.revenue"
-        ),
+        Attr("employee_number", _UINT32, True, lineage="sales.Employee.employee_number"),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
+        Attr("n_orders", _UINT32, False, lineage="sales.RepMonthlySales.n_orders"),
+        Attr("n_customers", _UINT32, False, lineage="sales.RepMonthlySales.n_customers"),
+        Attr("revenue", _DECIMAL_14_2, False, lineage="sales.RepMonthlySales.revenue"),
     ),
     foreign_keys=(
         FK("sales.Employee", (("employee_number", "employee_number"),), True),
@@ -684,38 +575,32 @@ CUSTOMER_BALANCE = TableMeta(
     tier="computed",
     sql_name="__customer_balance",
     attributes=(
-        Attr("customer_number", TypeSpec("uint32"), True, lineage="sales.Customer.customer_number"),
-        Attr(
-            "month",
-            TypeSpec("char", (7,)),
-            True,
-            comment='"YYYY-MM"',
-            lineage="sales.SalesMonth.month",
-        ),
+        Attr("customer_number", _UINT32, True, lineage="sales.Customer.customer_number"),
+        Attr("month", _CHAR_7, True, comment='"YYYY-MM"', lineage="sales.SalesMonth.month"),
         Attr(
             "total_ordered",
-            TypeSpec("decimal", (14, 2)),
+            _DECIMAL_14_2,
             False,
             comment="all shipped or open orders up to the month's last day",
             lineage="sales.CustomerBalance.total_ordered",
         ),
         Attr(
             "total_paid",
-            TypeSpec("decimal", (14, 2)),
+            _DECIMAL_14_2,
             False,
             comment="all payments up to the month's last day",
             lineage="sales.CustomerBalance.total_paid",
         ),
         Attr(
             "balance",
-            TypeSpec("decimal", (14, 2)),
+            _DECIMAL_14_2,
             False,
             comment="total_ordered - total_paid",
             lineage="sales.CustomerBalance.balance",
         ),
         Attr(
             "over_limit",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             comment="balance exceeds the credit limit",
             lineage="sales.CustomerBalance.over_limit",

@@ -80,6 +80,28 @@ if TYPE_CHECKING:
         TermRow,
     )
 
+# the attribute types: one TypeSpec per type, shared by the tables below
+_BOOL = TypeSpec("bool")
+_CHAR_1 = TypeSpec("char", (1,))
+_CHAR_2 = TypeSpec("char", (2,))
+_DATE = TypeSpec("date")
+_DECIMAL_3_1 = TypeSpec("decimal", (3, 1))
+_DECIMAL_3_2 = TypeSpec("decimal", (3, 2))
+_DECIMAL_4_1 = TypeSpec("decimal", (4, 1))
+_DECIMAL_4_3 = TypeSpec("decimal", (4, 3))
+_DECIMAL_5_1 = TypeSpec("decimal", (5, 1))
+_UINT16 = TypeSpec("uint16")
+_UINT32 = TypeSpec("uint32")
+_UINT8 = TypeSpec("uint8")
+_VARCHAR_10 = TypeSpec("varchar", (10,))
+_VARCHAR_12 = TypeSpec("varchar", (12,))
+_VARCHAR_120 = TypeSpec("varchar", (120,))
+_VARCHAR_20 = TypeSpec("varchar", (20,))
+_VARCHAR_200 = TypeSpec("varchar", (200,))
+_VARCHAR_40 = TypeSpec("varchar", (40,))
+_VARCHAR_6 = TypeSpec("varchar", (6,))
+_VARCHAR_60 = TypeSpec("varchar", (60,))
+
 STUDENT = TableMeta(
     schema="university",
     name="Student",
@@ -88,46 +110,38 @@ STUDENT = TableMeta(
     attributes=(
         Attr(
             "student_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="university-wide ID number",
             lineage="university.Student.student_id",
         ),
-        Attr(
-            "first_name", TypeSpec("varchar", (40,)), False, lineage="university.Student.first_name"
-        ),
-        Attr(
-            "last_name", TypeSpec("varchar", (40,)), False, lineage="university.Student.last_name"
-        ),
+        Attr("first_name", _VARCHAR_40, False, lineage="university.Student.first_name"),
+        Attr("last_name", _VARCHAR_40, False, lineage="university.Student.last_name"),
         Attr("sex", TypeSpec("enum", ("F", "M", "U")), False, lineage="university.Student.sex"),
-        Attr("date_of_birth", TypeSpec("date"), False, lineage="university.Student.date_of_birth"),
+        Attr("date_of_birth", _DATE, False, lineage="university.Student.date_of_birth"),
         Attr(
             "home_address",
-            TypeSpec("varchar", (120,)),
+            _VARCHAR_120,
             False,
             comment="street address",
             lineage="university.Student.home_address",
         ),
-        Attr(
-            "home_city", TypeSpec("varchar", (60,)), False, lineage="university.Student.home_city"
-        ),
+        Attr("home_city", _VARCHAR_60, False, lineage="university.Student.home_city"),
         Attr(
             "home_state",
-            TypeSpec("char", (2,)),
+            _CHAR_2,
             False,
             comment="US state code",
             lineage="university.Student.home_state",
         ),
         Attr(
             "home_zip",
-            TypeSpec("varchar", (10,)),
+            _VARCHAR_10,
             False,
             comment="ZIP or ZIP+4; a string: it keeps its leading zeros",
             lineage="university.Student.home_zip",
         ),
-        Attr(
-            "home_phone", TypeSpec("varchar", (20,)), False, lineage="university.Student.home_phone"
-        ),
+        Attr("home_phone", _VARCHAR_20, False, lineage="university.Student.home_phone"),
     ),
     indexes=(Idx(("last_name", "first_name")),),
     doc="A student, identified by a university-wide number",
@@ -141,31 +155,26 @@ DEPARTMENT = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "dept_name",
-            TypeSpec("varchar", (200,)),
+            _VARCHAR_200,
             False,
             comment="full department name",
             lineage="university.Department.dept_name",
         ),
         Attr(
             "dept_address",
-            TypeSpec("varchar", (200,)),
+            _VARCHAR_200,
             False,
             comment="mailing address (may span lines)",
             lineage="university.Department.dept_address",
         ),
-        Attr(
-            "dept_phone",
-            TypeSpec("varchar", (20,)),
-            False,
-            lineage="university.Department.dept_phone",
-        ),
+        Attr("dept_phone", _VARCHAR_20, False, lineage="university.Department.dept_phone"),
     ),
     indexes=(Idx(("dept_name",), unique=True),),
     doc="An academic department",
@@ -179,21 +188,21 @@ STUDENT_MAJOR = TableMeta(
     attributes=(
         Attr(
             "student_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="university-wide ID number",
             lineage="university.Student.student_id",
         ),
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             False,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "declare_date",
-            TypeSpec("date"),
+            _DATE,
             False,
             comment="when the student declared the major",
             lineage="university.StudentMajor.declare_date",
@@ -214,28 +223,28 @@ COURSE = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
         Attr(
             "course_name",
-            TypeSpec("varchar", (200,)),
+            _VARCHAR_200,
             False,
             comment='e.g. "Principles of Biology"',
             lineage="university.Course.course_name",
         ),
         Attr(
             "credits",
-            TypeSpec("decimal", (3, 1)),
+            _DECIMAL_3_1,
             False,
             comment="number of credits earned by completing the course",
             lineage="university.Course.credits",
@@ -254,28 +263,28 @@ COURSE_PREREQUISITE = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
         Attr(
             "prereq_dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "prereq_course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
@@ -300,7 +309,7 @@ TERM = TableMeta(
     tier="manual",
     sql_name="term",
     attributes=(
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -319,19 +328,19 @@ SECTION = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -339,15 +348,11 @@ SECTION = TableMeta(
             lineage="university.Term.term",
         ),
         Attr(
-            "section",
-            TypeSpec("char", (1,)),
-            True,
-            comment="a, b, c, ...",
-            lineage="university.Section.section",
+            "section", _CHAR_1, True, comment="a, b, c, ...", lineage="university.Section.section"
         ),
         Attr(
             "auditorium",
-            TypeSpec("varchar", (12,)),
+            _VARCHAR_12,
             False,
             comment="room, e.g. C68",
             lineage="university.Section.auditorium",
@@ -367,8 +372,8 @@ CURRENT_TERM = TableMeta(
     tier="manual",
     sql_name="current_term",
     attributes=(
-        Attr("omega", TypeSpec("uint8"), True, default=1, lineage="university.CurrentTerm.omega"),
-        Attr("term_year", TypeSpec("uint16"), False, lineage="university.Term.term_year"),
+        Attr("omega", _UINT8, True, default=1, lineage="university.CurrentTerm.omega"),
+        Attr("term_year", _UINT16, False, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -388,26 +393,26 @@ ENROLL = TableMeta(
     attributes=(
         Attr(
             "student_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="university-wide ID number",
             lineage="university.Student.student_id",
         ),
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -415,11 +420,7 @@ ENROLL = TableMeta(
             lineage="university.Term.term",
         ),
         Attr(
-            "section",
-            TypeSpec("char", (1,)),
-            True,
-            comment="a, b, c, ...",
-            lineage="university.Section.section",
+            "section", _CHAR_1, True, comment="a, b, c, ...", lineage="university.Section.section"
         ),
     ),
     foreign_keys=(
@@ -445,17 +446,17 @@ LETTER_GRADE = TableMeta(
     tier="lookup",
     sql_name="#letter_grade",
     attributes=(
-        Attr("grade", TypeSpec("char", (2,)), True, lineage="university.LetterGrade.grade"),
+        Attr("grade", _CHAR_2, True, lineage="university.LetterGrade.grade"),
         Attr(
             "points",
-            TypeSpec("decimal", (3, 2)),
+            _DECIMAL_3_2,
             False,
             comment="grade points per credit",
             lineage="university.LetterGrade.points",
         ),
         Attr(
             "passing",
-            TypeSpec("bool"),
+            _BOOL,
             False,
             default=True,
             comment="whether the course's credits are earned",
@@ -486,26 +487,26 @@ GRADE = TableMeta(
     attributes=(
         Attr(
             "student_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="university-wide ID number",
             lineage="university.Student.student_id",
         ),
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -513,13 +514,9 @@ GRADE = TableMeta(
             lineage="university.Term.term",
         ),
         Attr(
-            "section",
-            TypeSpec("char", (1,)),
-            True,
-            comment="a, b, c, ...",
-            lineage="university.Section.section",
+            "section", _CHAR_1, True, comment="a, b, c, ...", lineage="university.Section.section"
         ),
-        Attr("grade", TypeSpec("char", (2,)), False, lineage="university.LetterGrade.grade"),
+        Attr("grade", _CHAR_2, False, lineage="university.LetterGrade.grade"),
     ),
     foreign_keys=(
         FK(
@@ -545,19 +542,14 @@ GRADES_FINALIZED = TableMeta(
     tier="manual",
     sql_name="grades_finalized",
     attributes=(
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
             True,
             lineage="university.Term.term",
         ),
-        Attr(
-            "finalized_on",
-            TypeSpec("date"),
-            False,
-            lineage="university.GradesFinalized.finalized_on",
-        ),
+        Attr("finalized_on", _DATE, False, lineage="university.GradesFinalized.finalized_on"),
     ),
     foreign_keys=(FK("university.Term", (("term_year", "term_year"), ("term", "term")), True),),
     doc="The registrar's declaration that every grade of a term is in",
@@ -571,19 +563,19 @@ SECTION_GRADES = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -591,19 +583,13 @@ SECTION_GRADES = TableMeta(
             lineage="university.Term.term",
         ),
         Attr(
-            "section",
-            TypeSpec("char", (1,)),
-            True,
-            comment="a, b, c, ...",
-            lineage="university.Section.section",
+            "section", _CHAR_1, True, comment="a, b, c, ...", lineage="university.Section.section"
         ),
-        Attr(
-            "n_enrolled", TypeSpec("uint16"), False, lineage="university.SectionGrades.n_enrolled"
-        ),
-        Attr("n_graded", TypeSpec("uint16"), False, lineage="university.SectionGrades.n_graded"),
+        Attr("n_enrolled", _UINT16, False, lineage="university.SectionGrades.n_enrolled"),
+        Attr("n_graded", _UINT16, False, lineage="university.SectionGrades.n_graded"),
         Attr(
             "mean_points",
-            TypeSpec("decimal", (4, 3)),
+            _DECIMAL_4_3,
             False,
             nullable=True,
             default=None,
@@ -637,19 +623,19 @@ SECTION_GRADES_DISTRIBUTION = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
         Attr(
             "course",
-            TypeSpec("uint16"),
+            _UINT16,
             True,
             comment="course number, e.g. 1210",
             lineage="university.Course.course",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -657,18 +643,11 @@ SECTION_GRADES_DISTRIBUTION = TableMeta(
             lineage="university.Term.term",
         ),
         Attr(
-            "section",
-            TypeSpec("char", (1,)),
-            True,
-            comment="a, b, c, ...",
-            lineage="university.Section.section",
+            "section", _CHAR_1, True, comment="a, b, c, ...", lineage="university.Section.section"
         ),
-        Attr("grade", TypeSpec("char", (2,)), True, lineage="university.LetterGrade.grade"),
+        Attr("grade", _CHAR_2, True, lineage="university.LetterGrade.grade"),
         Attr(
-            "n_students",
-            TypeSpec("uint16"),
-            False,
-            lineage="university.SectionGrades.Distribution.n_students",
+            "n_students", _UINT16, False, lineage="university.SectionGrades.Distribution.n_students"
         ),
     ),
     foreign_keys=(
@@ -698,12 +677,12 @@ STUDENT_GPA = TableMeta(
     attributes=(
         Attr(
             "student_id",
-            TypeSpec("uint32"),
+            _UINT32,
             True,
             comment="university-wide ID number",
             lineage="university.Student.student_id",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
@@ -712,14 +691,14 @@ STUDENT_GPA = TableMeta(
         ),
         Attr(
             "term_credits",
-            TypeSpec("decimal", (4, 1)),
+            _DECIMAL_4_1,
             False,
             comment="graded credits attempted in this term",
             lineage="university.StudentGpa.term_credits",
         ),
         Attr(
             "term_gpa",
-            TypeSpec("decimal", (4, 3)),
+            _DECIMAL_4_3,
             False,
             nullable=True,
             default=None,
@@ -728,21 +707,21 @@ STUDENT_GPA = TableMeta(
         ),
         Attr(
             "credits_attempted",
-            TypeSpec("decimal", (5, 1)),
+            _DECIMAL_5_1,
             False,
             comment="cumulative, up to and including this term",
             lineage="university.StudentGpa.credits_attempted",
         ),
         Attr(
             "credits_earned",
-            TypeSpec("decimal", (5, 1)),
+            _DECIMAL_5_1,
             False,
             comment="cumulative credits with a passing grade",
             lineage="university.StudentGpa.credits_earned",
         ),
         Attr(
             "cumulative_gpa",
-            TypeSpec("decimal", (4, 3)),
+            _DECIMAL_4_3,
             False,
             nullable=True,
             default=None,
@@ -765,37 +744,30 @@ DEPARTMENT_STATS = TableMeta(
     attributes=(
         Attr(
             "dept",
-            TypeSpec("varchar", (6,)),
+            _VARCHAR_6,
             True,
             comment="abbreviated department name, e.g. BIOL",
             lineage="university.Department.dept",
         ),
-        Attr("term_year", TypeSpec("uint16"), True, lineage="university.Term.term_year"),
+        Attr("term_year", _UINT16, True, lineage="university.Term.term_year"),
         Attr(
             "term",
             TypeSpec("enum", ("Spring", "Summer", "Fall")),
             True,
             lineage="university.Term.term",
         ),
-        Attr(
-            "n_sections", TypeSpec("uint16"), False, lineage="university.DepartmentStats.n_sections"
-        ),
-        Attr(
-            "n_enrollments",
-            TypeSpec("uint32"),
-            False,
-            lineage="university.DepartmentStats.n_enrollments",
-        ),
+        Attr("n_sections", _UINT16, False, lineage="university.DepartmentStats.n_sections"),
+        Attr("n_enrollments", _UINT32, False, lineage="university.DepartmentStats.n_enrollments"),
         Attr(
             "n_majors",
-            TypeSpec("uint32"),
+            _UINT32,
             False,
             comment="students who had declared the major by the end of the term",
             lineage="university.DepartmentStats.n_majors",
         ),
         Attr(
             "dept_mean_points",
-            TypeSpec("decimal", (4, 3)),
+            _DECIMAL_4_3,
             False,
             nullable=True,
             default=None,
