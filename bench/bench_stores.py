@@ -162,8 +162,13 @@ def bench_store(kind: str, spec: dict[str, Any], work: Path, args: argparse.Name
     arrays = [np.random.default_rng(i).random(2**20) for i in range(10)]  # 8 MiB each
     nbytes = sum(a.nbytes for a in arrays)
 
+    rounds = iter(range(1, 10**9))
+
     def ours_blob() -> None:
         db.Array.delete_quick()
+        fresh = next(rounds)
+        for a in arrays:  # new contents each round: objects are written, not found stored already
+            a[0] = fresh
         db.Array.insert({"array_id": i, "value": a} for i, a in enumerate(arrays))
         got = db.Array.fetch()
         assert len(got) == len(arrays)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from relflow_gen.runtime.blob.io import BlobError
 
-__all__ = ["BlobError", "decode", "encode"]
+__all__ = ["BlobError", "decode", "encode", "encode_parts"]
 
 
 def encode(value: object) -> bytes:
@@ -16,6 +16,13 @@ def encode(value: object) -> bytes:
     from relflow_gen.runtime.blob import format  # deferred: numpy
 
     return format.encode(value)
+
+
+def encode_parts(value: object) -> list[bytes | bytearray | memoryview]:
+    """Serialise ``value`` as pieces (see :func:`relflow_gen.runtime.blob.format.encode_parts`)."""
+    from relflow_gen.runtime.blob import format  # deferred: numpy
+
+    return format.encode_parts(value)
 
 
 def decode(data: bytes | bytearray | memoryview) -> object:

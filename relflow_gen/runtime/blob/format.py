@@ -89,6 +89,13 @@ _SLACK = 64 << 10
 
 def encode(value: object) -> bytes:
     """Encode ``value`` as a blob; :class:`BlobError` when it holds something a blob cannot store."""
+    parts = encode_parts(value)
+    return parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
+
+
+def encode_parts(value: object) -> list[bytes | bytearray | memoryview]:
+    """The blob of ``value`` as consecutive pieces, not joined: large arrays are views of the
+    value's own memory (valid while the value is not changed), for writers that take pieces."""
     w = Writer()
     encode_value(w, value, 0)
     size = len(w)
@@ -96,8 +103,8 @@ def encode(value: object) -> bytes:
     if size >= COMPRESS_MIN_SIZE and _sample_compresses(chunks, size):
         compressed = _compress(chunks, size)
         if compressed is not None:
-            return compressed
-    return b"".join([_STORED_HEADER, *chunks])
+            return [compressed]
+    return [_STORED_HEADER, *chunks]
 
 
 def decode(data: bytes | bytearray | memoryview) -> object:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,7 +27,7 @@ from relflow_gen.runtime.stores.refs import Stored, StoreRef
 if TYPE_CHECKING:
     from relflow_gen.runtime.stores import store as store_module
     from relflow_gen.runtime.stores.config import StoreConfig
-    from relflow_gen.runtime.stores.store import Store
+    from relflow_gen.runtime.stores.store import Buffer, Store
 else:  # opened on first use (relflow_gen/core/lazy.py): a connection without stores never loads it
     store_module = lazy_module("relflow_gen.runtime.stores.store")
 
@@ -42,7 +42,7 @@ class Stores:
     def __init__(self, configs: Iterable[StoreConfig] = ()) -> None:
         self._configs = {c.name: c for c in configs}
         self._open: dict[str, Store] = {}
-        self._pending: dict[tuple[str, str], bytes | Path] = {}
+        self._pending: dict[tuple[str, str], Sequence[Buffer] | Path] = {}
         self._pending_trees: dict[tuple[str, str], tuple[str, Path | None, Stored]] = {}
 
     def __repr__(self) -> str:
@@ -94,12 +94,12 @@ class Stores:
             return store.copy_content(prefix, ref)
         if kind == "blob":
             try:
-                data = blob.encode(value)
+                parts = blob.encode_parts(value)  # large arrays: views, hashed and written unjoined
             except blob.BlobError as exc:
                 raise StoreValueError(f"cannot be stored in a blob: {exc}") from None
-            rel, sha = store.put_bytes(prefix, data)
-            self._pending[(name, rel)] = data
-            return Stored("blob", name, rel, len(data), sha)
+            rel, sha = store.put_bytes(prefix, parts)
+            self._pending[(name, rel)] = parts
+            return Stored("blob", name, rel, sum(memoryview(p).nbytes for p in parts), sha)
         if kind == "attach":
             src = _local_file(value)
             rel, sha, n = store.put_file(prefix, src)

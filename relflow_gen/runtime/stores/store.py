@@ -28,7 +28,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ from relflow_gen.runtime.stores.config import StoreConfig, redact
 from relflow_gen.runtime.stores.errors import ObjectCorruptError, ObjectMissingError, StoreError
 from relflow_gen.runtime.stores.fastcopy import CHUNK, copy_file_hashing, copy_hashing
 from relflow_gen.runtime.stores.refs import Stored
+
+#: a piece of an object's bytes
+Buffer = bytes | bytearray | memoryview
 
 #: under a schema's folder: which database the folder belongs to (gc refuses to work for another)
 OWNER_FILE = ".relflow/database"
@@ -136,21 +139,27 @@ class Store:
     def _tmp(self, prefix: str) -> str:
         return f"{prefix}/.tmp/{uuid.uuid4().hex}.part"
 
-    def put_bytes(self, prefix: str, data: bytes) -> tuple[str, str]:
-        """Store ``data`` under its sha256 (once); returns (path, sha256)."""
-        sha = hashlib.sha256(data).hexdigest()
+    def put_bytes(self, prefix: str, data: bytes | Sequence[Buffer]) -> tuple[str, str]:
+        """Store ``data`` (bytes, or consecutive pieces written without joining them) under
+        its sha256 (once); returns (path, sha256)."""
+        parts: Sequence[Buffer] = (data,) if isinstance(data, bytes) else data
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(part)
+        sha = digest.hexdigest()
         rel = self.content_path(prefix, sha)
-        if self._fresh(rel, len(data)):
+        if self._fresh(rel, sum(memoryview(p).nbytes for p in parts)):
             return rel, sha
         try:
             if self.local:
                 tmp = self.full(self._tmp(prefix))
                 os.makedirs(os.path.dirname(tmp), exist_ok=True)
                 with open(tmp, "wb") as f:
-                    f.write(data)
+                    for part in parts:
+                        f.write(part)
                 self._publish_local(tmp, rel)
-            else:
-                self.fs.pipe_file(self.full(rel), data)  # one PUT: visible only when complete
+            else:  # one PUT: visible only when complete
+                self.fs.pipe_file(self.full(rel), data if isinstance(data, bytes) else b"".join(parts))
         except OSError as exc:
             raise self._fail("write", rel, exc) from None
         return rel, sha
@@ -186,13 +195,18 @@ class Store:
         except OSError as exc:
             raise self._fail("write", str(src), exc) from None
 
-    def ensure(self, rel: str, source: bytes | Path) -> None:
+    def ensure(self, rel: str, source: bytes | Sequence[Buffer] | Path) -> None:
         """After a commit: the object is still there (a racing gc may have taken it); write it again if not."""
         if self.exists(rel):
             return
-        if isinstance(source, bytes):
+        if not isinstance(source, Path):
             prefix = rel.split("/hash/", 1)[0]
-            self.put_bytes(prefix, source)
+            again, _ = self.put_bytes(prefix, source)
+            if again != rel:  # pieces are views of the inserted value, which changed since
+                raise StoreError(
+                    f"store {self.name}: the object {rel} was collected by a concurrent gc and the value "
+                    "inserted has changed since: the row refers to a missing object (insert it again)"
+                )
         else:
             self.put_file(rel.split("/hash/", 1)[0], source)
 
