@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from relflow_gen.core.errors import RelflowError
 from relflow_gen.runtime.blob import BlobError, decode, encode
 from relflow_gen.runtime.blob import format as blob
+from relflow_gen.runtime.blob.decoder import array_data_offset
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blob-format.md"
 HEADER = b"RFBL\x01\x00"
@@ -60,7 +61,8 @@ def assert_same(a: object, b: object, path: str = "value") -> None:
         assert isinstance(b, np.ndarray)
         assert dtype_key(a.dtype) == dtype_key(b.dtype), f"{path}: dtype {a.dtype!r} != {b.dtype!r}"
         assert a.shape == b.shape, f"{path}: shape {a.shape} != {b.shape}"
-        assert b.flags.writeable, f"{path}: decoded array is read-only"
+        assert not b.flags.writeable, f"{path}: decoded array is writable"
+        assert b.flags.aligned, f"{path}: decoded array is not aligned"
         if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous:
             assert b.flags.f_contiguous, f"{path}: Fortran order lost"
         else:
@@ -104,8 +106,9 @@ def assert_same(a: object, b: object, path: str = "value") -> None:
 
 def round_trip(value: object) -> object:
     data = encode(value)
-    assert isinstance(data, bytes) and data[:5] in (b"RFBL\x01", b"RFBL\x02")
-    assert (data[4], data[5]) in ((1, blob.CODEC_STORED), (2, blob.CODEC_ZSTD))  # the lowest version that reads it
+    assert isinstance(data, bytes) and data[:5] in (b"RFBL\x01", b"RFBL\x02", b"RFBL\x03")
+    # the lowest version that reads it
+    assert (data[4], data[5]) in ((1, blob.CODEC_STORED), (2, blob.CODEC_ZSTD), (3, blob.CODEC_PADDED))
     back = decode(data)
     assert_same(value, back)
     return back
@@ -324,7 +327,7 @@ def test_non_contiguous_views_are_written_contiguous(view: Any) -> None:
     back = decode(encode(v))
     assert isinstance(back, np.ndarray)
     assert back.dtype == v.dtype and np.array_equal(back, v)
-    assert back.flags.writeable and (back.flags.c_contiguous or back.flags.f_contiguous)
+    assert not back.flags.writeable and (back.flags.c_contiguous or back.flags.f_contiguous)
 
 
 def test_padding_bytes_survive_even_in_strided_views() -> None:
@@ -343,17 +346,78 @@ def test_field_view_of_structured_array() -> None:
     assert isinstance(back, np.ndarray) and back.tolist() == [1, 2, 3, 4]
 
 
-def test_decoded_arrays_are_writable_copies_not_aliases() -> None:
-    arr = np.arange(10_000, dtype=np.int64)
+def test_decoded_arrays_never_alias_a_buffer_the_caller_may_change() -> None:
+    arr = np.random.default_rng(0).normal(size=10_000)
     data = bytearray(encode(arr))
     back = decode(data)
-    assert isinstance(back, np.ndarray) and back.flags.writeable and back.flags.aligned
-    back[0] = 99  # writable
+    assert isinstance(back, np.ndarray) and not back.flags.writeable and back.flags.aligned
+    with pytest.raises(ValueError, match="read-only"):
+        back[0] = 99
     data[-8:] = b"\xff" * 8  # the caller reuses its buffer: the array must not change
-    assert back[-1] == 9999
+    assert back[-1] == arr[-1]
     data.extend(b"x")  # and the buffer is not pinned by an export
-    again = decode(memoryview(encode(arr)))
-    assert isinstance(again, np.ndarray) and again[5] == 5
+    frozen = memoryview(bytearray(encode(arr))).toreadonly()  # read-only, yet the bytearray may change
+    again = decode(frozen)
+    assert isinstance(again, np.ndarray) and not np.shares_memory(again, np.frombuffer(frozen, np.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["<f8", ">f8", "<c16", "<f4", "<i2", "u1"])
+@pytest.mark.parametrize("shape", [(100_000,), (300, 400), (3, 5, 7000)])
+def test_a_large_array_read_from_bytes_is_a_view_of_them(dtype: str, shape: tuple[int, ...]) -> None:
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    arr = np.frombuffer(np.random.default_rng(1).bytes(size), dtype).reshape(shape)  # incompressible
+    blob = encode(arr)
+    assert blob[4:6] == b"\x03\x03"
+    back = decode(blob)
+    assert isinstance(back, np.ndarray) and back.tobytes() == arr.tobytes() and back.dtype == arr.dtype
+    assert np.shares_memory(back, np.frombuffer(blob, np.uint8)), "the data was copied"
+    assert back.flags.aligned and not back.flags.writeable
+    assert back.ctypes.data % 16 == 0
+
+
+def test_padding_places_the_data_at_a_multiple_of_16_from_the_blob_start() -> None:
+    for n in range(8192, 8192 + 40):
+        blob = encode(np.random.default_rng(n).normal(size=n))
+        assert blob[:6] == b"RFBL\x03\x03" and blob[6] < 16 and not any(blob[7 : 7 + blob[6]])
+        offset = array_data_offset(memoryview(blob)[7 + blob[6] :])
+        assert offset is not None and (7 + blob[6] + offset) % 16 == 0
+
+
+def test_small_arrays_of_a_large_body_read_from_bytes_are_copied() -> None:
+    rng = np.random.default_rng(3)
+    value = {"big": rng.normal(size=100_000), "small": rng.normal(size=10)}
+    blob = encode(value)
+    back = decode(blob)
+    assert isinstance(back, dict) and not np.shares_memory(back["small"], np.frombuffer(blob, np.uint8))
+    assert not back["small"].flags.writeable and np.array_equal(back["small"], value["small"])
+
+
+def test_small_blobs_and_old_stored_blobs_stay_version_1() -> None:
+    small = encode(np.arange(100.0))
+    assert small[:6] == b"RFBL\x01\x00"
+    big = np.random.default_rng(4).normal(size=20_000)
+    old = b"RFBL\x01\x00" + encode(big)[7 + encode(big)[6] :]  # as releases before version 3 wrote it
+    back = decode(old)
+    assert isinstance(back, np.ndarray) and np.array_equal(back, big) and back.flags.aligned
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (b"\x10" + bytes(16) + b"N", "at byte 6: padding length 16 is not below 16"),
+        (b"\x02\x00\x01N", "at byte 7: padding bytes are not all zero"),
+        (b"\x05\x00N", "at byte 7: padding needs 5 bytes but only 2 remain"),
+        (b"", "at byte 6: data ends where padding length was expected"),
+    ],
+)
+def test_malformed_padding_is_refused(tail: bytes, message: str) -> None:
+    with pytest.raises(BlobError, match=message):
+        decode(b"RFBL\x03\x03" + tail)
+
+
+def test_the_padded_codec_needs_version_3() -> None:
+    with pytest.raises(BlobError, match="codec 3 is not part of blob format version 2"):
+        decode(b"RFBL\x02\x03\x00N")
 
 
 def test_memoryview_input_of_other_formats() -> None:
@@ -457,7 +521,7 @@ def test_compressible_payloads_are_compressed() -> None:
 def test_incompressible_and_small_payloads_are_stored() -> None:
     noise = np.random.default_rng(0).random(1 << 20)
     data = encode(noise)
-    assert codec(data) == blob.CODEC_STORED and len(data) < noise.nbytes + 64
+    assert codec(data) == blob.CODEC_PADDED and len(data) < noise.nbytes + 64  # stored, data aligned
     assert codec(encode(b"\x00" * 1000)) == blob.CODEC_STORED  # below COMPRESS_MIN_SIZE
     assert codec(encode(np.random.default_rng(1).bytes(5000))) == blob.CODEC_STORED  # small, tried, not worth it
 
@@ -568,7 +632,7 @@ def zstd_blob(payload: bytes, declared: int | None = None, frame_size: bool = Tr
         (b"RFB", "too short"),
         (b"\x80\x04\x95\x00\x00\x00", "not a relflow blob: it starts with b'\\x80\\x04\\x95\\x00'"),  # a pickle
         (b"mYm\x00S\x00", "not a relflow blob"),
-        (b"RFBL\x03\x00N", "at byte 4: blob format version 3 is not supported"),
+        (b"RFBL\x04\x00N", "at byte 4: blob format version 4 is not supported"),
         (b"RFBL\x01\x07N", "at byte 5: unknown codec 7"),
         (b"RFBL\x01\x02N", "at byte 5: codec 2 is not part of blob format version 1"),
         (b"RFBL\x02\x00N", None),  # a stored blob may carry version 2

@@ -208,17 +208,19 @@ def _decode_array(r: Reader, depth: int) -> np.ndarray[Any, Any]:
         arr = np.zeros(shape, dtype, order=order)
     else:
         flat = None
-        if r.owned and 2 * len(data) >= r.size:
-            # a body decompressed by this decode, mostly this array: keep the data where it is
-            # (writable, private; never the caller's buffer) when it sits aligned
+        if r.keep and 2 * len(data) >= r.size:
+            # a buffer that never changes, mostly this array: keep the data where it is (no copy)
+            # when it sits aligned; a smaller array is copied, so keeping it alone does not keep
+            # the whole buffer in memory
             flat = np.frombuffer(data, dtype=dtype)
             if not flat.flags.aligned:
                 flat = None
         if flat is None:
-            # One copy, of the raw bytes (a structured copy would skip padding): the result is
-            # writable, aligned, owns its memory and never aliases the caller's buffer.
+            # One copy, of the raw bytes (a structured copy would skip padding): aligned, and
+            # never an alias of a buffer the caller may change.
             flat = np.frombuffer(data, dtype=np.uint8).copy().view(dtype)
         arr = flat.reshape(shape, order=order)
+    arr.flags.writeable = False  # every decoded array is read-only, whether or not it was copied
     if flags & T.ARRAY_RECARRAY:
         return arr.view(np.recarray)
     return arr
@@ -249,7 +251,9 @@ def _decode_object_array(r: Reader, depth: int) -> np.ndarray[Any, Any]:
     flat = np.empty(count, dtype=object)
     for i in range(count):
         flat[i] = decode_value(r, depth + 1)
-    return flat.reshape(shape, order="F" if flags & T.ARRAY_FORTRAN else "C")
+    arr = flat.reshape(shape, order="F" if flags & T.ARRAY_FORTRAN else "C")
+    arr.flags.writeable = False
+    return arr
 
 
 def _decode_np_scalar(r: Reader, depth: int) -> object:

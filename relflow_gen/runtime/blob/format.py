@@ -15,8 +15,9 @@ the body is handled by ``blob_encode`` / ``blob_decode`` (values, with tags from
 
 Round trips are exact: the Python type, numpy dtype (byte order included), shape, memory order
 (C or Fortran) and every bit of the data (NaN payloads, -0.0) come back. Decoded arrays are
-writable and aligned and never alias the input (a compressed body's main array keeps its data
-in the buffer it was decompressed into). Decoding untrusted bytes runs no code and either returns
+read-only and aligned; a large array is a view of the input when the input is ``bytes`` (what
+drivers return: no copy), or of the buffer a compressed body was decompressed into, and never
+of a buffer the caller may change. Decoding untrusted bytes runs no code and either returns
 a value or raises :class:`BlobError` saying what is wrong and at which byte.
 """
 
@@ -38,18 +39,29 @@ __all__ = ["BlobError", "decode", "encode", "MAGIC", "VERSION"]
 
 MAGIC = b"RFBL"
 #: the newest format version this module reads and writes; a blob carries the lowest version
-#: that can read it (stored blobs stay version 1, readable by every release)
-VERSION = 2
+#: that can read it (stored blobs without padding stay version 1, readable by every release)
+VERSION = 3
 CODEC_STORED = 0
 CODEC_ZLIB = 1  # version 1 and later (written by releases before version 2)
 CODEC_ZSTD = 2  # version 2 and later
+CODEC_PADDED = 3  # version 3 and later: stored, after padding that aligns the first array's data
 #: the codecs each format version may use
-_CODECS = {1: (CODEC_STORED, CODEC_ZLIB), 2: (CODEC_STORED, CODEC_ZLIB, CODEC_ZSTD)}
+_CODECS = {
+    1: (CODEC_STORED, CODEC_ZLIB),
+    2: (CODEC_STORED, CODEC_ZLIB, CODEC_ZSTD),
+    3: (CODEC_STORED, CODEC_ZLIB, CODEC_ZSTD, CODEC_PADDED),
+}
 
 _HEADER = struct.Struct("<4sBB")  # magic, version, codec
 _BODY_SIZE = struct.Struct("<Q")  # compressed codecs only: size of the decompressed body
 _STORED_HEADER = _HEADER.pack(MAGIC, 1, CODEC_STORED)
 _ZSTD_HEADER = _HEADER.pack(MAGIC, 2, CODEC_ZSTD)
+_PADDED_HEADER = _HEADER.pack(MAGIC, 3, CODEC_PADDED)
+#: A stored body at least this large that starts with an array is padded so that the array's
+#: data starts at a multiple of ``PAD_ALIGN`` bytes from the blob's start: a decoder reading the
+#: blob from a ``bytes`` object (16-byte aligned in CPython) then uses the data where it is.
+PAD_MIN_SIZE = 64 << 10
+PAD_ALIGN = 16
 
 #: Bodies shorter than this are never compressed (the gain would be a few bytes at best).
 COMPRESS_MIN_SIZE = 1024
@@ -104,6 +116,11 @@ def encode_parts(value: object) -> list[bytes | bytearray | memoryview]:
         compressed = _compress(chunks, size)
         if compressed is not None:
             return [compressed]
+    if size >= PAD_MIN_SIZE:
+        offset = array_data_offset(memoryview(_piece(chunks, 0, min(size, _HEAD))))
+        if offset is not None:
+            pad = -(len(_PADDED_HEADER) + 1 + offset) % PAD_ALIGN
+            return [_PADDED_HEADER + bytes((pad,)) + bytes(pad), *chunks]
     return [_STORED_HEADER, *chunks]
 
 
@@ -143,9 +160,17 @@ def _open(mv: memoryview) -> Reader:
     if codec not in _CODECS[version]:
         if codec in _CODECS[VERSION]:
             top.fail(f"codec {codec} is not part of blob format version {version}", 5)
-        top.fail(f"unknown codec {codec} (0 = stored, 1 = zlib, 2 = zstd)", 5)
+        top.fail(f"unknown codec {codec} (0 = stored, 1 = zlib, 2 = zstd, 3 = padded)", 5)
     if codec == CODEC_STORED:
         return Reader(mv, _HEADER.size)
+    if codec == CODEC_PADDED:
+        top.pos = _HEADER.size
+        pad = top.byte("padding length")
+        if pad >= PAD_ALIGN:
+            top.fail(f"padding length {pad} is not below {PAD_ALIGN}", _HEADER.size)
+        if any(top.take(pad, "padding")):
+            top.fail("padding bytes are not all zero", _HEADER.size + 1)
+        return Reader(mv, top.pos)
     if codec == CODEC_ZLIB:
         return Reader(memoryview(_inflate(mv, top)), 0, base=0, where="decompressed body")
     return Reader(_unzstd(mv, top), 0, base=0, where="decompressed body", owned=True)
@@ -156,7 +181,7 @@ def _unzstd(mv: memoryview, top: Reader) -> memoryview:
 
     The body is decompressed straight into that buffer (no copy after), placed so that the data
     of the array the body starts with (the usual blob) is aligned: the decoder then keeps the
-    array's data there (see ``Reader.owned``).
+    array's data there (see ``Reader.keep``).
     """
     top.pos = _HEADER.size
     (size,) = top.unpack(_BODY_SIZE, "decompressed body size")

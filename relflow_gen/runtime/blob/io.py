@@ -85,18 +85,19 @@ class Reader:
 
     ``base`` is added to positions in error messages so that they are offsets into the blob, and
     ``where`` names the buffer when it is not the blob itself (the decompressed body).
-    ``owned``: the buffer is writable and private to this decode (a body the decoder
-    decompressed itself), so a large array may keep its data there instead of copying it.
+    ``keep``: a large array may keep its data where it is instead of copying it, because the
+    buffer can never change: a ``bytes`` object (what database drivers return), or a body the
+    decoder decompressed itself into a buffer nobody else holds.
     """
 
-    __slots__ = ("_mv", "pos", "_base", "_where", "owned")
+    __slots__ = ("_mv", "pos", "_base", "_where", "keep")
 
     def __init__(self, mv: memoryview, pos: int, *, base: int = 0, where: str = "", owned: bool = False) -> None:
         self._mv = mv
         self.pos = pos
         self._base = base
         self._where = where
-        self.owned = owned and not mv.readonly
+        self.keep = (owned and not mv.readonly) or type(mv.obj) is bytes
 
     @property
     def size(self) -> int:
