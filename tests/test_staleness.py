@@ -193,6 +193,34 @@ def test_code_deps_count() -> None:
     assert code_fingerprint(A) != code_fingerprint(B)
 
 
+def test_a_fingerprint_is_computed_once_per_class_and_deps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from relflow_gen.runtime.populate import fingerprint
+
+    def helper(x: float) -> float:
+        return x * 2
+
+    def other(x: float) -> float:
+        return x * 3
+
+    class A(Maker[Any, Any]):
+        __table__ = "st.Score"
+        code_deps = (helper,)
+
+        def make(self, key: Any) -> None:
+            pass
+
+    parsed: list[object] = []
+    real = fingerprint.normalised_source
+    monkeypatch.setattr(fingerprint, "normalised_source", lambda obj: parsed.append(obj) or real(obj))
+    first = code_fingerprint(A)
+    assert code_fingerprint(A) == first and parsed == [A, helper]  # the second call reads no source
+    A.code_deps = (other,)  # other deps: fingerprinted anew
+    assert code_fingerprint(A) != first and parsed == [A, helper, A, other]
+    B = make_classes(BODY)[0]
+    code_fingerprint(B)
+    assert parsed[-1] is B  # another class (a redefinition, a reload) is a new fingerprint
+
+
 def test_a_changed_maker_marks_its_rows_and_their_descendants(db: Pipeline) -> None:
     before = provenance_of(db, "Other")
     changed = make_classes(BODY.replace("len(name) * scale", "len(name) * scale + 1"))

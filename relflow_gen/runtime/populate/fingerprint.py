@@ -16,6 +16,12 @@ fingerprint, for people who prefer to say when results change.
 Not counted: the generated base class, the runtime, libraries, data files,
 helpers not listed in ``code_deps``, and methods inherited from a user base
 class unless that class is listed. See docs/staleness.md.
+
+A fingerprint is computed once per maker class and process, from the source as it
+is when first asked (reading and parsing the maker's module costs milliseconds,
+for every ``populate()``): it describes the class that runs. A class defined
+again (a new process, ``importlib.reload``, a re-run notebook cell) is a new
+class, fingerprinted anew.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import hashlib
 import inspect
 import textwrap
 import threading
+import weakref
 from typing import Any
 
 WIDTH = 16  # hex digits kept (the `_make_hash` column is char(16))
@@ -35,16 +42,26 @@ WIDTH = 16  # hex digits kept (the `_make_hash` column is char(16))
 _PARSING = threading.Lock()
 
 
+#: maker class -> (its code_deps when fingerprinted, the fingerprint)
+_KNOWN: weakref.WeakKeyDictionary[type[Any], tuple[tuple[object, ...], str]] = weakref.WeakKeyDictionary()
+
+
 def code_fingerprint(maker: type[Any]) -> str:
     """The fingerprint of a maker class (see the module docstring for what counts)."""
     version = getattr(maker, "version", None)
     if isinstance(version, str):
         return _digest(f"version\0{version}")
+    deps = tuple(getattr(maker, "code_deps", ()) or ())
     with _PARSING:
+        known = _KNOWN.get(maker)
+        if known is not None and len(known[0]) == len(deps) and all(a is b for a, b in zip(known[0], deps)):
+            return known[1]
         pieces = [normalised_source(maker)]
-        for dep in getattr(maker, "code_deps", ()) or ():
+        for dep in deps:
             pieces.append(normalised_source(dep))
-    return _digest("\0".join(pieces))
+        digest = _digest("\0".join(pieces))
+        _KNOWN[maker] = (deps, digest)
+    return digest
 
 
 def normalised_source(obj: object) -> str:
