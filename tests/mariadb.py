@@ -44,8 +44,8 @@ def _install_db_binary() -> str:
 
 
 @contextmanager
-def throwaway_server() -> Iterator[str]:
-    """Start a private server; yield ``mysql://root@127.0.0.1:PORT/``."""
+def throwaway_server(*extra: str) -> Iterator[str]:
+    """Start a private server (with ``extra`` server options); yield ``mysql://root@127.0.0.1:PORT/``."""
     binary = server_binary()
     if binary is None:
         raise RuntimeError("no mariadbd/mysqld binary")
@@ -83,6 +83,7 @@ def throwaway_server() -> Iterator[str]:
             "--innodb-flush-log-at-trx-commit=2",
             "--skip-log-bin",
             *user,
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

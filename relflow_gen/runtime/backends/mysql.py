@@ -29,7 +29,7 @@ from relflow_gen.core.errors import ArgumentError
 from relflow_gen.core.meta import REQUIRED, Attr, TableMeta
 from relflow_gen.core.types import TYPES, TypeSpec, sql_string
 from relflow_gen.runtime import blob
-from relflow_gen.runtime.backends import base
+from relflow_gen.runtime.backends import base, tls
 from relflow_gen.runtime.engine.codec import load_json
 
 # MySQL error numbers
@@ -82,6 +82,7 @@ class MySQLBackend(base.Backend):
             connect_timeout=int(p.option("connect_timeout", "10")),
             client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
             conv=_CONVERSIONS,
+            **tls.driver_arguments(p.host or "127.0.0.1", p.options),
         )
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION(), @@max_allowed_packet")

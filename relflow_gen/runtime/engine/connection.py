@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from relflow_gen.core.lazy import lazy_module
+from relflow_gen.runtime.backends import tls
 from relflow_gen.runtime.backends.base import Backend, Computed, ConnectionParams
 from relflow_gen.runtime.backends.sqlite import SQLiteBackend
 from relflow_gen.runtime.errors import ConnectError, UrlError, translate
@@ -70,13 +71,17 @@ def parse_url(url: str) -> ConnectionParams:
             if not text.strip().isdigit():
                 raise UrlError(f"RELFLOW_DB_PORT is not a port number: {text!r}")
             port = int(text)
+        options = tuple(parse_qsl(parts.query))
+        problem = tls.option_problem(options)
+        if problem:
+            raise UrlError(f"database URL {_redact(url)}: {problem}")
         return ConnectionParams(
             "mysql",
             host=hostname or env.get("RELFLOW_DB_HOST", "127.0.0.1"),
             port=port,
             user=unquote(username) if username else env.get("RELFLOW_DB_USER", "root"),
             password=unquote(password) if password is not None else env.get("RELFLOW_DB_PASSWORD", ""),
-            options=tuple(parse_qsl(parts.query)),
+            options=options,
         )
     raise UrlError(f"unsupported database scheme {scheme!r}: use sqlite:// or mysql://")
 
