@@ -12,6 +12,7 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(m
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 # network namespaces (ip netns, veth, bridge) for tests/test_worker_hosts.py (run as root)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)  # certificates for the TLS tests
 # a private single-node Slurm for tests/test_worker_slurm.py (started by the test as root)
 command -v slurmctld >/dev/null 2>&1 || [ -x /usr/sbin/slurmctld ] || need_apt+=(slurm-wlm munge)
 if [ ${#need_apt[@]} -gt 0 ]; then
