@@ -3,18 +3,20 @@ without TLS; the certificates are made by ``openssl`` for the test."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI
 from mariadb import server_binary, throwaway_server
 
 from relflow_gen.runtime.backends import tls
 from relflow_gen.runtime.engine.connection import Connection, parse_url
 from relflow_gen.runtime.errors import ConnectError, UrlError
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _openssl(*args: str, cwd: Path) -> None:
