@@ -188,6 +188,19 @@ def test_keyword_positions() -> None:
     assert keyword_positions(tokenize("year")) == set()
 
 
+def test_a_fragment_parsed_before_rewrites_the_same_for_every_resolver_and_stays_checked() -> None:
+    text = "a + b.c > count(d) and `e` = \"x\""
+    first = rewrite(text, lambda n: f"T.{n}" if n in "acde" else None)
+    again = rewrite(text, lambda n: f"U.{n}" if n in "acde" else None)  # the cached parse, another resolver
+    assert first == "T.a + b.c > count(T.d) and T.e = 'x'"  # c is qualified: left alone
+    assert again == first.replace("T.", "U.")
+    long = " + ".join(["a"] * 1000)  # longer than the cache keeps: parsed each time, same result
+    assert rewrite(long, lambda n: "Z") == " + ".join(["Z"] * 1000)
+    for _ in range(2):  # a refused fragment is refused each time (errors are not cached)
+        with pytest.raises(ValueError, match="not allowed in an SQL fragment"):
+            rewrite("a; drop table x", lambda n: None)
+
+
 # ---------------------------------------------------------------- item 16: union, DataFrame, U
 
 

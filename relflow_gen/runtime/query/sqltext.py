@@ -13,6 +13,7 @@ alone.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,9 +126,7 @@ def rewrite(
     An identifier standing where SQL wants a keyword (an interval unit, a
     ``CAST ... AS`` type, ...) is left alone even if an attribute has its name.
     """
-    tokens = tokenize(text, backslash_escapes=backslash_escapes)
-    check_fragment(text, tokens)
-    keywords = keyword_positions(tokens)
+    tokens, names = _parsed(text, backslash_escapes) if len(text) <= _CACHED_TEXT else _parse(text, backslash_escapes)
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -139,16 +138,12 @@ def rewrite(
                 out.append(hit[0])
                 i = hit[1]
                 continue
+        name = names[i]
         if tok.kind == "dquote":
             inner = tok.text[1:-1].replace('""', '"').replace("'", "''")
             out.append("'" + inner + "'")
-        elif tok.kind in ("ident", "btick"):
-            name = tok.text[1:-1].replace("``", "`") if tok.kind == "btick" else tok.text
-            prev = _prev_significant(tokens, i)
-            nxt = _next_significant(tokens, i)
-            is_function = nxt is not None and nxt.text == "(" and tok.kind == "ident"
-            qualified = prev is not None and prev.text == "."
-            target = None if (is_function or qualified or i in keywords) else resolve(name)
+        elif name is not None:
+            target = resolve(name)
             out.append(target if target is not None else tok.text)
         elif real_division and tok.kind == "other" and tok.text == "/":
             out.append("* 1.0 /")
@@ -157,6 +152,34 @@ def rewrite(
         i += 1
     result = "".join(out)
     return result.replace("%", "%%") if percent else result
+
+
+#: fragments up to this long keep their parse (queries are built again and again from the same
+#: few fragments; a parse costs tens of microseconds)
+_CACHED_TEXT = 2000
+
+
+def _parse(text: str, backslash_escapes: bool) -> tuple[list[Token], tuple[str | None, ...]]:
+    """The tokens of a checked fragment, and per token the attribute name it stands for (None
+    for everything else: literals, function names, qualified names, keywords)."""
+    tokens = tokenize(text, backslash_escapes=backslash_escapes)
+    check_fragment(text, tokens)
+    keywords = keyword_positions(tokens)
+    names: list[str | None] = []
+    for i, tok in enumerate(tokens):
+        name = None
+        if tok.kind in ("ident", "btick") and i not in keywords:
+            prev = _prev_significant(tokens, i)
+            nxt = _next_significant(tokens, i)
+            is_function = nxt is not None and nxt.text == "(" and tok.kind == "ident"
+            qualified = prev is not None and prev.text == "."
+            if not (is_function or qualified):
+                name = tok.text[1:-1].replace("``", "`") if tok.kind == "btick" else tok.text
+        names.append(name)
+    return tokens, tuple(names)
+
+
+_parsed = functools.lru_cache(maxsize=1024)(_parse)  # callers never change the token list
 
 
 def attribute_mentions(text: str, *, backslash_escapes: bool = True) -> list[tuple[str, bool]]:
