@@ -111,6 +111,20 @@ def test_string_restrictions_never_compare_store_attributes(
     assert len(ses & {"movie": None}) == 1
 
 
+def test_ordering_never_compares_store_attributes(db_url: str, store_spec: dict[str, Any], tmp_path: Path) -> None:
+    db = _filled(db_url, store_spec, tmp_path)
+    rec, ses = db.table("Recording"), db.table("Session")
+    with pytest.raises(QueryError, match=r"cannot order by the blob@raw attribute `trace`: its values are kept"):
+        rec.fetch(order_by="trace")
+    with pytest.raises(QueryError, match=r"cannot order by the attach@raw attribute `movie`"):
+        ses.keys(order_by=["session_id", "movie DESC"])
+    with pytest.raises(QueryError, match=r"cannot order by the attach attribute `note` in 'length\(note\)'"):
+        ses.fetch(order_by="length(note)")
+    # a NULL test orders rows with and without a value; other attributes as before
+    assert [r["session_id"] for r in ses.fetch(order_by=["movie IS NULL DESC", "session_id"])] == [2, 1]
+    assert [r["session_id"] for r in ses.keys(order_by="session_id DESC")] == [2, 1]
+
+
 def test_fetch_array_gives_what_fetch_gives(db_url: str, store_spec: dict[str, Any], tmp_path: Path) -> None:
     db = _filled(db_url, store_spec, tmp_path)
     down = tmp_path / "down"

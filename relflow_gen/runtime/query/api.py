@@ -16,7 +16,15 @@ from relflow_gen.core.lazy import lazy_module
 from relflow_gen.core.types import TypeSpec
 from relflow_gen.runtime.errors import FetchOneError, QueryError, StoredValueError
 from relflow_gen.runtime.query import expr
-from relflow_gen.runtime.query.condition import Not, RowKey, attribute_resolver, compile_condition, fast_restrict
+from relflow_gen.runtime.query.condition import (
+    Not,
+    RowKey,
+    attribute_resolver,
+    compile_condition,
+    fast_restrict,
+    refuse_stored,
+    refuse_stored_order,
+)
 from relflow_gen.runtime.query.expr import Col, Select
 
 if TYPE_CHECKING:
@@ -227,10 +235,12 @@ class Query(Generic[R]):
                     continue
                 col = self._select.find(target)
                 if col is not None:
+                    refuse_stored_order(col)
                     out.append(backend.order_expr(col.type, col.sql) + direction)
                 elif sqltext.is_identifier(target):
                     self._select.col(target)  # raises: not an attribute
                 else:
+                    refuse_stored(self._select, target, backend, "order by")
                     out.append(sqltext.fragment(target, resolve, backend) + direction)
         return out
 

@@ -139,24 +139,40 @@ def _where_shape(
     return " AND ".join(parts), binders
 
 
-def _refuse_stored(sel: Select, cond: str, backend: Backend) -> None:
-    """A string restriction may test a store or attachment attribute for NULL, never compare its value."""
-    stored = {c.name.lower(): c for c in sel.cols if c.type is not None and c.type.kind in ("attach", "external")}
+def _stored_kind(col: Col) -> str | None:
+    """``blob@raw``, ``attach``, ...: the type of a store or attachment attribute, else None."""
+    if col.type is None or col.type.kind not in ("attach", "external"):
+        return None
+    return col.type.render() if col.type.kind == "external" else col.type.name
+
+
+def refuse_stored(sel: Select, text: str, backend: Backend, doing: str = "restrict by") -> None:
+    """An SQL fragment (a restriction, an ``order_by`` expression) may test a store or attachment
+    attribute for NULL, never compare its value."""
+    stored = {c.name.lower(): c for c in sel.cols if _stored_kind(c) is not None}
     if not stored:
         return
     try:
-        mentions = sqltext.attribute_mentions(cond, backslash_escapes=backend.backslash_escapes)
+        mentions = sqltext.attribute_mentions(text, backslash_escapes=backend.backslash_escapes)
     except sqltext.UnterminatedString:
         return  # the fragment compiler reports it
     for name, null_test in mentions:
         col = stored.get(name.lower())
         if col is not None and not null_test:
-            assert col.type is not None
-            what = col.type.render() if col.type.kind == "external" else col.type.name
             raise QueryError(
-                f"cannot restrict by the {what} attribute `{col.name}` in {cond!r}: its values are kept "
+                f"cannot {doing} the {_stored_kind(col)} attribute `{col.name}` in {text!r}: its values are kept "
                 f"in a store or as a file and are never compared (only `{col.name} IS [NOT] NULL` is allowed)"
             )
+
+
+def refuse_stored_order(col: Col) -> None:
+    """Ordering by a store or attachment attribute would order by its reference: refused."""
+    what = _stored_kind(col)
+    if what is not None:
+        raise QueryError(
+            f"cannot order by the {what} attribute `{col.name}`: its values are kept in a store or as a "
+            f"file and are never compared (`{col.name} IS NULL` orders rows without a value first)"
+        )
 
 
 def comparable(col: Col) -> bool:
@@ -196,7 +212,7 @@ def _compile(
             raise QueryError("cannot restrict by a query of another connection")
         return _semijoin(backend, sel, other._query_select, negate)
     if isinstance(cond, str):
-        _refuse_stored(sel, cond, backend)
+        refuse_stored(sel, cond, backend)
         text = sqltext.fragment(cond, attribute_resolver(sel), backend)
         if not text.strip():
             raise QueryError("an empty string is not a condition")
