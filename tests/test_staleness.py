@@ -169,53 +169,45 @@ def test_comments_docstrings_and_formatting_do_not_change_the_code_fingerprint()
     assert code_fingerprint(Versioned) == code_fingerprint(VersionedEdited)
 
 
+def _double(x: float) -> float:
+    return x * 2
+
+
+def _triple(x: float) -> float:
+    return x * 3
+
+
+def _maker_using(*deps: object) -> type[Maker[Any, Any]]:
+    class Uses(Maker[Any, Any]):
+        __table__ = "st.Score"
+        code_deps = deps
+
+        def make(self, key: Any) -> None:
+            pass
+
+    return Uses
+
+
 def test_code_deps_count() -> None:
-    def helper(x: float) -> float:
-        return x * 2
-
-    def other(x: float) -> float:
-        return x * 3
-
-    class A(Maker[Any, Any]):
-        __table__ = "st.Score"
-        code_deps = (helper,)
-
-        def make(self, key: Any) -> None:
-            pass
-
-    class B(Maker[Any, Any]):
-        __table__ = "st.Score"
-        code_deps = (other,)
-
-        def make(self, key: Any) -> None:
-            pass
-
-    assert code_fingerprint(A) != code_fingerprint(B)
+    assert code_fingerprint(_maker_using(_double)) != code_fingerprint(_maker_using(_triple))
 
 
 def test_a_fingerprint_is_computed_once_per_class_and_deps(monkeypatch: pytest.MonkeyPatch) -> None:
     from relflow_gen.runtime.populate import fingerprint
 
-    def helper(x: float) -> float:
-        return x * 2
-
-    def other(x: float) -> float:
-        return x * 3
-
-    class A(Maker[Any, Any]):
-        __table__ = "st.Score"
-        code_deps = (helper,)
-
-        def make(self, key: Any) -> None:
-            pass
-
+    A: Any = _maker_using(_double)
     parsed: list[object] = []
     real = fingerprint.normalised_source
-    monkeypatch.setattr(fingerprint, "normalised_source", lambda obj: parsed.append(obj) or real(obj))
+
+    def recorded(obj: object) -> str:
+        parsed.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(fingerprint, "normalised_source", recorded)
     first = code_fingerprint(A)
-    assert code_fingerprint(A) == first and parsed == [A, helper]  # the second call reads no source
-    A.code_deps = (other,)  # other deps: fingerprinted anew
-    assert code_fingerprint(A) != first and parsed == [A, helper, A, other]
+    assert code_fingerprint(A) == first and parsed == [A, _double]  # the second call reads no source
+    A.code_deps = (_triple,)  # other deps: fingerprinted anew
+    assert code_fingerprint(A) != first and parsed == [A, _double, A, _triple]
     B = make_classes(BODY)[0]
     code_fingerprint(B)
     assert parsed[-1] is B  # another class (a redefinition, a reload) is a new fingerprint
