@@ -15,15 +15,16 @@ The SSL context of ``required`` and ``verify`` is made once per process and shar
 from __future__ import annotations
 
 import functools
-import ipaddress
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from relflow_gen.core.lazy import lazy_module
 
 if TYPE_CHECKING:
+    import ipaddress
     import ssl
-else:  # only a connection that asks for TLS needs it (the URL check does not)
+else:  # only a MySQL connection needs them (the URL check does not; SQLite never)
+    ipaddress = lazy_module("ipaddress")
     ssl = lazy_module("ssl")
 
 MODES = ("off", "preferred", "required", "verify")
