@@ -222,7 +222,7 @@ def w6(url: str, raw: RawDB) -> dict[str, tuple[Runs, float]]:
         else:
             # the same stored (zstd) blob through the driver, decompressed by zstandard itself
             # (the blob header is 14 bytes; the array's data is the body's last nbytes)
-            def floor(i: int = i, skip: int = len(arr.tobytes())) -> np.ndarray:
+            def floor(i: int = i, skip: int = arr.nbytes) -> np.ndarray:
                 (value,) = query(f"SELECT samples FROM {reft} WHERE trace_id = {raw.mark}", (i,))[0]
                 body = unzstd.decompress(memoryview(value)[14:])
                 return np.frombuffer(body, dtype=np.float64, offset=len(body) - skip)

@@ -396,7 +396,8 @@ def test_small_blobs_and_old_stored_blobs_stay_version_1() -> None:
     small = encode(np.arange(100.0))
     assert small[:6] == b"RFBL\x01\x00"
     big = np.random.default_rng(4).normal(size=20_000)
-    old = b"RFBL\x01\x00" + encode(big)[7 + encode(big)[6] :]  # as releases before version 3 wrote it
+    padded = encode(big)
+    old = b"RFBL\x01\x00" + padded[7 + padded[6] :]  # as releases before version 3 wrote it
     back = decode(old)
     assert isinstance(back, np.ndarray) and np.array_equal(back, big) and back.flags.aligned
 

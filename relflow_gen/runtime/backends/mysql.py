@@ -72,8 +72,9 @@ class MySQLBackend(base.Backend):
 
     def connect(self) -> Any:
         p = self.params
+        host = p.host or "127.0.0.1"
         conn = pymysql.connect(
-            host=p.host or "127.0.0.1",
+            host=host,
             port=p.port or 3306,
             user=p.user or "root",
             password=p.password,
@@ -82,7 +83,7 @@ class MySQLBackend(base.Backend):
             connect_timeout=int(p.option("connect_timeout", "10")),
             client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
             conv=_CONVERSIONS,
-            **tls.driver_arguments(p.host or "127.0.0.1", p.options),
+            **tls.driver_arguments(host, p.options),
         )
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION(), @@max_allowed_packet")

@@ -54,7 +54,7 @@ def code_fingerprint(maker: type[Any]) -> str:
     deps = tuple(getattr(maker, "code_deps", ()) or ())
     with _PARSING:
         known = _KNOWN.get(maker)
-        if known is not None and len(known[0]) == len(deps) and all(a is b for a, b in zip(known[0], deps)):
+        if known is not None and known[0] == deps:  # functions, classes, modules: equal when the same
             return known[1]
         pieces = [normalised_source(maker)]
         for dep in deps:

@@ -154,7 +154,7 @@ def refuse_stored(sel: Select, text: str, backend: Backend, doing: str = "restri
         return
     try:
         mentions = sqltext.attribute_mentions(text, backslash_escapes=backend.backslash_escapes)
-    except sqltext.UnterminatedString:
+    except (sqltext.UnterminatedString, sqltext.BadFragment):
         return  # the fragment compiler reports it
     for name, null_test in mentions:
         col = stored.get(name.lower())

@@ -126,7 +126,7 @@ def rewrite(
     An identifier standing where SQL wants a keyword (an interval unit, a
     ``CAST ... AS`` type, ...) is left alone even if an attribute has its name.
     """
-    tokens, names = _parsed(text, backslash_escapes) if len(text) <= _CACHED_TEXT else _parse(text, backslash_escapes)
+    tokens, names = parse(text, backslash_escapes)
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -182,20 +182,21 @@ def _parse(text: str, backslash_escapes: bool) -> tuple[list[Token], tuple[str |
 _parsed = functools.lru_cache(maxsize=1024)(_parse)  # callers never change the token list
 
 
+def parse(text: str, backslash_escapes: bool) -> tuple[list[Token], tuple[str | None, ...]]:
+    """:func:`_parse`, from the cache for fragments up to ``_CACHED_TEXT`` long (errors are never cached)."""
+    return _parsed(text, backslash_escapes) if len(text) <= _CACHED_TEXT else _parse(text, backslash_escapes)
+
+
 def attribute_mentions(text: str, *, backslash_escapes: bool = True) -> list[tuple[str, bool]]:
-    """The names in attribute position in ``text``, each with whether it is only tested for NULL
-    (``name IS NULL`` / ``name IS NOT NULL``)."""
-    tokens = tokenize(text, backslash_escapes=backslash_escapes)
-    keywords = keyword_positions(tokens)
+    """The names in attribute position in ``text`` (as :func:`rewrite` resolves them), each with
+    whether it is only tested for NULL (``name IS NULL`` / ``name IS NOT NULL``).
+
+    Raises :class:`UnterminatedString` / :class:`BadFragment` for what :func:`rewrite` refuses."""
+    tokens, names = parse(text, backslash_escapes)
     out: list[tuple[str, bool]] = []
-    for i, tok in enumerate(tokens):
-        if tok.kind not in ("ident", "btick") or i in keywords:
+    for i, name in enumerate(names):
+        if name is None:
             continue
-        prev = _prev_significant(tokens, i)
-        nxt = _next_significant(tokens, i)
-        if (nxt is not None and nxt.text == "(" and tok.kind == "ident") or (prev is not None and prev.text == "."):
-            continue
-        name = tok.text[1:-1].replace("``", "`") if tok.kind == "btick" else tok.text
         words = [t.text.lower() for _, t in _take(significant(tokens, i + 1), 3)]
         null_test = words[:2] == ["is", "null"] or words == ["is", "not", "null"]
         out.append((name, null_test))
