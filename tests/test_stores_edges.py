@@ -121,7 +121,7 @@ def test_ordering_never_compares_store_attributes(db_url: str, store_spec: dict[
     with pytest.raises(QueryError, match=r"cannot order by the attach attribute `note` in 'length\(note\)'"):
         ses.fetch(order_by="length(note)")
     # a NULL test orders rows with and without a value; other attributes as before
-    assert [r["session_id"] for r in ses.fetch(order_by=["movie IS NULL DESC", "session_id"])] == [2, 1]
+    assert [r["session_id"] for r in ses.fetch("session_id", order_by=["movie IS NULL DESC", "session_id"])] == [2, 1]
     assert [r["session_id"] for r in ses.keys(order_by="session_id DESC")] == [2, 1]
 
 
